@@ -1,0 +1,13 @@
+.PHONY: run test lint fmt
+
+run:  ## set up and start the whole system on embedded defaults
+	@bash scripts/run.sh
+
+test:  ## the whole suite against real MariaDB and Redis (see README)
+	@bash scripts/test.sh $(ARGS)
+
+lint:
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+fmt:
+	@.venv/bin/ruff format . && .venv/bin/ruff check --fix .

@@ -1,0 +1,178 @@
+"""The catalogue: loading it from CSV files, and the in-memory index validation reads.
+
+Names are matched by `name_key`: case-, accent- and punctuation-insensitive, so field data
+written as `Patzun`, `PATZÚN` or `patzún` all find `Patzún`.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import threading
+import time
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError
+
+CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue_data"
+
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def name_key(name: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", name)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _NON_ALNUM.sub(" ", stripped.casefold()).strip()
+
+
+class CatalogueError(Exception):
+    """The catalogue files contradict themselves (an ambiguous name, a dangling code)."""
+
+
+# --- Loading ----------------------------------------------------------------
+
+
+def _read_csv(directory: Path, name: str) -> list[dict[str, str]]:
+    with open(directory / name, newline="", encoding="utf-8") as handle:
+        return [{k: v.strip() for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+def load_catalogue(apps: Any, directory: Path = CATALOGUE_DIR) -> dict[str, int]:
+    """Upsert the catalogue from `directory` using `apps` (real or a migration's).
+
+    Returns how many rows each table holds afterwards. Never deletes: a vote may refer to
+    any entry, and catalogue rows are PROTECTed by the votes that use them.
+    """
+    departamento = apps.get_model("election", "Departamento")
+    municipio = apps.get_model("election", "Municipio")
+    municipio_alias = apps.get_model("election", "MunicipioAlias")
+    papeleta = apps.get_model("election", "Papeleta")
+    partido = apps.get_model("election", "Partido")
+    partido_alias = apps.get_model("election", "PartidoAlias")
+
+    municipios = _read_csv(directory, "municipios.csv")
+    for row in municipios:
+        departamento.objects.update_or_create(
+            code=row["departamento_code"], defaults={"nombre": row["departamento"]}
+        )
+    for row in municipios:
+        if not row["municipio_code"].startswith(row["departamento_code"]):
+            raise CatalogueError(f"municipio {row['municipio_code']} outside its departamento")
+        municipio.objects.update_or_create(
+            code=row["municipio_code"],
+            defaults={"nombre": row["municipio"], "departamento_id": row["departamento_code"]},
+        )
+    for row in _read_csv(directory, "municipios_aliases.csv"):
+        municipio_alias.objects.get_or_create(municipio_id=row["municipio_code"], alias=row["alias"])
+    for row in _read_csv(directory, "papeletas.csv"):
+        papeleta.objects.update_or_create(
+            code=row["code"], defaults={"color": row["color"], "nombre": row["nombre"]}
+        )
+    for row in _read_csv(directory, "partidos_2023.csv"):
+        partido.objects.update_or_create(sigla=row["sigla"], defaults={"nombre": row["nombre"]})
+    aliases_file = directory / "partidos_aliases.csv"
+    if aliases_file.exists():
+        for row in _read_csv(directory, aliases_file.name):
+            partido_alias.objects.update_or_create(alias=row["alias"], defaults={"partido_id": row["sigla"]})
+    return {
+        model._meta.model_name: model.objects.count()
+        for model in (departamento, municipio, municipio_alias, papeleta, partido, partido_alias)
+    }
+
+
+# --- The index validation reads ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Area:
+    code: str
+    nombre: str
+
+
+@dataclass
+class CatalogueIndex:
+    departamentos: dict[str, Area] = field(default_factory=dict)  # key -> departamento
+    municipios: dict[tuple[str, str], Area] = field(default_factory=dict)  # (dep code, key)
+    municipio_homes: dict[str, list[str]] = field(default_factory=dict)  # key -> dep names
+    papeletas: dict[str, str] = field(default_factory=dict)  # key -> code
+    partidos: dict[str, str] = field(default_factory=dict)  # key -> sigla
+    departamento_names: dict[str, str] = field(default_factory=dict)  # code -> nombre
+    municipio_names: dict[str, str] = field(default_factory=dict)  # code -> nombre
+
+    def add(self, table: dict[Any, Any], key: Any, value: Any, what: str) -> None:
+        if key in table and table[key] != value:
+            raise CatalogueError(f"{what} {key!r} is ambiguous: {table[key]} or {value}")
+        table[key] = value
+
+
+def build_index() -> CatalogueIndex:
+    from election.models import Departamento, Municipio, MunicipioAlias, Papeleta, Partido
+
+    index = CatalogueIndex()
+    for dep in Departamento.objects.all():
+        area = Area(dep.code, dep.nombre)
+        index.departamento_names[dep.code] = dep.nombre
+        index.add(index.departamentos, name_key(dep.nombre), area, "departamento")
+        index.add(index.departamentos, dep.code, area, "departamento")
+    homes: dict[str, set[str]] = defaultdict(set)
+    for mun in Municipio.objects.all():
+        area = Area(mun.code, mun.nombre)
+        index.municipio_names[mun.code] = mun.nombre
+        for key in (name_key(mun.nombre), mun.code):
+            index.add(index.municipios, (mun.departamento_id, key), area, "municipio")
+            homes[key].add(index.departamento_names[mun.departamento_id])
+    for alias in MunicipioAlias.objects.select_related("municipio"):
+        mun = alias.municipio
+        key = name_key(alias.alias)
+        index.add(index.municipios, (mun.departamento_id, key), Area(mun.code, mun.nombre), "alias")
+        homes[key].add(index.departamento_names[mun.departamento_id])
+    index.municipio_homes = {key: sorted(names) for key, names in homes.items()}
+    for pap in Papeleta.objects.all():
+        for key in (name_key(pap.code), name_key(pap.color)):
+            index.add(index.papeletas, key, pap.code, "papeleta")
+    for par in Partido.objects.prefetch_related("aliases"):
+        keys = [name_key(par.sigla), name_key(par.nombre)]
+        keys += [name_key(alias.alias) for alias in par.aliases.all()]
+        for key in keys:
+            index.add(index.partidos, key, par.sigla, "partido")
+    return index
+
+
+class _IndexCache:
+    """A per-process copy of the index, re-read after CATALOGUE_CACHE_SECONDS or on edit."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._index: CatalogueIndex | None = None
+        self._loaded_at = 0.0
+
+    def get(self) -> CatalogueIndex:
+        index = self._index
+        if index is not None and time.monotonic() - self._loaded_at < settings.CATALOGUE_CACHE_SECONDS:
+            return index
+        with self._lock:
+            if self._index is index:  # nobody refreshed it while we waited
+                try:
+                    self._index = build_index()
+                    self._loaded_at = time.monotonic()
+                except DatabaseError:
+                    if index is None:
+                        raise
+                    # Database away: validate against the copy we have, retry soon.
+                    self._loaded_at = time.monotonic() - settings.CATALOGUE_CACHE_SECONDS + 5
+            assert self._index is not None
+            return self._index
+
+    def clear(self) -> None:
+        with self._lock:
+            self._index = None
+
+
+_cache = _IndexCache()
+catalogue_index = _cache.get
+catalogue_index_clear = _cache.clear

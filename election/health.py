@@ -1,0 +1,38 @@
+"""Liveness and readiness probes for the Django process."""
+
+from __future__ import annotations
+
+import redis
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Alive: the process answers. Checks nothing else, so a database outage never restarts it."""
+    return JsonResponse({"status": "ok"})
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Ready: MySQL and Redis both answer."""
+    checks = {"database": _check_database(), "redis": _check_redis()}
+    ready = all(value == "ok" for value in checks.values())
+    return JsonResponse({"status": "ok" if ready else "unavailable", **checks}, status=200 if ready else 503)
+
+
+def _check_database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return "ok"
+    except Exception as exc:  # any failure means not ready; say which
+        connection.close()
+        return f"error: {type(exc).__name__}"
+
+
+def _check_redis() -> str:
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1).ping()
+        return "ok"
+    except redis.RedisError as exc:
+        return f"error: {type(exc).__name__}"

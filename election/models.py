@@ -1,0 +1,169 @@
+"""The catalogue an election is validated against, the votes, and their running tallies."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Departamento(models.Model):
+    code = models.CharField(max_length=2, primary_key=True)
+    nombre = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.nombre
+
+
+class Municipio(models.Model):
+    code = models.CharField(max_length=4, primary_key=True, help_text="INE code DDMM")
+    departamento = models.ForeignKey(Departamento, on_delete=models.PROTECT, related_name="municipios")
+    nombre = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["departamento", "nombre"], name="municipio_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.nombre} ({self.departamento_id})"
+
+
+class MunicipioAlias(models.Model):
+    municipio = models.ForeignKey(Municipio, on_delete=models.CASCADE, related_name="aliases")
+    alias = models.CharField(max_length=100)
+
+    class Meta:
+        verbose_name_plural = "municipio aliases"
+        constraints = [models.UniqueConstraint(fields=["municipio", "alias"], name="municipio_alias_unique")]
+
+    def __str__(self) -> str:
+        return self.alias
+
+
+class Papeleta(models.Model):
+    code = models.CharField(max_length=32, primary_key=True)
+    color = models.CharField(max_length=32, unique=True)
+    nombre = models.CharField(max_length=200)
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.color})"
+
+
+class Partido(models.Model):
+    sigla = models.CharField(max_length=32, primary_key=True)
+    nombre = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["sigla"]
+
+    def __str__(self) -> str:
+        return self.sigla
+
+
+class PartidoAlias(models.Model):
+    partido = models.ForeignKey(Partido, on_delete=models.CASCADE, related_name="aliases")
+    alias = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        verbose_name_plural = "partido aliases"
+
+    def __str__(self) -> str:
+        return self.alias
+
+
+class Route(models.TextChoices):
+    GRPC = "grpc", "gRPC"
+    REDIS = "redis", "Redis"
+
+
+SEDE_MAX_LENGTH = 32
+
+
+class Vote(models.Model):
+    """One ballot as reported by a sede. Evidence: written once, never updated."""
+
+    vote_id = models.UUIDField(unique=True)
+    sede = models.CharField(max_length=SEDE_MAX_LENGTH)
+    departamento = models.ForeignKey(Departamento, on_delete=models.PROTECT, related_name="+")
+    municipio = models.ForeignKey(Municipio, on_delete=models.PROTECT, related_name="+")
+    papeleta = models.ForeignKey(Papeleta, on_delete=models.PROTECT, related_name="+")
+    partido = models.ForeignKey(Partido, on_delete=models.PROTECT, related_name="+")
+    route = models.CharField(max_length=8, choices=Route.choices)
+    received_at = models.DateTimeField(help_text="Stamped at the edge (gateway or publisher)")
+    stored_at = models.DateTimeField(help_text="Stamped by the transaction that stored it")
+
+    class Meta:
+        indexes = [
+            # A sede is (departamento, municipio, sede); filters by area lead with these.
+            models.Index(fields=["departamento", "municipio", "sede"], name="vote_sede_idx"),
+            models.Index(fields=["papeleta", "partido"], name="vote_papeleta_partido_idx"),
+            models.Index(fields=["route", "stored_at"], name="vote_route_stored_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.vote_id)
+
+
+# --- Tallies: kept in step with Vote by the recording transaction ------------
+
+
+class AreaTally(models.Model):
+    """Votes per (departamento, municipio, papeleta, partido): at most 340 x 5 x 26 rows."""
+
+    departamento = models.ForeignKey(Departamento, on_delete=models.PROTECT, related_name="+")
+    municipio = models.ForeignKey(Municipio, on_delete=models.PROTECT, related_name="+")
+    papeleta = models.ForeignKey(Papeleta, on_delete=models.PROTECT, related_name="+")
+    partido = models.ForeignKey(Partido, on_delete=models.PROTECT, related_name="+")
+    votes = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["departamento", "municipio", "papeleta", "partido"], name="area_tally_key"
+            )
+        ]
+        indexes = [models.Index(fields=["papeleta", "departamento"], name="area_tally_papeleta_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.municipio_id} {self.papeleta_id} {self.partido_id}: {self.votes}"
+
+
+class SedeTally(models.Model):
+    """Votes per sede and papeleta."""
+
+    departamento = models.ForeignKey(Departamento, on_delete=models.PROTECT, related_name="+")
+    municipio = models.ForeignKey(Municipio, on_delete=models.PROTECT, related_name="+")
+    sede = models.CharField(max_length=SEDE_MAX_LENGTH)
+    papeleta = models.ForeignKey(Papeleta, on_delete=models.PROTECT, related_name="+")
+    votes = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["departamento", "municipio", "sede", "papeleta"], name="sede_tally_key"
+            )
+        ]
+        indexes = [models.Index(fields=["papeleta", "-votes"], name="sede_tally_top_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.municipio_id}/{self.sede} {self.papeleta_id}: {self.votes}"
+
+
+class RouteTally(models.Model):
+    """Votes per route, papeleta and receipt-to-storage latency bucket (see tallies.py)."""
+
+    route = models.CharField(max_length=8, choices=Route.choices)
+    papeleta = models.ForeignKey(Papeleta, on_delete=models.PROTECT, related_name="+")
+    latency_bucket = models.PositiveSmallIntegerField()
+    votes = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["route", "papeleta", "latency_bucket"], name="route_tally_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.route} {self.papeleta_id} bucket {self.latency_bucket}: {self.votes}"

@@ -1,0 +1,326 @@
+"""Writes: validating a reported vote and recording batches of them.
+
+Both ingest routes call exactly these two functions; nothing else decides what a valid vote
+is or how one is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
+from django.utils import timezone
+
+from election import tallies
+from election.catalogue import CatalogueIndex, catalogue_index, name_key
+from election.models import SEDE_MAX_LENGTH, Route, Vote
+
+logger = logging.getLogger(__name__)
+
+NAME_MAX_LENGTH = 100
+VOTE_FIELDS = ("sede", "municipio", "departamento", "papeleta", "partido")
+ACCEPTED_FIELDS = frozenset(VOTE_FIELDS) | {"vote_id"}
+RECORD_ATTEMPTS = 5
+
+
+class VoteInvalid(Exception):
+    """A reported vote broke a rule; `errors` maps each field to readable messages."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+class StorageUnavailable(Exception):
+    """The database could not be reached or kept failing: nothing was stored, retry later."""
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatedVote:
+    vote_id: uuid.UUID
+    sede: str
+    departamento_code: str
+    departamento: str
+    municipio_code: str
+    municipio: str
+    papeleta: str
+    partido: str
+    received_at: datetime
+
+    def canonical(self) -> dict[str, str]:
+        """The vote as stored, in the field format (names, papeleta code, partido sigla)."""
+        return {
+            "vote_id": str(self.vote_id),
+            "sede": self.sede,
+            "departamento": self.departamento,
+            "municipio": self.municipio,
+            "papeleta": self.papeleta,
+            "partido": self.partido,
+        }
+
+    def content_key(self) -> tuple[str, str, str, str, str]:
+        return (self.sede, self.departamento_code, self.municipio_code, self.papeleta, self.partido)
+
+
+# --- Validation -------------------------------------------------------------
+
+
+def _text(data: Mapping[str, Any], name: str, errors: dict[str, list[str]], limit: int) -> str | None:
+    """The field as clean text, or None with the reason added to `errors`."""
+    if name not in data or data[name] is None:
+        errors[name] = ["This field is required."]
+        return None
+    value = data[name]
+    if not isinstance(value, str):
+        errors[name] = [f"Must be a string, not {_json_type(value)}."]
+        return None
+    value = " ".join(value.split())
+    if not value:
+        errors[name] = ["This field may not be blank."]
+    elif len(value) > limit:
+        errors[name] = [f"Ensure this field has no more than {limit} characters (it has {len(value)})."]
+    elif not value.isprintable():
+        errors[name] = ["Must not contain control characters."]
+    else:
+        return value
+    return None
+
+
+def _json_type(value: Any) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "an object"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _vote_id(data: Mapping[str, Any], errors: dict[str, list[str]]) -> uuid.UUID | None:
+    value = data.get("vote_id")
+    if value is None or value == "":
+        return uuid.uuid4()
+    if isinstance(value, str) and len(value) <= 36:
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            pass
+    errors["vote_id"] = ["Must be a UUID, such as 3f2b8c1e-9d4a-4b7e-8f00-2a6c5e1d7b90."]
+    return None
+
+
+def _sede(data: Mapping[str, Any], errors: dict[str, list[str]]) -> str | None:
+    value = data.get("sede")
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            errors["sede"] = ["Must not be negative."]
+            return None
+        value = str(value)
+    elif not isinstance(value, str) and value is not None:
+        errors["sede"] = [f"Must be an integer or a string, not {_json_type(value)}."]
+        return None
+    text = _text({"sede": value}, "sede", errors, SEDE_MAX_LENGTH)
+    if text is not None and text.isdigit():
+        text = str(int(text))  # "007" and 7 are the same sede
+    return text
+
+
+def vote_validate(data: Any, *, received_at: datetime | None = None) -> ValidatedVote:
+    """Check one reported vote against the catalogue and return it in canonical form.
+
+    Raises VoteInvalid with every field's errors at once.
+    """
+    if not isinstance(data, Mapping):
+        raise VoteInvalid({"non_field_errors": [f"Expected a JSON object, not {_json_type(data)}."]})
+    errors: dict[str, list[str]] = {}
+    for unknown in sorted(set(data) - ACCEPTED_FIELDS, key=str)[:10]:
+        errors[str(unknown)[:64]] = ["Unknown field."]
+    vote_id = _vote_id(data, errors)
+    sede = _sede(data, errors)
+    index = catalogue_index()
+    departamento = _departamento(data, index, errors)
+    municipio = _municipio(data, index, departamento, errors)
+    papeleta = _lookup(data, "papeleta", index.papeletas, errors, "papeleta (code or ballot colour)")
+    partido = _lookup(data, "partido", index.partidos, errors, "partido")
+    if errors:
+        raise VoteInvalid(errors)
+    assert vote_id and sede and departamento and municipio and papeleta and partido
+    return ValidatedVote(
+        vote_id=vote_id,
+        sede=sede,
+        departamento_code=departamento[0],
+        departamento=departamento[1],
+        municipio_code=municipio[0],
+        municipio=municipio[1],
+        papeleta=papeleta,
+        partido=partido,
+        received_at=received_at or timezone.now(),
+    )
+
+
+def _departamento(
+    data: Mapping[str, Any], index: CatalogueIndex, errors: dict[str, list[str]]
+) -> tuple[str, str] | None:
+    text = _text(data, "departamento", errors, NAME_MAX_LENGTH)
+    if text is None:
+        return None
+    area = index.departamentos.get(name_key(text))
+    if area is None:
+        errors["departamento"] = [f"Unknown departamento '{text}'."]
+        return None
+    return area.code, area.nombre
+
+
+def _municipio(
+    data: Mapping[str, Any],
+    index: CatalogueIndex,
+    departamento: tuple[str, str] | None,
+    errors: dict[str, list[str]],
+) -> tuple[str, str] | None:
+    text = _text(data, "municipio", errors, NAME_MAX_LENGTH)
+    if text is None or departamento is None:
+        return None
+    key = name_key(text)
+    area = index.municipios.get((departamento[0], key))
+    if area is not None:
+        return area.code, area.nombre
+    homes = index.municipio_homes.get(key)
+    if homes:
+        where = ", ".join(f"'{home}'" for home in homes)
+        errors["municipio"] = [
+            f"municipio '{text}' is not in departamento '{departamento[1]}' (it is in {where})."
+        ]
+    else:
+        errors["municipio"] = [f"Unknown municipio '{text}'."]
+    return None
+
+
+def _lookup(
+    data: Mapping[str, Any],
+    name: str,
+    table: dict[str, str],
+    errors: dict[str, list[str]],
+    what: str,
+) -> str | None:
+    text = _text(data, name, errors, NAME_MAX_LENGTH)
+    if text is None:
+        return None
+    found = table.get(name_key(text))
+    if found is None:
+        errors[name] = [f"Unknown {what} '{text}'."]
+    return found
+
+
+# --- Recording --------------------------------------------------------------
+
+
+class Outcome(StrEnum):
+    STORED = "stored"
+    DUPLICATE = "duplicate"  # the same vote_id with the same content was stored before
+    CONFLICT = "conflict"  # the vote_id was stored before with different content: refused
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    vote: ValidatedVote
+    outcome: Outcome
+
+
+def votes_record(*, votes: Sequence[ValidatedVote], route: Route | str) -> list[RecordResult]:
+    """Store a batch of validated votes in one transaction, idempotently on `vote_id`.
+
+    Returns one result per input vote, in order. A vote whose `vote_id` is already stored
+    is not written again: DUPLICATE when its content matches, CONFLICT when it does not.
+    Raises StorageUnavailable when the database cannot take the batch; then nothing of
+    the batch was written and the caller may retry it whole.
+    """
+    route = Route(route)
+    if not votes:
+        return []
+    for attempt in range(1, RECORD_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                return _record_once(votes, route)
+        except IntegrityError as exc:
+            if not _is_duplicate_key(exc):
+                raise
+            # A concurrent transaction stored one of these vote_ids after we looked:
+            # the next attempt sees it and reports it as a duplicate.
+            logger.info("vote_id race, retrying batch", extra={"attempt": attempt})
+        except OperationalError as exc:
+            if not _is_transient_lock_error(exc):
+                connection.close()  # a fresh connection next time, once the server is back
+                raise StorageUnavailable(str(exc)) from exc
+            logger.warning("lock conflict, retrying batch", extra={"attempt": attempt})
+        except DatabaseError as exc:
+            connection.close()
+            raise StorageUnavailable(str(exc)) from exc
+        time.sleep(0.01 * 2**attempt)
+    raise StorageUnavailable(f"batch of {len(votes)} votes failed {RECORD_ATTEMPTS} times")
+
+
+def vote_record(*, vote: ValidatedVote, route: Route | str) -> RecordResult:
+    return votes_record(votes=[vote], route=route)[0]
+
+
+def _is_duplicate_key(exc: IntegrityError) -> bool:
+    code = exc.args[0] if exc.args else None
+    # MySQL: 1062 duplicate entry. SQLite: "UNIQUE constraint failed".
+    return code == 1062 or "UNIQUE constraint" in str(exc)
+
+
+def _is_transient_lock_error(exc: OperationalError) -> bool:
+    code = exc.args[0] if exc.args else None
+    # MySQL: 1213 deadlock, 1205 lock wait timeout. SQLite: "database is locked".
+    return code in (1205, 1213) or "locked" in str(exc)
+
+
+def _record_once(votes: Sequence[ValidatedVote], route: Route) -> list[RecordResult]:
+    stored_before = _stored_content([vote.vote_id for vote in votes])
+    fresh: dict[uuid.UUID, ValidatedVote] = {}
+    results: list[RecordResult] = []
+    for vote in votes:
+        earlier = fresh.get(vote.vote_id)
+        known = earlier.content_key() if earlier else stored_before.get(vote.vote_id)
+        if known is None:
+            fresh[vote.vote_id] = vote
+            outcome = Outcome.STORED
+        elif known == vote.content_key():
+            outcome = Outcome.DUPLICATE
+        else:
+            outcome = Outcome.CONFLICT
+        results.append(RecordResult(vote, outcome))
+    if fresh:
+        stored_at = timezone.now()
+        Vote.objects.bulk_create(
+            [_vote_row(vote, route, stored_at) for vote in fresh.values()], batch_size=1000
+        )
+        tallies.tallies_add(votes=list(fresh.values()), route=route, stored_at=stored_at)
+    return results
+
+
+def _stored_content(vote_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str, str, str, str]]:
+    found: dict[uuid.UUID, tuple[str, str, str, str, str]] = {}
+    for start in range(0, len(vote_ids), 1000):
+        rows = Vote.objects.filter(vote_id__in=vote_ids[start : start + 1000]).values_list(
+            "vote_id", "sede", "departamento_id", "municipio_id", "papeleta_id", "partido_id"
+        )
+        for vote_id, *content in rows:
+            found[vote_id] = tuple(content)  # type: ignore[assignment]
+    return found
+
+
+def _vote_row(vote: ValidatedVote, route: Route, stored_at: datetime) -> Vote:
+    return Vote(
+        vote_id=vote.vote_id,
+        sede=vote.sede,
+        departamento_id=vote.departamento_code,
+        municipio_id=vote.municipio_code,
+        papeleta_id=vote.papeleta,
+        partido_id=vote.partido,
+        route=route,
+        received_at=vote.received_at,
+        stored_at=stored_at,
+    )

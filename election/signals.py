@@ -1,0 +1,16 @@
+"""An admin edit of the catalogue takes effect at once in the process that made it."""
+
+from django.db.models.signals import post_delete, post_save
+
+from election import catalogue, models
+
+for _model in (
+    models.Departamento,
+    models.Municipio,
+    models.MunicipioAlias,
+    models.Papeleta,
+    models.Partido,
+    models.PartidoAlias,
+):
+    for _signal in (post_save, post_delete):
+        _signal.connect(lambda **_: catalogue.catalogue_index_clear(), sender=_model, weak=False)

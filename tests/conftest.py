@@ -1,0 +1,142 @@
+"""Fixtures shared by the suite: committed data in the test database, real processes on free ports.
+
+Unit tests use pytest-django's `db` (a transaction rolled back after the test). Tests that
+start other processes (a gRPC server, a Celery worker, gunicorn) need data those processes
+can see, so they use `committed_db`, which commits for real and empties the vote tables
+before and after the test; the catalogue, loaded by the migrations, is left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import redis as redis_lib
+from django.db import connection
+
+from scripts.devservices import free_port, port_answers, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+VOTE_TABLES = ("election_vote", "election_areatally", "election_sedetally", "election_routetally")
+
+
+@pytest.fixture
+def committed_db(django_db_setup, django_db_blocker) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    with django_db_blocker.unblock():
+        _empty_vote_tables()
+        yield
+        _empty_vote_tables()
+
+
+def _empty_vote_tables() -> None:
+    with connection.cursor() as cursor:
+        for table in VOTE_TABLES:
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
+
+
+def database_url_of_test_db() -> str:
+    """DATABASE_URL for a child process, pointing at the test database pytest-django made."""
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{s['NAME']}"
+    auth = quote(s["USER"] or "root")
+    if s["PASSWORD"]:
+        auth += ":" + quote(s["PASSWORD"])
+    return f"mysql://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 3306}/{s['NAME']}"
+
+
+@pytest.fixture
+def service_env(committed_db) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The environment for a child process of the system under test."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url_of_test_db(),
+        ESCRUTINIO_DEV="1",
+        LOG_FORMAT="plain",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+@pytest.fixture
+def redis_client() -> Iterator[redis_lib.Redis]:
+    """The test Redis (REDIS_URL), emptied before and after the test."""
+    client = redis_lib.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"))
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+class Process:
+    """A child process of the system, with its output kept for the failure report."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        self.name = name
+        self.argv = argv
+        self.env = env
+        self.log = tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log", delete=False)  # noqa: SIM115
+        self.popen = subprocess.Popen(
+            argv, env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def wait_for_port(self, port: int, timeout: float = 30) -> Process:
+        def up() -> bool:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.popen.returncode}:\n{self.output()}")
+            return port_answers("127.0.0.1", port)
+
+        wait_until(up, timeout, f"{self.name} on port {port}")
+        return self
+
+    def signal(self, sig: int) -> None:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, sig)
+
+    def stop(self, timeout: float = 20) -> int:
+        self.signal(signal.SIGTERM)
+        try:
+            return self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.signal(signal.SIGKILL)
+            return self.popen.wait(timeout=10)
+
+
+@pytest.fixture
+def spawn(request: pytest.FixtureRequest) -> Iterator[Callable[..., Process]]:
+    """Start processes that are stopped at the end of the test; their logs are printed on failure."""
+    started: list[Process] = []
+
+    def start(name: str, argv: list[str], env: dict[str, str]) -> Process:
+        process = Process(name, argv, env)
+        started.append(process)
+        return process
+
+    yield start
+    for process in reversed(started):
+        process.stop()
+        if getattr(request.node, "rep_call_failed", False):
+            sys.stderr.write(f"\n----- {process.name} output -----\n{process.output()}\n")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed:
+        item.rep_call_failed = True
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()

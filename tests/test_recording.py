@@ -1,0 +1,151 @@
+"""votes_record against the real database: idempotent on vote_id, one transaction per batch."""
+
+import threading
+import uuid
+from collections import Counter
+from dataclasses import replace
+
+import pytest
+from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
+
+from election.models import AreaTally, RouteTally, SedeTally, Vote
+from election.services import Outcome, ValidatedVote, vote_validate, votes_record
+
+MUNICIPIOS = [
+    ("Chimaltenango", "Patzun"),
+    ("Guatemala", "Mixco"),
+    ("Peten", "Flores"),
+    ("Escuintla", "San José"),
+]
+PAPELETAS = ["Blanca", "Verde", "Celeste", "Rosada", "Amarilla"]
+PARTIDOS = ["UNE", "SEMILLA", "VAMOS", "FCN", "CABAL"]
+
+
+def make_votes(n: int, seed: int = 0) -> list[ValidatedVote]:
+    votes = []
+    for i in range(seed, seed + n):
+        departamento, municipio = MUNICIPIOS[i % len(MUNICIPIOS)]
+        data = {
+            "vote_id": str(uuid.uuid4()),
+            "sede": i % 7,
+            "departamento": departamento,
+            "municipio": municipio,
+            "papeleta": PAPELETAS[i % 5],
+            "partido": PARTIDOS[(i // 5) % 5],
+        }
+        votes.append(vote_validate(data))
+    return votes
+
+
+def recount_matches_tallies() -> None:
+    """Every tally equals a recount from the vote table."""
+    votes = list(
+        Vote.objects.values_list("departamento", "municipio", "sede", "papeleta", "partido", "route")
+    )
+    area = Counter((d, m, p, q) for d, m, _, p, q, _ in votes)
+    sede = Counter((d, m, s, p) for d, m, s, p, _, _ in votes)
+    route = Counter((r, p) for _, _, _, p, _, r in votes)
+    assert {
+        (t.departamento_id, t.municipio_id, t.papeleta_id, t.partido_id): t.votes
+        for t in AreaTally.objects.all()
+    } == area
+    assert {
+        (t.departamento_id, t.municipio_id, t.sede, t.papeleta_id): t.votes for t in SedeTally.objects.all()
+    } == sede
+    by_route: Counter[tuple[str, str]] = Counter()
+    for t in RouteTally.objects.all():
+        by_route[(t.route, t.papeleta_id)] += t.votes
+    assert by_route == route
+
+
+@pytest.mark.django_db
+def test_a_batch_is_stored_and_tallied() -> None:
+    votes = make_votes(40)
+    results = votes_record(votes=votes, route="grpc")
+    assert [r.outcome for r in results] == [Outcome.STORED] * 40
+    assert Vote.objects.count() == 40
+    stored = Vote.objects.get(vote_id=votes[0].vote_id)
+    assert (stored.municipio_id, stored.route, stored.sede) == ("0407", "grpc", "0")
+    assert stored.received_at == votes[0].received_at
+    assert stored.stored_at >= stored.received_at
+    recount_matches_tallies()
+
+
+@pytest.mark.django_db
+def test_the_same_batch_twice_stores_each_vote_once() -> None:
+    votes = make_votes(25)
+    votes_record(votes=votes, route="redis")
+    again = votes_record(votes=votes, route="redis")
+    assert [r.outcome for r in again] == [Outcome.DUPLICATE] * 25
+    assert Vote.objects.count() == 25
+    recount_matches_tallies()
+
+
+@pytest.mark.django_db
+def test_a_vote_repeated_inside_one_batch_is_stored_once() -> None:
+    vote = make_votes(1)[0]
+    results = votes_record(votes=[vote, vote, vote], route="grpc")
+    assert [r.outcome for r in results] == [Outcome.STORED, Outcome.DUPLICATE, Outcome.DUPLICATE]
+    assert Vote.objects.count() == 1
+    recount_matches_tallies()
+
+
+@pytest.mark.django_db
+def test_a_reused_vote_id_with_other_content_is_a_conflict_and_changes_nothing() -> None:
+    vote = make_votes(1)[0]
+    votes_record(votes=[vote], route="grpc")
+    forged = replace(vote, partido="SEMILLA" if vote.partido != "SEMILLA" else "UNE")
+    assert votes_record(votes=[forged], route="redis")[0].outcome is Outcome.CONFLICT
+    assert Vote.objects.get().partido_id == vote.partido
+    recount_matches_tallies()
+
+
+@pytest.mark.django_db
+def test_a_1000_vote_batch_is_one_transaction() -> None:
+    votes = make_votes(1000)
+    with CaptureQueriesContext(connection) as queries:
+        votes_record(votes=votes, route="grpc")
+    assert Vote.objects.count() == 1000
+    # One existence check, one multi-row INSERT, three tally upserts: no per-vote round trip.
+    statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 5, [sql[:80] for sql in statements]
+    recount_matches_tallies()
+
+
+@pytest.mark.django_db
+def test_a_batch_that_fails_at_its_last_vote_stores_nothing() -> None:
+    votes = make_votes(999)
+    broken = replace(make_votes(1, seed=999)[0], partido="NO-SUCH-PARTIDO")  # violates the foreign key
+    with pytest.raises(IntegrityError):
+        votes_record(votes=[*votes, broken], route="grpc")
+    assert Vote.objects.count() == 0
+    assert AreaTally.objects.count() == 0
+
+
+def test_concurrent_writers_of_overlapping_batches_store_each_vote_once(committed_db: None) -> None:
+    votes = make_votes(600)
+    batches = [votes[0:400], votes[200:600], votes[100:500], votes[::-1]]
+    outcomes: list[Outcome] = []
+    errors: list[BaseException] = []
+
+    def write(batch: list[ValidatedVote]) -> None:
+        try:
+            for start in range(0, len(batch), 50):
+                outcomes.extend(
+                    r.outcome for r in votes_record(votes=batch[start : start + 50], route="grpc")
+                )
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(batch,)) for batch in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert Counter(outcomes)[Outcome.STORED] == 600
+    assert Vote.objects.count() == 600
+    recount_matches_tallies()
