@@ -226,6 +226,7 @@ class Outcome(StrEnum):
 class RecordResult:
     vote: ValidatedVote
     outcome: Outcome
+    stored_at: datetime | None = None  # set when this call stored the vote
 
 
 def votes_record(*, votes: Sequence[ValidatedVote], route: Route | str) -> list[RecordResult]:
@@ -279,6 +280,7 @@ def _is_transient_lock_error(exc: OperationalError) -> bool:
 
 def _record_once(votes: Sequence[ValidatedVote], route: Route) -> list[RecordResult]:
     stored_before = _stored_content([vote.vote_id for vote in votes])
+    stored_at = timezone.now()
     fresh: dict[uuid.UUID, ValidatedVote] = {}
     results: list[RecordResult] = []
     for vote in votes:
@@ -286,14 +288,12 @@ def _record_once(votes: Sequence[ValidatedVote], route: Route) -> list[RecordRes
         known = earlier.content_key() if earlier else stored_before.get(vote.vote_id)
         if known is None:
             fresh[vote.vote_id] = vote
-            outcome = Outcome.STORED
+            results.append(RecordResult(vote, Outcome.STORED, stored_at))
         elif known == vote.content_key():
-            outcome = Outcome.DUPLICATE
+            results.append(RecordResult(vote, Outcome.DUPLICATE))
         else:
-            outcome = Outcome.CONFLICT
-        results.append(RecordResult(vote, outcome))
+            results.append(RecordResult(vote, Outcome.CONFLICT))
     if fresh:
-        stored_at = timezone.now()
         Vote.objects.bulk_create(
             [_vote_row(vote, route, stored_at) for vote in fresh.values()], batch_size=1000
         )

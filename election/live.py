@@ -1,0 +1,72 @@
+"""After a batch commits: the latest-votes list and the live announcement, in Redis.
+
+Both routes call `live_publish` with the results of `votes_record`. Only votes stored by
+that call (outcome STORED) are pushed, so a redelivered or re-sent vote never enters the
+list twice. Redis here is a convenience for the dashboard, not evidence: a failure is
+logged and swallowed, since the votes are already durable in the database.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Sequence
+
+import redis
+from django.conf import settings
+
+from election.services import Outcome, RecordResult
+
+logger = logging.getLogger(__name__)
+
+LATEST_KEY = "escrutinio:latest"
+STORED_CHANNEL = "votes.stored"
+LATEST_MAX = int(os.environ.get("LATEST_VOTES_MAX", "100"))
+
+_clients: dict[str, redis.Redis] = {}
+_clients_lock = threading.Lock()
+
+
+def redis_client() -> redis.Redis:
+    """One connection pool per process and REDIS_URL."""
+    url = settings.REDIS_URL
+    with _clients_lock:
+        if url not in _clients:
+            _clients[url] = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        return _clients[url]
+
+
+def latest_entry(result: RecordResult, route: str) -> str:
+    assert result.stored_at is not None
+    return json.dumps(
+        {
+            **result.vote.canonical(),
+            "route": route,
+            "received_at": result.vote.received_at.isoformat(),
+            "stored_at": result.stored_at.isoformat(),
+        },
+        ensure_ascii=False,
+    )
+
+
+def live_publish(*, results: Sequence[RecordResult], route: str) -> None:
+    stored = [r for r in results if r.outcome is Outcome.STORED]
+    if not stored:
+        return
+    entries = [latest_entry(r, route) for r in stored]
+    try:
+        pipe = redis_client().pipeline(transaction=True)
+        pipe.lpush(LATEST_KEY, *entries)  # the last of the batch ends up first: newest first
+        pipe.ltrim(LATEST_KEY, 0, LATEST_MAX - 1)
+        pipe.publish(STORED_CHANNEL, json.dumps({"route": route, "stored": len(stored)}))
+        pipe.execute()
+    except redis.RedisError:
+        logger.warning("could not update the latest-votes list", exc_info=True, extra={"votes": len(stored)})
+
+
+def latest_votes(limit: int = 5) -> list[dict[str, str]]:
+    """The newest stored votes, newest first."""
+    raw = redis_client().lrange(LATEST_KEY, 0, max(0, limit - 1))
+    return [json.loads(item) for item in raw]

@@ -1,0 +1,33 @@
+"""The latest-votes list in the real Redis: newest first, capped, never a vote twice."""
+
+import pytest
+import redis
+
+from election import live
+from election.services import votes_record
+from tests.test_recording import make_votes
+
+pytestmark = pytest.mark.django_db
+
+
+def test_stored_votes_enter_the_list_newest_first_and_once(redis_client: redis.Redis) -> None:
+    first, second = make_votes(3), make_votes(2, seed=3)
+    live.live_publish(results=votes_record(votes=first, route="grpc"), route="grpc")
+    live.live_publish(results=votes_record(votes=second, route="redis"), route="redis")
+    # Delivered again: duplicates, so nothing new is listed.
+    live.live_publish(results=votes_record(votes=first + second, route="redis"), route="redis")
+    latest = live.latest_votes(limit=10)
+    assert [v["vote_id"] for v in latest] == [str(v.vote_id) for v in reversed(first + second)]
+    assert [v["route"] for v in latest] == ["redis"] * 2 + ["grpc"] * 3
+    assert latest[0]["municipio"] == second[-1].municipio
+
+
+def test_the_list_is_capped(redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(live, "LATEST_MAX", 4)
+    live.live_publish(results=votes_record(votes=make_votes(10), route="grpc"), route="grpc")
+    assert redis_client.llen(live.LATEST_KEY) == 4
+
+
+def test_a_redis_outage_does_not_fail_the_caller(settings, redis_client: redis.Redis) -> None:  # type: ignore[no-untyped-def]
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    live.live_publish(results=votes_record(votes=make_votes(1), route="grpc"), route="grpc")
