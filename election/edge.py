@@ -1,0 +1,143 @@
+"""The HTTP face shared by both ingest routes: `POST /votes`, `GET /healthz`, `GET /readyz`.
+
+A raw ASGI app, so one process keeps many requests in flight with no framework between the
+socket and the vote. The routes differ only in `handle_vote`, which gets the parsed vote
+(with its `vote_id` assigned here when the client sent none) and its receipt time, and
+returns the status and body to answer. Everything about the HTTP envelope is decided here
+once: content type, size limit, malformed JSON, the error shape.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = int(os.environ.get("VOTE_MAX_BODY_BYTES", "4096"))
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class EdgeReply(NamedTuple):
+    status: int
+    payload: dict[str, Any]
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+
+
+VoteHandler = Callable[[Any, datetime], Awaitable[EdgeReply]]
+Hook = Callable[[], Awaitable[None]]
+ReadyCheck = Callable[[], Awaitable[bool]]
+
+
+def errors_reply(status: int, field: str, message: str) -> EdgeReply:
+    return EdgeReply(status, {"errors": {field: [message]}})
+
+
+def unavailable_reply(message: str) -> EdgeReply:
+    """503: nothing was stored or queued; the client retries with the same vote_id."""
+    return EdgeReply(503, {"errors": {"non_field_errors": [message]}}, ((b"retry-after", b"1"),))
+
+
+def edge_app(
+    *,
+    handle_vote: VoteHandler,
+    on_startup: Hook | None = None,
+    on_shutdown: Hook | None = None,
+    ready: ReadyCheck | None = None,
+) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send, on_startup, on_shutdown)
+            return
+        if scope["type"] != "http":
+            return
+        reply = await _route(scope, receive, handle_vote, ready)
+        await _send_json(send, reply)
+
+    return app
+
+
+async def _route(
+    scope: Scope, receive: Receive, handle_vote: VoteHandler, ready: ReadyCheck | None
+) -> EdgeReply:
+    path, method = scope["path"], scope["method"]
+    if path == "/healthz":
+        return EdgeReply(200, {"status": "ok"})
+    if path == "/readyz":
+        is_ready = ready is None or await ready()
+        return EdgeReply(200 if is_ready else 503, {"status": "ok" if is_ready else "unavailable"})
+    if path != "/votes":
+        return errors_reply(404, "non_field_errors", f"No such resource: {path[:100]}")
+    if method != "POST":
+        return EdgeReply(405, {"errors": {"non_field_errors": ["Use POST."]}}, ((b"allow", b"POST"),))
+    data = await _read_vote(scope, receive)
+    if isinstance(data, EdgeReply):
+        return data
+    try:
+        return await handle_vote(data, datetime.now(UTC))
+    except Exception:
+        # A bug, not the client's fault: nothing is acknowledged, so a retry is safe.
+        logger.exception("vote handler failed")
+        return unavailable_reply("Internal error; nothing was stored. Retry with the same vote_id.")
+
+
+async def _read_vote(scope: Scope, receive: Receive) -> Any:
+    """The parsed JSON body with a vote_id, or the EdgeReply that refuses it."""
+    content_type = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip().lower()
+    if content_type != b"application/json":
+        return errors_reply(415, "non_field_errors", "Send the vote as application/json.")
+    body = bytearray()
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if len(body) > MAX_BODY_BYTES:
+            return errors_reply(413, "non_field_errors", f"A vote is at most {MAX_BODY_BYTES} bytes.")
+        if not message.get("more_body"):
+            break
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        return errors_reply(400, "non_field_errors", "The body is not valid UTF-8.")
+    except json.JSONDecodeError as exc:
+        return errors_reply(400, "non_field_errors", f"Malformed JSON: {exc.msg} at position {exc.pos}.")
+    if isinstance(data, dict) and data.get("vote_id") in (None, ""):
+        data["vote_id"] = str(uuid.uuid4())  # assigned at the edge, before anything can fail
+    return data
+
+
+async def _send_json(send: Send, reply: EdgeReply) -> None:
+    body = json.dumps(reply.payload, ensure_ascii=False).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *reply.headers,
+    ]
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _lifespan(receive: Receive, send: Send, on_startup: Hook | None, on_shutdown: Hook | None) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            try:
+                if on_startup:
+                    await on_startup()
+            except Exception as exc:
+                logger.exception("startup failed")
+                await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                return
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            if on_shutdown:
+                await on_shutdown()
+            await send({"type": "lifespan.shutdown.complete"})
+            return

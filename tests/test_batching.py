@@ -1,0 +1,65 @@
+"""GroupBatcher is pure asyncio: these are unit tests, no service involved."""
+
+import asyncio
+
+import pytest
+
+from election.batching import GroupBatcher
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)
+
+
+def test_a_lone_item_is_flushed_at_once_and_concurrent_ones_share_flushes() -> None:
+    flushed: list[list[int]] = []
+
+    async def flush(items: list[int]) -> list[int]:
+        flushed.append(items)
+        await asyncio.sleep(0.01)
+        return [item * 10 for item in items]
+
+    async def scenario() -> list[int]:
+        batcher: GroupBatcher[int, int] = GroupBatcher(flush, max_batch=50)
+        assert await batcher.submit(1) == 10
+        return await asyncio.gather(*(batcher.submit(i) for i in range(200)))
+
+    results = run(scenario())
+    assert results == [i * 10 for i in range(200)]
+    assert flushed[0] == [1]
+    assert all(len(batch) <= 50 for batch in flushed)
+    assert len(flushed) <= 1 + 200 // 50 + 1  # grouped, not one flush per item
+
+
+def test_a_failed_flush_fails_only_its_own_items() -> None:
+    async def flush(items: list[int]) -> list[int]:
+        await asyncio.sleep(0)
+        if 13 in items:
+            raise ValueError("unlucky")
+        return items
+
+    async def scenario() -> list[object]:
+        batcher: GroupBatcher[int, int] = GroupBatcher(flush, max_batch=1)
+        return await asyncio.gather(*(batcher.submit(i) for i in (12, 13, 14)), return_exceptions=True)
+
+    first, second, third = run(scenario())
+    assert (first, third) == (12, 14)
+    assert isinstance(second, ValueError)
+
+
+def test_a_caller_that_gives_up_does_not_cancel_the_others() -> None:
+    async def flush(items: list[int]) -> list[int]:
+        await asyncio.sleep(0.05)
+        return items
+
+    async def scenario() -> int:
+        batcher: GroupBatcher[int, int] = GroupBatcher(flush)
+        impatient = asyncio.create_task(asyncio.wait_for(batcher.submit(1), timeout=0.001))
+        patient = asyncio.create_task(batcher.submit(2))
+        with pytest.raises(TimeoutError):
+            await impatient
+        result = await patient
+        await batcher.wait_idle()
+        return result
+
+    assert run(scenario()) == 2
