@@ -1,0 +1,29 @@
+"""The simulated votes are valid in the real validator, and the bad ones are refused."""
+
+from collections import Counter
+
+import pytest
+
+from election.services import VoteInvalid, vote_validate
+from election.simulation import VoteGenerator
+
+pytestmark = pytest.mark.django_db
+
+
+def test_simulated_votes_validate_and_follow_the_2023_weights() -> None:
+    generator = VoteGenerator(seed=1)
+    votes = [vote_validate(generator.vote()) for _ in range(3000)]
+    partidos = Counter(v.partido for v in votes)
+    assert partidos.most_common(1)[0][0] == "UNE"  # the most-voted ticket of 2023
+    assert partidos["UNE"] > partidos["VOS"] > 0
+    assert not {"VALOR", "UNIONISTA"} & set(partidos)  # only the coalition ticket is on the ballot
+    assert len({v.departamento_code for v in votes}) == 22
+    assert len({v.papeleta for v in votes}) == 5
+    assert len({v.vote_id for v in votes}) == 3000
+
+
+def test_bad_simulated_votes_are_all_refused() -> None:
+    generator = VoteGenerator(seed=2)
+    for _ in range(300):
+        with pytest.raises(VoteInvalid):
+            vote_validate(generator.bad_vote())
