@@ -176,3 +176,48 @@ class _IndexCache:
 _cache = _IndexCache()
 catalogue_index = _cache.get
 catalogue_index_clear = _cache.clear
+
+
+# --- Resolving a name as written in the field -------------------------------
+# vote_validate and the results API's query parameters both resolve names through these,
+# so a name the ingest accepts is accepted everywhere, and refused with the same words.
+
+
+class NameUnknown(ValueError):
+    """The text names nothing in the catalogue; the message says so readably."""
+
+
+def departamento_resolve(text: str, index: CatalogueIndex | None = None) -> Area:
+    area = (index or catalogue_index()).departamentos.get(name_key(text))
+    if area is None:
+        raise NameUnknown(f"Unknown departamento '{text}'.")
+    return area
+
+
+def municipio_resolve(text: str, departamento: Area, index: CatalogueIndex | None = None) -> Area:
+    index = index or catalogue_index()
+    key = name_key(text)
+    area = index.municipios.get((departamento.code, key))
+    if area is not None:
+        return area
+    homes = index.municipio_homes.get(key)
+    if homes:
+        where = ", ".join(f"'{home}'" for home in homes)
+        raise NameUnknown(
+            f"municipio '{text}' is not in departamento '{departamento.nombre}' (it is in {where})."
+        )
+    raise NameUnknown(f"Unknown municipio '{text}'.")
+
+
+def papeleta_resolve(text: str, index: CatalogueIndex | None = None) -> str:
+    code = (index or catalogue_index()).papeletas.get(name_key(text))
+    if code is None:
+        raise NameUnknown(f"Unknown papeleta (code or ballot colour) '{text}'.")
+    return code
+
+
+def partido_resolve(text: str, index: CatalogueIndex | None = None) -> str:
+    sigla = (index or catalogue_index()).partidos.get(name_key(text))
+    if sigla is None:
+        raise NameUnknown(f"Unknown partido '{text}'.")
+    return sigla

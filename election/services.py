@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -19,7 +19,16 @@ from django.db import DatabaseError, IntegrityError, OperationalError, connectio
 from django.utils import timezone
 
 from election import tallies
-from election.catalogue import CatalogueIndex, catalogue_index, name_key
+from election.catalogue import (
+    Area,
+    CatalogueIndex,
+    NameUnknown,
+    catalogue_index,
+    departamento_resolve,
+    municipio_resolve,
+    papeleta_resolve,
+    partido_resolve,
+)
 from election.models import SEDE_MAX_LENGTH, Route, Vote
 
 logger = logging.getLogger(__name__)
@@ -122,9 +131,12 @@ def _sede(data: Mapping[str, Any], errors: dict[str, list[str]]) -> str | None:
         errors["sede"] = [f"Must be an integer or a string, not {_json_type(value)}."]
         return None
     text = _text({"sede": value}, "sede", errors, SEDE_MAX_LENGTH)
-    if text is not None and text.isdigit():
-        text = str(int(text))  # "007" and 7 are the same sede
-    return text
+    return None if text is None else sede_canonical(text)
+
+
+def sede_canonical(text: str) -> str:
+    """A sede as stored: "007" and 7 are the same sede."""
+    return str(int(text)) if text.isdigit() else text
 
 
 def vote_validate(data: Any, *, received_at: datetime | None = None) -> ValidatedVote:
@@ -142,18 +154,18 @@ def vote_validate(data: Any, *, received_at: datetime | None = None) -> Validate
     index = catalogue_index()
     departamento = _departamento(data, index, errors)
     municipio = _municipio(data, index, departamento, errors)
-    papeleta = _lookup(data, "papeleta", index.papeletas, errors, "papeleta (code or ballot colour)")
-    partido = _lookup(data, "partido", index.partidos, errors, "partido")
+    papeleta = _lookup(data, "papeleta", papeleta_resolve, index, errors)
+    partido = _lookup(data, "partido", partido_resolve, index, errors)
     if errors:
         raise VoteInvalid(errors)
     assert vote_id and sede and departamento and municipio and papeleta and partido
     return ValidatedVote(
         vote_id=vote_id,
         sede=sede,
-        departamento_code=departamento[0],
-        departamento=departamento[1],
-        municipio_code=municipio[0],
-        municipio=municipio[1],
+        departamento_code=departamento.code,
+        departamento=departamento.nombre,
+        municipio_code=municipio.code,
+        municipio=municipio.nombre,
         papeleta=papeleta,
         partido=partido,
         received_at=received_at or timezone.now(),
@@ -162,55 +174,48 @@ def vote_validate(data: Any, *, received_at: datetime | None = None) -> Validate
 
 def _departamento(
     data: Mapping[str, Any], index: CatalogueIndex, errors: dict[str, list[str]]
-) -> tuple[str, str] | None:
+) -> Area | None:
     text = _text(data, "departamento", errors, NAME_MAX_LENGTH)
     if text is None:
         return None
-    area = index.departamentos.get(name_key(text))
-    if area is None:
-        errors["departamento"] = [f"Unknown departamento '{text}'."]
+    try:
+        return departamento_resolve(text, index)
+    except NameUnknown as exc:
+        errors["departamento"] = [str(exc)]
         return None
-    return area.code, area.nombre
 
 
 def _municipio(
     data: Mapping[str, Any],
     index: CatalogueIndex,
-    departamento: tuple[str, str] | None,
+    departamento: Area | None,
     errors: dict[str, list[str]],
-) -> tuple[str, str] | None:
+) -> Area | None:
     text = _text(data, "municipio", errors, NAME_MAX_LENGTH)
     if text is None or departamento is None:
         return None
-    key = name_key(text)
-    area = index.municipios.get((departamento[0], key))
-    if area is not None:
-        return area.code, area.nombre
-    homes = index.municipio_homes.get(key)
-    if homes:
-        where = ", ".join(f"'{home}'" for home in homes)
-        errors["municipio"] = [
-            f"municipio '{text}' is not in departamento '{departamento[1]}' (it is in {where})."
-        ]
-    else:
-        errors["municipio"] = [f"Unknown municipio '{text}'."]
-    return None
+    try:
+        return municipio_resolve(text, departamento, index)
+    except NameUnknown as exc:
+        errors["municipio"] = [str(exc)]
+        return None
 
 
 def _lookup(
     data: Mapping[str, Any],
     name: str,
-    table: dict[str, str],
+    resolve: Callable[[str, CatalogueIndex], str],
+    index: CatalogueIndex,
     errors: dict[str, list[str]],
-    what: str,
 ) -> str | None:
     text = _text(data, name, errors, NAME_MAX_LENGTH)
     if text is None:
         return None
-    found = table.get(name_key(text))
-    if found is None:
-        errors[name] = [f"Unknown {what} '{text}'."]
-    return found
+    try:
+        return resolve(text, index)
+    except NameUnknown as exc:
+        errors[name] = [str(exc)]
+        return None
 
 
 # --- Recording --------------------------------------------------------------
