@@ -146,10 +146,36 @@ class SedeTally(models.Model):
                 fields=["departamento", "municipio", "sede", "papeleta"], name="sede_tally_key"
             )
         ]
-        indexes = [models.Index(fields=["papeleta", "-votes"], name="sede_tally_top_idx")]
+        # The top sedes of a papeleta, ties in sede order, read straight off the index.
+        indexes = [
+            models.Index(
+                fields=["papeleta", "-votes", "departamento", "municipio", "sede"],
+                name="sede_tally_top_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.municipio_id}/{self.sede} {self.papeleta_id}: {self.votes}"
+
+
+class SedeTotal(models.Model):
+    """Votes per sede over all papeletas, so the top sedes never group SedeTally rows."""
+
+    departamento = models.ForeignKey(Departamento, on_delete=models.PROTECT, related_name="+")
+    municipio = models.ForeignKey(Municipio, on_delete=models.PROTECT, related_name="+")
+    sede = models.CharField(max_length=SEDE_MAX_LENGTH)
+    votes = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["departamento", "municipio", "sede"], name="sede_total_key")
+        ]
+        indexes = [
+            models.Index(fields=["-votes", "departamento", "municipio", "sede"], name="sede_total_top_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.municipio_id}/{self.sede}: {self.votes}"
 
 
 class RouteTally(models.Model):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from django.db import connection, models
 
-from election.models import AreaTally, RouteTally, SedeTally
+from election.models import AreaTally, RouteTally, SedeTally, SedeTotal
 
 if TYPE_CHECKING:
     from election.services import ValidatedVote
@@ -38,11 +38,13 @@ def latency_bucket_upper_ms(bucket: int) -> float:
 def tallies_add(*, votes: Sequence[ValidatedVote], route: str, stored_at: datetime) -> None:
     area = Counter((v.departamento_code, v.municipio_code, v.papeleta, v.partido) for v in votes)
     sede = Counter((v.departamento_code, v.municipio_code, v.sede, v.papeleta) for v in votes)
+    sede_total = Counter((v.departamento_code, v.municipio_code, v.sede) for v in votes)
     by_route = Counter(
         (route, v.papeleta, latency_bucket((stored_at - v.received_at).total_seconds() * 1000)) for v in votes
     )
     _increment(AreaTally, ("departamento", "municipio", "papeleta", "partido"), area)
     _increment(SedeTally, ("departamento", "municipio", "sede", "papeleta"), sede)
+    _increment(SedeTotal, ("departamento", "municipio", "sede"), sede_total)
     _increment(RouteTally, ("route", "papeleta", "latency_bucket"), by_route)
 
 

@@ -24,7 +24,13 @@ from django.db import connection
 from scripts.devservices import free_port, port_answers, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
-VOTE_TABLES = ("election_vote", "election_areatally", "election_sedetally", "election_routetally")
+VOTE_TABLES = (
+    "election_vote",
+    "election_areatally",
+    "election_sedetally",
+    "election_sedetotal",
+    "election_routetally",
+)
 
 
 @pytest.fixture

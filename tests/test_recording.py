@@ -9,7 +9,7 @@ import pytest
 from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
-from election.models import AreaTally, RouteTally, SedeTally, Vote
+from election.models import AreaTally, RouteTally, SedeTally, SedeTotal, Vote
 from election.services import Outcome, ValidatedVote, vote_validate, votes_record
 
 MUNICIPIOS = [
@@ -45,6 +45,7 @@ def recount_matches_tallies() -> None:
     )
     area = Counter((d, m, p, q) for d, m, _, p, q, _ in votes)
     sede = Counter((d, m, s, p) for d, m, s, p, _, _ in votes)
+    sede_total = Counter((d, m, s) for d, m, s, _, _, _ in votes)
     route = Counter((r, p) for _, _, _, p, _, r in votes)
     assert {
         (t.departamento_id, t.municipio_id, t.papeleta_id, t.partido_id): t.votes
@@ -53,6 +54,9 @@ def recount_matches_tallies() -> None:
     assert {
         (t.departamento_id, t.municipio_id, t.sede, t.papeleta_id): t.votes for t in SedeTally.objects.all()
     } == sede
+    assert {
+        (t.departamento_id, t.municipio_id, t.sede): t.votes for t in SedeTotal.objects.all()
+    } == sede_total
     by_route: Counter[tuple[str, str]] = Counter()
     for t in RouteTally.objects.all():
         by_route[(t.route, t.papeleta_id)] += t.votes
@@ -107,9 +111,9 @@ def test_a_1000_vote_batch_is_one_transaction() -> None:
     with CaptureQueriesContext(connection) as queries:
         votes_record(votes=votes, route="grpc")
     assert Vote.objects.count() == 1000
-    # One existence check, one multi-row INSERT, three tally upserts: no per-vote round trip.
+    # One existence check, one multi-row INSERT, four tally upserts: no per-vote round trip.
     statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 5, [sql[:80] for sql in statements]
+    assert len(statements) == 6, [sql[:80] for sql in statements]
     recount_matches_tallies()
 
 
