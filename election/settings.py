@@ -50,11 +50,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "election",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "election.api.cors.api_cors_middleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -115,6 +117,55 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis ----------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
+# --- Celery: the Redis route's queue (election/celery.py, ingest_pubsub/tasks.py) ------
+# The broker is a Redis with AOF on (README, "Redis route"): a message is durable once
+# LPUSH has answered, which is when the publisher answers 202.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or REDIS_URL
+CELERY_IMPORTS = ("ingest_pubsub.tasks",)  # by name: election/ never imports a route
+CELERY_TASK_ROUTES = {"escrutinio.votes.*": {"queue": "votes"}}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True  # the outcome is in MySQL; no result backend to keep up
+# Acknowledge a message only after its task returned, i.e. after its votes committed: a
+# worker that dies mid-batch leaves the message unacknowledged, so it is delivered again.
+CELERY_TASK_ACKS_LATE = True
+# A pool child killed (OOM, SIGKILL, hard time limit) requeues its message instead of
+# acknowledging it as failed; without this, acks_late still loses the batch in that case.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A hung database call is killed after this long; the message is then requeued (above).
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 120)
+# Each process reserves at most this many messages ahead. With acks_late they stay
+# unacknowledged while reserved, so a dead worker strands at most concurrency x this many
+# messages until the visibility timeout; a few hide the broker round trip between batches.
+CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_PREFETCH_MULTIPLIER", 4)
+CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 0) or None  # None: one per CPU
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep the JSON logging configured below
+# Redelivered anyway (acks_late), so a task cut off from the broker is cancelled, not finished twice.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Redis has no broker-side acks: kombu keeps each delivered message in an "unacked"
+    # hash and puts it back on the queue when it stays unacknowledged this long (a worker
+    # died). It must exceed the longest a live worker holds a message (time limit, retry
+    # backoff), or a slow batch is delivered twice (harmless, idempotent, but wasted).
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
+    # How often every worker sweeps that hash for messages to restore: every
+    # interval x throttle seconds. Crash recovery takes visibility_timeout plus this.
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 1),
+    # Fail fast instead of hanging when Redis is away: the publisher answers 503 and the
+    # client retries with the same vote_id. Above kombu's 1 s BRPOP timeout.
+    "socket_timeout": 5,
+    "socket_connect_timeout": 2,
+}
+# Publishing from the publisher: one quick reconnect attempt, then 503 (the client retries).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+
 # --- Catalogue ------------------------------------------------------------
 # How long a process trusts its in-memory copy of the catalogue before re-reading it.
 CATALOGUE_CACHE_SECONDS = env_int("CATALOGUE_CACHE_SECONDS", 300)
@@ -129,7 +180,17 @@ STATIC_ROOT = VAR_DIR / "static"
 
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Escrutinio results API",
+    "DESCRIPTION": "Read-only, public results of the count (docs/api.md).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+# Origins allowed to read /api/ from a browser (the dashboard served on its own): "*" by
+# default, since the API is public, read-only and takes no credentials.
+API_CORS_ORIGINS = env_list("API_CORS_ORIGINS", "*")
 
 # --- Logging: one JSON object per line, for the cluster's log collector ----
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()

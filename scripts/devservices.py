@@ -98,10 +98,19 @@ def redis_server_binary() -> str:
 class RedisServer:
     """A Redis of our own, with AOF on (as in every configuration this project ships)."""
 
-    def __init__(self, directory: Path, port: int | None = None, appendonly: bool = True) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        port: int | None = None,
+        appendonly: bool = True,
+        appendfsync: str = "always",
+    ) -> None:
         self.directory = directory
         self.port = port or free_port()
         self.appendonly = appendonly
+        # always: Redis fsyncs before it answers, so a vote queued (answered 202) survives a
+        # machine crash too; everysec would lose up to a second of them (README, Redis route).
+        self.appendfsync = appendfsync
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -120,7 +129,7 @@ class RedisServer:
             "--appendonly",
             "yes" if self.appendonly else "no",
             "--appendfsync",
-            "everysec",
+            self.appendfsync,
             "--save",
             "",
             "--daemonize",

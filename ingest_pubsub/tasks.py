@@ -1,0 +1,118 @@
+"""The consumers of the queue "votes": record a batch in one transaction, then list and announce it.
+
+Thin adapters: the votes are validated again and stored by election.services, and listed
+and announced by election.live. The message is acknowledged after the task returns
+(acks_late), so after the commit; a redelivered message finds its votes stored and
+changes nothing. A batch that cannot be stored or read is never dropped: it is retried
+with backoff, and parked in a dead-letter list (ingest_pubsub/dead_letters.py) when retries run out.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from celery import Task
+from celery.exceptions import Reject
+from celery.utils.time import get_exponential_backoff_interval
+from redis import RedisError
+
+from election.celery import app
+from election.live import live_publish
+from election.models import Route
+from election.services import (
+    Outcome,
+    RecordResult,
+    StorageUnavailable,
+    ValidatedVote,
+    VoteInvalid,
+    votes_record,
+)
+from ingest_pubsub.dead_letters import RECORD_BATCH, dead_letters_park
+from ingest_pubsub.messages import QueuedVote, vote_from_message
+
+logger = logging.getLogger(__name__)
+
+RECORD_ONE = "escrutinio.votes.record_one"
+# Database retries: 1, 2, 4 ... 60 s apart (with jitter), about 25 minutes in all by default.
+MAX_RETRIES = int(os.environ.get("VOTES_TASK_MAX_RETRIES", "30"))
+RETRY_BACKOFF_MAX = 60
+
+TASK_OPTIONS: dict[str, Any] = {
+    "bind": True,
+    "acks_late": True,  # see CELERY_TASK_ACKS_LATE: ack after the commit
+    "reject_on_worker_lost": True,  # a killed child requeues its message
+    "max_retries": MAX_RETRIES,
+}
+
+
+@app.task(name=RECORD_BATCH, **TASK_OPTIONS)
+def record_batch(self: Task, votes: list[QueuedVote]) -> dict[str, int]:
+    """Store the votes the publisher received together, in one transaction."""
+    return _record(self, votes)
+
+
+@app.task(name=RECORD_ONE, **TASK_OPTIONS)
+def record_one(self: Task, vote: QueuedVote) -> dict[str, int]:
+    """One vote per message: the baseline bench/redis_route.py compares against (never published)."""
+    return _record(self, [vote])
+
+
+def _record(task: Task, messages: Sequence[Any]) -> dict[str, int]:
+    votes, readable = _readable_votes(messages)
+    try:
+        results = votes_record(votes=votes, route=Route.REDIS)
+    except StorageUnavailable as exc:
+        retries = task.request.retries
+        if retries >= task.max_retries:
+            _dead_letter(readable, reason=f"database unavailable after {retries} retries: {exc}")
+            return {"dead_lettered": len(readable)}
+        countdown = get_exponential_backoff_interval(1, retries, RETRY_BACKOFF_MAX, full_jitter=True)
+        logger.warning("database unavailable, retrying batch", extra={"votes": len(votes), "retry": retries})
+        raise task.retry(args=[readable], countdown=countdown, exc=exc) from exc
+    except Exception as exc:  # a bug or an unforeseen refusal: keep the votes for a person to see
+        logger.exception("batch could not be recorded", extra={"votes": len(votes)})
+        _dead_letter(readable, reason=f"{type(exc).__name__}: {exc}")
+        return {"dead_lettered": len(readable)}
+    live_publish(results=results, route=Route.REDIS)
+    _log_conflicts(results)
+    return dict(Counter(str(result.outcome) for result in results))
+
+
+def _readable_votes(messages: Sequence[Any]) -> tuple[list[ValidatedVote], list[Any]]:
+    """The votes that validate, and their messages; the others go to the dead letters."""
+    votes: list[ValidatedVote] = []
+    readable: list[Any] = []
+    unreadable: list[tuple[Any, str]] = []
+    for message in messages:
+        try:
+            votes.append(vote_from_message(message))
+            readable.append(message)
+        except VoteInvalid as exc:  # the catalogue changed while the vote was queued
+            unreadable.append((message, json.dumps(exc.errors, ensure_ascii=False)))
+        except (KeyError, TypeError, ValueError) as exc:
+            unreadable.append((message, f"malformed message: {exc!r}"))
+    for message, reason in unreadable:
+        _dead_letter([message], reason=reason)
+    return votes, readable
+
+
+def _dead_letter(messages: Sequence[Any], *, reason: str) -> None:
+    try:
+        dead_letters_park(messages, reason=reason)
+    except RedisError as exc:
+        # Not parked, so not acknowledged either: the message comes back later.
+        raise Reject(exc, requeue=True) from exc
+
+
+def _log_conflicts(results: Sequence[RecordResult]) -> None:
+    for result in results:
+        if result.outcome is Outcome.CONFLICT:
+            logger.warning(
+                "vote_id already stored with different content; refused",
+                extra={"vote_id": str(result.vote.vote_id)},
+            )
