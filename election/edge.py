@@ -17,7 +17,23 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from election import metrics
+
 logger = logging.getLogger(__name__)
+
+# The `answer` label of escrutinio_votes_answered_total, by HTTP status.
+ANSWERS = {
+    201: "accepted",
+    202: "accepted",
+    400: "rejected",
+    401: "unauthorized",
+    403: "forbidden",
+    409: "conflict",
+    413: "rejected",
+    415: "rejected",
+    429: "throttled",
+    503: "unavailable",
+}
 
 MAX_BODY_BYTES = int(os.environ.get("VOTE_MAX_BODY_BYTES", "4096"))
 
@@ -49,6 +65,7 @@ def unavailable_reply(message: str) -> EdgeReply:
 def edge_app(
     *,
     handle_vote: VoteHandler,
+    route: str = "unknown",
     on_startup: Hook | None = None,
     on_shutdown: Hook | None = None,
     ready: ReadyCheck | None = None,
@@ -59,7 +76,13 @@ def edge_app(
             return
         if scope["type"] != "http":
             return
+        if scope["path"] == "/metrics":
+            body, content_type = metrics.metrics_payload()
+            await _send(send, 200, body, content_type.encode())
+            return
         reply = await _route(scope, receive, handle_vote, ready)
+        if scope["path"] == "/votes":
+            metrics.VOTES_ANSWERED.labels(route, ANSWERS.get(reply.status, str(reply.status))).inc()
         await _send_json(send, reply)
 
     return app
@@ -115,12 +138,14 @@ async def _read_vote(scope: Scope, receive: Receive) -> Any:
 
 async def _send_json(send: Send, reply: EdgeReply) -> None:
     body = json.dumps(reply.payload, ensure_ascii=False).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        *reply.headers,
-    ]
-    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await _send(send, reply.status, body, b"application/json", reply.headers)
+
+
+async def _send(
+    send: Send, status: int, body: bytes, content_type: bytes, extra: tuple[tuple[bytes, bytes], ...] = ()
+) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), *extra]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

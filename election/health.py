@@ -5,7 +5,9 @@ from __future__ import annotations
 import redis
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from election import metrics
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -36,3 +38,9 @@ def _check_redis() -> str:
         return "ok"
     except redis.RedisError as exc:
         return f"error: {type(exc).__name__}"
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Prometheus exposition of this process family's metrics."""
+    body, content_type = metrics.metrics_payload()
+    return HttpResponse(body, content_type=content_type)

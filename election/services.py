@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +19,7 @@ from typing import Any
 from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from election import tallies
+from election import metrics, tallies
 from election.catalogue import (
     Area,
     CatalogueIndex,
@@ -247,8 +248,11 @@ def votes_record(*, votes: Sequence[ValidatedVote], route: Route | str) -> list[
         return []
     for attempt in range(1, RECORD_ATTEMPTS + 1):
         try:
+            started = time.perf_counter()
             with transaction.atomic():
-                return _record_once(votes, route)
+                results = _record_once(votes, route)
+            _observe(results, route, time.perf_counter() - started)
+            return results
         except IntegrityError as exc:
             if not _is_duplicate_key(exc):
                 raise
@@ -265,6 +269,17 @@ def votes_record(*, votes: Sequence[ValidatedVote], route: Route | str) -> list[
             raise StorageUnavailable(str(exc)) from exc
         time.sleep(0.01 * 2**attempt)
     raise StorageUnavailable(f"batch of {len(votes)} votes failed {RECORD_ATTEMPTS} times")
+
+
+def _observe(results: list[RecordResult], route: Route, seconds: float) -> None:
+    metrics.RECORD_BATCH_SIZE.labels(route).observe(len(results))
+    metrics.RECORD_SECONDS.labels(route).observe(seconds)
+    for outcome, count in Counter(r.outcome for r in results).items():
+        metrics.VOTES_RECORDED.labels(route, outcome.value).inc(count)
+    latency = metrics.RECEIPT_TO_STORAGE.labels(route)
+    for result in results:
+        if result.stored_at is not None:
+            latency.observe((result.stored_at - result.vote.received_at).total_seconds())
 
 
 def vote_record(*, vote: ValidatedVote, route: Route | str) -> RecordResult:
