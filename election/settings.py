@@ -56,6 +56,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files and the dashboard's bundles, before anything else touches the request.
+    "election.dashboard.DashboardWhiteNoise",
     "election.api.cors.api_cors_middleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -177,6 +179,11 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+
+# --- Dashboard (frontend/, served at / in the local run) -------------------
+DASHBOARD_DIR = BASE_DIR / "frontend" / "dist"
+# Where the dashboard finds the API, without a trailing slash; empty: the same origin.
+API_URL = os.environ.get("API_URL", "").strip().rstrip("/")
 
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],

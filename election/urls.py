@@ -1,11 +1,14 @@
 from django.contrib import admin
 from django.urls import path
 
-from election import health
+from election import dashboard, health
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", health.metrics_view, name="metrics"),
+    # The built dashboard (frontend/dist); its bundles under /assets/ come from WhiteNoise.
+    path("", dashboard.index, name="dashboard"),
+    path("config.js", dashboard.config_js, name="dashboard-config"),
 ]
