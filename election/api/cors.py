@@ -1,0 +1,37 @@
+"""Cross-origin reads of the API, for the dashboard when it is served from another origin.
+
+The API is public and read-only and takes no credentials, so answering `*` exposes nothing
+a plain request would not; API_CORS_ORIGINS can narrow it to the dashboard's origin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
+
+
+def api_cors_middleware(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable[..., HttpResponse]:
+    def middleware(request: HttpRequest) -> HttpResponse:
+        response = get_response(request)
+        origins: list[str] = settings.API_CORS_ORIGINS
+        if not request.path.startswith("/api/") or not origins:
+            return response
+        origin = request.headers.get("Origin", "")
+        if "*" in origins:
+            response["Access-Control-Allow-Origin"] = "*"
+        elif origin in origins:
+            response["Access-Control-Allow-Origin"] = origin
+            patch_vary_headers(response, ["Origin"])
+        else:
+            return response
+        response["Access-Control-Expose-Headers"] = "ETag"
+        if request.method == "OPTIONS":  # a preflight: a conditional GET sends If-None-Match
+            response["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+            response["Access-Control-Allow-Headers"] = "If-None-Match, Content-Type"
+            response["Access-Control-Max-Age"] = "600"
+        return response
+
+    return middleware

@@ -1,0 +1,259 @@
+"""Query parameters in, answers out.
+
+Query serializers resolve names through the same catalogue helpers as vote_validate, so the
+API accepts every spelling the ingest accepts; their `validated_data` holds codes.
+Answer serializers describe the JSON for the OpenAPI schema; the views fill them from the
+selectors' dataclasses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from election.catalogue import (
+    NameUnknown,
+    catalogue_index,
+    departamento_resolve,
+    municipio_resolve,
+    name_key,
+    papeleta_resolve,
+    partido_resolve,
+)
+from election.models import SEDE_MAX_LENGTH, Route
+from election.services import NAME_MAX_LENGTH, sede_canonical
+
+DEPARTAMENTOS_MAX = 22
+
+
+class NameField(serializers.CharField):
+    """A name as written in the field; blank counts as absent, so empty filters are harmless."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", NAME_MAX_LENGTH)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("default", None)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str | None:
+        text = super().to_internal_value(data)
+        text = " ".join(text.split())
+        if not text:
+            return None
+        if not text.isprintable():
+            raise serializers.ValidationError("Must not contain control characters.")
+        return text
+
+
+class AreaQuery(serializers.Serializer):
+    """departamento / municipio / papeleta / partido, each resolved to its code."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        index = catalogue_index()
+        errors: dict[str, list[str]] = {}
+        resolved: dict[str, Any] = {key: None if value == "" else value for key, value in attrs.items()}
+        departamento = None
+        if attrs.get("departamento"):
+            try:
+                departamento = departamento_resolve(attrs["departamento"], index)
+                resolved["departamento"] = departamento.code
+            except NameUnknown as exc:
+                errors["departamento"] = [str(exc)]
+        if attrs.get("municipio") and "departamento" not in errors:
+            try:
+                resolved["municipio"] = self._municipio(attrs["municipio"], departamento, index).code
+            except NameUnknown as exc:
+                errors["municipio"] = [str(exc)]
+        for field, resolve in (("papeleta", papeleta_resolve), ("partido", partido_resolve)):
+            if attrs.get(field):
+                try:
+                    resolved[field] = resolve(attrs[field], index)
+                except NameUnknown as exc:
+                    errors[field] = [str(exc)]
+        if attrs.get("route"):
+            resolved["route"] = name_key(attrs["route"])
+            if resolved["route"] not in Route.values:
+                errors["route"] = [f"Unknown route '{attrs['route']}': grpc or redis."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return resolved
+
+    @staticmethod
+    def _municipio(text: str, departamento: Any, index: Any) -> Any:
+        if departamento is not None:
+            return municipio_resolve(text, departamento, index)
+        # Without a departamento, a municipio name is accepted only when it is unambiguous.
+        homes = index.municipio_homes.get(name_key(text), [])
+        if len(homes) == 1:
+            return municipio_resolve(text, departamento_resolve(homes[0], index), index)
+        if homes:
+            where = ", ".join(f"'{home}'" for home in homes)
+            raise NameUnknown(
+                f"municipio '{text}' is in several departamentos ({where}): give departamento too."
+            )
+        raise NameUnknown(f"Unknown municipio '{text}'.")
+
+
+class VotesQuery(AreaQuery):
+    departamento = NameField()
+    municipio = NameField()
+    sede = NameField(max_length=SEDE_MAX_LENGTH)
+    papeleta = NameField(help_text="Code or ballot colour")
+    partido = NameField(help_text="Sigla, legacy alias or full name")
+    route = NameField(help_text="grpc or redis")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        resolved = super().validate(attrs)
+        if resolved.get("sede"):
+            resolved["sede"] = sede_canonical(resolved["sede"])
+        return resolved
+
+
+class TopDepartamentosQuery(AreaQuery):
+    papeleta = NameField(default="presidente", help_text="Code or ballot colour; presidente by default")
+    limit = serializers.IntegerField(min_value=1, max_value=DEPARTAMENTOS_MAX, default=3)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs["papeleta"] = attrs.get("papeleta") or "presidente"
+        return super().validate(attrs)
+
+
+class PartidosQuery(AreaQuery):
+    departamento = NameField(required=True, default=serializers.empty)
+    municipio = NameField()
+    papeleta = NameField(help_text="Code or ballot colour; every papeleta when absent")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("departamento"):
+            raise serializers.ValidationError({"departamento": ["This field is required."]})
+        return super().validate(attrs)
+
+
+class TopSedesQuery(AreaQuery):
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=5)
+    papeleta = NameField(help_text="Code or ballot colour; every papeleta when absent")
+
+
+class LatestQuery(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=5)
+
+
+# --- Answers ------------------------------------------------------------------
+
+
+class VoteSerializer(serializers.Serializer):
+    vote_id = serializers.UUIDField()
+    sede = serializers.CharField()
+    departamento = serializers.CharField()
+    municipio = serializers.CharField()
+    papeleta = serializers.CharField(help_text="papeleta code")
+    partido = serializers.CharField(help_text="partido sigla")
+    route = serializers.ChoiceField(choices=Route.choices)
+    received_at = serializers.DateTimeField(help_text="Stamped at the edge")
+    stored_at = serializers.DateTimeField(help_text="Stamped by the transaction that stored it")
+
+    def to_representation(self, vote: Any) -> dict[str, Any]:
+        # Names from the in-memory catalogue: no join, no query per vote.
+        index = catalogue_index()
+        return {
+            "vote_id": str(vote.vote_id),
+            "sede": vote.sede,
+            "departamento": index.departamento_names.get(vote.departamento_id, vote.departamento_id),
+            "municipio": index.municipio_names.get(vote.municipio_id, vote.municipio_id),
+            "papeleta": vote.papeleta_id,
+            "partido": vote.partido_id,
+            "route": vote.route,
+            "received_at": vote.received_at.isoformat(),
+            "stored_at": vote.stored_at.isoformat(),
+        }
+
+
+class LatestVotesAnswer(serializers.Serializer):
+    results = VoteSerializer(many=True)
+
+
+class DepartamentoVotesSerializer(serializers.Serializer):
+    departamento = serializers.CharField()
+    votes = serializers.IntegerField()
+
+
+class TopDepartamentosAnswer(serializers.Serializer):
+    papeleta = serializers.CharField()
+    results = DepartamentoVotesSerializer(many=True)
+
+
+class PartidoShareSerializer(serializers.Serializer):
+    partido = serializers.CharField()
+    votes = serializers.IntegerField()
+    percent = serializers.FloatField(help_text="Two decimals; the area's percents sum to exactly 100")
+
+
+class PartidosAnswer(serializers.Serializer):
+    departamento = serializers.CharField()
+    municipio = serializers.CharField(allow_null=True)
+    papeleta = serializers.CharField(allow_null=True)
+    total = serializers.IntegerField()
+    results = PartidoShareSerializer(many=True)
+
+
+class SedeVotesSerializer(serializers.Serializer):
+    departamento = serializers.CharField()
+    municipio = serializers.CharField()
+    sede = serializers.CharField()
+    votes = serializers.IntegerField()
+
+
+class TopSedesAnswer(serializers.Serializer):
+    papeleta = serializers.CharField(allow_null=True)
+    results = SedeVotesSerializer(many=True)
+
+
+class LatencySerializer(serializers.Serializer):
+    p50 = serializers.FloatField(allow_null=True)
+    p95 = serializers.FloatField(allow_null=True)
+
+
+class RouteSummarySerializer(serializers.Serializer):
+    votes = serializers.IntegerField()
+    latency_ms = LatencySerializer(help_text="Receipt to storage (stored_at - received_at)")
+
+
+class SummaryAnswer(serializers.Serializer):
+    total = serializers.IntegerField()
+    by_route = serializers.DictField(child=RouteSummarySerializer())
+    by_papeleta = serializers.DictField(child=serializers.IntegerField())
+    as_of = serializers.DateTimeField()
+
+
+class MunicipioEntry(serializers.Serializer):
+    code = serializers.CharField()
+    nombre = serializers.CharField()
+
+
+class DepartamentoEntry(serializers.Serializer):
+    code = serializers.CharField()
+    nombre = serializers.CharField()
+    municipios = MunicipioEntry(many=True)
+
+
+class PapeletaEntry(serializers.Serializer):
+    code = serializers.CharField()
+    color = serializers.CharField()
+    nombre = serializers.CharField()
+
+
+class PartidoEntry(serializers.Serializer):
+    sigla = serializers.CharField()
+    nombre = serializers.CharField()
+
+
+class CatalogueAnswer(serializers.Serializer):
+    departamentos = DepartamentoEntry(many=True)
+    papeletas = PapeletaEntry(many=True)
+    partidos = PartidoEntry(many=True)
+
+
+class ErrorsAnswer(serializers.Serializer):
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))

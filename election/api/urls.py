@@ -1,0 +1,17 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from election.api import views
+
+urlpatterns = [
+    path("", views.ApiRootView.as_view(), name="api-root"),
+    path("catalogue/", views.CatalogueView.as_view(), name="api-catalogue"),
+    path("votes/", views.VoteListView.as_view(), name="api-votes"),
+    path("votes/latest", views.LatestVotesView.as_view(), name="api-votes-latest"),
+    path("results/top-departamentos", views.TopDepartamentosView.as_view(), name="api-top-departamentos"),
+    path("results/partidos", views.PartidosView.as_view(), name="api-partidos"),
+    path("results/top-sedes", views.TopSedesView.as_view(), name="api-top-sedes"),
+    path("results/summary", views.SummaryView.as_view(), name="api-summary"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]

@@ -1,0 +1,297 @@
+"""The results API's views: parse the query, call a selector, shape the answer.
+
+Every results answer carries a weak ETag, the results version (see
+selectors.results_version), and `Cache-Control: public, max-age=1`. A poller that sends
+If-None-Match gets 304 for the price of that version query until votes are stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import redis
+from django.http import HttpResponseNotModified
+from django.utils.cache import patch_vary_headers
+from django.utils.http import parse_etags
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+from election import live, selectors
+from election.api import serializers as api
+from election.catalogue import catalogue_index
+from election.models import Departamento, Papeleta, Partido
+
+CACHE_CONTROL = "public, max-age=1"
+ERRORS = OpenApiResponse(api.ErrorsAnswer, description="A parameter is invalid or names nothing known")
+
+
+class PublicReadView(APIView):
+    """Read-only and public: no session or user lookup per request; errors as {"errors": ...}."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    query_serializer: type[serializers.Serializer] | None = None
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, ValidationError):
+            detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+            return Response({"errors": detail}, status=400)
+        return super().handle_exception(exc)
+
+    def query(self, request: Request) -> dict[str, Any]:
+        assert self.query_serializer is not None
+        parsed = self.query_serializer(data=request.query_params)
+        parsed.is_valid(raise_exception=True)
+        return dict(parsed.validated_data)
+
+
+def _etag_matches(request: Request, etag: str) -> bool:
+    wanted = request.headers.get("If-None-Match")
+    if not wanted:
+        return False
+    tags = parse_etags(wanted)
+    bare = etag.removeprefix("W/")
+    return "*" in tags or any(tag.removeprefix("W/") == bare for tag in tags)
+
+
+def _conditional(request: Request, etag: str) -> HttpResponseNotModified | None:
+    if not _etag_matches(request, etag):
+        return None
+    response = HttpResponseNotModified()
+    _cache_headers(response, etag)
+    return response
+
+
+def _cache_headers(response: Any, etag: str) -> Any:
+    response["ETag"] = etag
+    response["Cache-Control"] = CACHE_CONTROL
+    patch_vary_headers(response, ["Accept"])  # JSON and the browsable page share the URL
+    return response
+
+
+def _content_etag(data: Any) -> str:
+    digest = hashlib.blake2b(json.dumps(data, sort_keys=True).encode(), digest_size=12).hexdigest()
+    return f'W/"{digest}"'
+
+
+class ResultsView(PublicReadView):
+    """An answer computed from the tallies, tagged with the results version."""
+
+    def get(self, request: Request) -> Any:
+        params = self.query(request)
+        # The version is read before the answer: at worst the answer is newer than its tag,
+        # and the next poll fetches it again; a stale answer is never tagged as current.
+        etag = f'W/"{selectors.results_version()}"'
+        return _conditional(request, etag) or _cache_headers(Response(self.answer(request, params)), etag)
+
+    def answer(self, request: Request, params: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+
+class TopDepartamentosView(ResultsView):
+    query_serializer = api.TopDepartamentosQuery
+
+    @extend_schema(
+        parameters=[api.TopDepartamentosQuery],
+        responses={200: api.TopDepartamentosAnswer, 400: ERRORS},
+        summary="Departamentos by votes on a papeleta",
+    )
+    def get(self, request: Request) -> Any:
+        return super().get(request)
+
+    def answer(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
+        rows = selectors.top_departamentos(papeleta=params["papeleta"], limit=params["limit"])
+        return {
+            "papeleta": params["papeleta"],
+            "results": [{"departamento": r.departamento, "votes": r.votes} for r in rows],
+        }
+
+
+class PartidosView(ResultsView):
+    query_serializer = api.PartidosQuery
+
+    @extend_schema(
+        parameters=[api.PartidosQuery],
+        responses={200: api.PartidosAnswer, 400: ERRORS},
+        summary="Each partido's votes and percentage in a departamento or municipio",
+    )
+    def get(self, request: Request) -> Any:
+        return super().get(request)
+
+    def answer(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
+        rows = selectors.partido_shares(
+            departamento=params["departamento"], municipio=params["municipio"], papeleta=params["papeleta"]
+        )
+        index = catalogue_index()
+        return {
+            "departamento": index.departamento_names[params["departamento"]],
+            "municipio": index.municipio_names[params["municipio"]] if params["municipio"] else None,
+            "papeleta": params["papeleta"],
+            "total": sum(r.votes for r in rows),
+            "results": [{"partido": r.partido, "votes": r.votes, "percent": r.percent} for r in rows],
+        }
+
+
+class TopSedesView(ResultsView):
+    query_serializer = api.TopSedesQuery
+
+    @extend_schema(
+        parameters=[api.TopSedesQuery],
+        responses={200: api.TopSedesAnswer, 400: ERRORS},
+        summary="Sedes by votes",
+    )
+    def get(self, request: Request) -> Any:
+        return super().get(request)
+
+    def answer(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
+        rows = selectors.top_sedes(limit=params["limit"], papeleta=params["papeleta"])
+        return {
+            "papeleta": params["papeleta"],
+            "results": [
+                {"departamento": r.departamento, "municipio": r.municipio, "sede": r.sede, "votes": r.votes}
+                for r in rows
+            ],
+        }
+
+
+class SummaryView(ResultsView):
+    query_serializer = serializers.Serializer
+
+    @extend_schema(responses={200: api.SummaryAnswer}, summary="Totals, and the two routes side by side")
+    def get(self, request: Request) -> Any:
+        return super().get(request)
+
+    def answer(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
+        summary = selectors.results_summary()
+        return {
+            "total": summary.total,
+            "by_route": {
+                route: {"votes": r.votes, "latency_ms": {"p50": r.p50_ms, "p95": r.p95_ms}}
+                for route, r in summary.by_route.items()
+            },
+            "by_papeleta": summary.by_papeleta,
+            "as_of": summary.as_of.isoformat(),
+        }
+
+
+class VotesPagination(CursorPagination):
+    ordering = "-id"  # newest first; the id is unique, so a cursor is one index position
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+    def decode_cursor(self, request: Request) -> Any:
+        try:
+            cursor = super().decode_cursor(request)
+        except Exception as exc:  # DRF answers 404 for a bad cursor; it is a bad parameter
+            raise ValidationError({"cursor": ["Invalid cursor."]}) from exc
+        if cursor is not None and cursor.position is not None and not str(cursor.position).isdigit():
+            raise ValidationError({"cursor": ["Invalid cursor."]})
+        return cursor
+
+
+class VoteListView(ResultsView):
+    query_serializer = api.VotesQuery
+    pagination_class = VotesPagination
+
+    @extend_schema(
+        parameters=[api.VotesQuery],
+        responses={200: api.VoteSerializer(many=True), 400: ERRORS},
+        summary="Every stored vote, newest first, filtered",
+    )
+    def get(self, request: Request) -> Any:
+        return super().get(request)
+
+    def answer(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
+        votes = selectors.votes_filtered(**params)
+        paginator = self.paginator
+        page = paginator.paginate_queryset(votes, request, view=self)
+        return {
+            "next": paginator.get_next_link(),
+            "previous": paginator.get_previous_link(),
+            "results": api.VoteSerializer(page, many=True).data,
+        }
+
+    @property
+    def paginator(self) -> VotesPagination:
+        if not hasattr(self, "_paginator"):
+            self._paginator = self.pagination_class()
+        return self._paginator
+
+
+class LatestVotesView(PublicReadView):
+    """The newest stored votes, from the Redis list; tagged by the list's own content."""
+
+    query_serializer = api.LatestQuery
+
+    @extend_schema(
+        parameters=[api.LatestQuery],
+        responses={
+            200: api.LatestVotesAnswer,
+            400: ERRORS,
+            503: OpenApiResponse(description="Redis is down"),
+        },
+        summary="The latest stored votes, newest first",
+    )
+    def get(self, request: Request) -> Any:
+        params = self.query(request)
+        try:
+            latest = live.latest_votes(limit=params["limit"])
+        except redis.RedisError:
+            return Response({"detail": "The latest-votes list (Redis) is unavailable."}, status=503)
+        etag = _content_etag(latest)
+        return _conditional(request, etag) or _cache_headers(Response({"results": latest}), etag)
+
+
+class CatalogueView(PublicReadView):
+    """Departamentos with their municipios, papeletas and partidos: what the filters offer."""
+
+    @extend_schema(
+        responses={200: api.CatalogueAnswer}, summary="The catalogue the votes are checked against"
+    )
+    def get(self, request: Request) -> Any:
+        data = {
+            "departamentos": [
+                {
+                    "code": dep.code,
+                    "nombre": dep.nombre,
+                    "municipios": [{"code": m.code, "nombre": m.nombre} for m in dep.municipios.all()],
+                }
+                for dep in Departamento.objects.prefetch_related("municipios")
+            ],
+            "papeletas": [
+                {"code": p.code, "color": p.color, "nombre": p.nombre}
+                for p in Papeleta.objects.order_by("code")
+            ],
+            "partidos": [{"sigla": p.sigla, "nombre": p.nombre} for p in Partido.objects.all()],
+        }
+        etag = _content_etag(data)
+        response = _conditional(request, etag) or _cache_headers(Response(data), etag)
+        response["Cache-Control"] = "public, max-age=60"  # changes only when an operator edits it
+        return response
+
+
+class ApiRootView(PublicReadView):
+    @extend_schema(exclude=True)
+    def get(self, request: Request) -> Response:
+        names = [
+            "api-catalogue",
+            "api-votes",
+            "api-votes-latest",
+            "api-top-departamentos",
+            "api-partidos",
+            "api-top-sedes",
+            "api-summary",
+            "api-schema",
+            "api-docs",
+        ]
+        return Response({name.removeprefix("api-"): reverse(name, request=request) for name in names})

@@ -1,0 +1,74 @@
+"""Votes for the API tests, stored through the real write path, and a client to read them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from election import live
+from election.services import vote_validate, votes_record
+
+# (departamento, municipio, sede, papeleta, partido, route, how many), as the field writes them.
+KNOWN_VOTES: list[tuple[str, str, Any, str, str, str, int]] = [
+    ("Peten", "Flores", 1, "Blanca", "UNE", "grpc", 3),
+    ("Petén", "flores", "001", "presidente", "VAMOS", "grpc", 3),
+    ("PETEN", "Flores", 1, "Blanca", "SEMILLA", "redis", 1),
+    ("Peten", "Flores", 1, "Rosada", "CABAL", "redis", 2),
+    ("Guatemala", "Mixco", 7, "Blanca", "VAMOS", "redis", 4),
+    ("Guatemala", "Mixco", "007", "Verde", "FCN", "grpc", 1),
+    ("Chimaltenango", "Patzun", 2, "Blanca", "UNE", "grpc", 2),
+    ("Escuintla", "San José", 3, "Blanca", "SEMILLA", "redis", 2),
+    ("Guatemala", "Guatemala", 9, "Amarilla", "UNE", "grpc", 9),
+]
+
+
+def record(rows: list[tuple[str, str, Any, str, str, str, int]], *, latency_ms: float = 5.0) -> list[str]:
+    """Validate, record and announce `rows` as the ingest routes do; returns the vote_ids."""
+    vote_ids: list[str] = []
+    for departamento, municipio, sede, papeleta, partido, route, count in rows:
+        votes = [
+            vote_validate(
+                {
+                    "vote_id": str(uuid.uuid4()),
+                    "departamento": departamento,
+                    "municipio": municipio,
+                    "sede": sede,
+                    "papeleta": papeleta,
+                    "partido": partido,
+                },
+                received_at=timezone.now() - timedelta(milliseconds=latency_ms * (i + 1)),
+            )
+            for i in range(count)
+        ]
+        results = votes_record(votes=votes, route=route)
+        live.live_publish(results=results, route=route)
+        vote_ids += [str(v.vote_id) for v in votes]
+    return vote_ids
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def known_votes(db: None, redis_client: Any) -> list[str]:
+    return record(KNOWN_VOTES)
+
+
+@pytest.fixture
+def get(api: APIClient) -> Callable[..., Any]:
+    """GET a path and return its JSON, asserting the status."""
+
+    def fetch(path: str, status: int = 200, **params: Any) -> Any:
+        response = api.get(path, params, HTTP_ACCEPT="application/json")
+        assert response.status_code == status, response.content
+        return response.json()
+
+    return fetch
