@@ -1,0 +1,1 @@
+"""The gRPC ingest route: HTTP gateway -> gRPC server (group commit) -> MySQL."""

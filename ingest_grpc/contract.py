@@ -1,0 +1,86 @@
+"""Translations between the protobuf contract and plain Python, shared by the server and the gateway.
+
+Pure Python and protobuf: importing this needs neither Django nor a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+from ingest_grpc.protos.escrutinio.v1 import votes_pb2
+
+# The vote fields the contract carries, besides vote_id.
+VOTE_FIELDS = ("sede", "municipio", "departamento", "papeleta", "partido")
+STATUS_DETAILS_KEY = "grpc-status-details-bin"  # where gRPC's rich error model travels
+
+FieldErrors = dict[str, list[str]]
+
+
+def vote_data(vote: votes_pb2.Vote) -> dict[str, str]:
+    """The vote as the mapping `vote_validate` reads; an unset field stays absent, so it is 'required'."""
+    data = {name: getattr(vote, name) for name in VOTE_FIELDS if vote.HasField(name)}
+    if vote.vote_id:
+        data["vote_id"] = vote.vote_id
+    return data
+
+
+def vote_message(canonical: Mapping[str, str]) -> votes_pb2.Vote:
+    return votes_pb2.Vote(**{name: canonical[name] for name in ("vote_id", *VOTE_FIELDS)})
+
+
+def canonical_vote(vote: votes_pb2.Vote) -> dict[str, str]:
+    """The canonical vote of a response, in the JSON shape the HTTP routes answer with."""
+    return {"vote_id": vote.vote_id, **{name: getattr(vote, name) for name in VOTE_FIELDS}}
+
+
+def field_errors_list(errors: FieldErrors) -> list[votes_pb2.FieldError]:
+    return [
+        votes_pb2.FieldError(field=field, message=message)
+        for field, messages in errors.items()
+        for message in messages
+    ]
+
+
+def field_errors_dict(pairs: Iterable[tuple[str, str]]) -> FieldErrors:
+    """(field, message) pairs back to {field: [messages]}, in order."""
+    errors: FieldErrors = {}
+    for field, message in pairs:
+        errors.setdefault(field, []).append(message)
+    return errors
+
+
+def errors_text(errors: FieldErrors) -> str:
+    """A readable one-line summary for the status message, e.g. in grpcurl's output."""
+    return "; ".join(f"{field}: {' '.join(messages)}" for field, messages in errors.items())
+
+
+def bad_request_details(errors: FieldErrors) -> bytes:
+    """A serialized google.rpc.Status carrying a BadRequest with one violation per message."""
+    bad_request = error_details_pb2.BadRequest(
+        field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=field, description=message)
+            for field, messages in errors.items()
+            for message in messages
+        ]
+    )
+    detail = any_pb2.Any()
+    detail.Pack(bad_request)
+    status = status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=errors_text(errors), details=[detail])
+    return status.SerializeToString()
+
+
+def bad_request_errors(trailing_metadata: Sequence[tuple[str, Any]] | None) -> FieldErrors | None:
+    """The field errors of an INVALID_ARGUMENT status, or None when it carries no BadRequest."""
+    for key, value in trailing_metadata or ():
+        if key != STATUS_DETAILS_KEY:
+            continue
+        status = status_pb2.Status.FromString(value)
+        for detail in status.details:
+            bad_request = error_details_pb2.BadRequest()
+            if detail.Unpack(bad_request):
+                return field_errors_dict((v.field, v.description) for v in bad_request.field_violations)
+    return None

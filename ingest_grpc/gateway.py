@@ -1,0 +1,172 @@
+"""The HTTP gateway of the gRPC route: `POST /votes` -> `VoteService.CastVote`.
+
+An ASGI app on the shared edge (election.edge), served by gunicorn with uvicorn workers:
+  gunicorn ingest_grpc.gateway:app -k uvicorn_worker.UvicornWorker --bind 127.0.0.1:8001
+Each worker process keeps one grpc.aio channel to the server and many votes in flight on it.
+It needs no Django and no database: the server validates and records.
+
+It transcodes the JSON vote to the protobuf contract. What the contract cannot carry (a
+body that is not an object, a field it does not have, a value that is not text) is refused
+here with 400; every other rule is the server's.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import os
+from datetime import datetime
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from election.edge import EdgeReply, edge_app, unavailable_reply
+from ingest_grpc import contract
+from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
+
+logger = logging.getLogger(__name__)
+
+GRPC_ADDRESS = os.environ.get("GRPC_ADDRESS", "127.0.0.1:50051")
+CALL_TIMEOUT_SECONDS = float(os.environ.get("GATEWAY_GRPC_TIMEOUT", "5"))
+ROUTE = "grpc"
+_STATUS_NAMES = {votes_pb2.CAST_STATUS_STORED: "stored", votes_pb2.CAST_STATUS_DUPLICATE: "duplicate"}
+_JSON_TYPES = {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "an object"}
+
+
+class _Channel:
+    """The process's one channel to the gRPC server, opened at startup."""
+
+    channel: grpc.aio.Channel | None = None
+    votes: votes_pb2_grpc.VoteServiceStub
+    health: health_pb2_grpc.HealthStub
+
+
+_grpc = _Channel()
+
+
+def cast_request(data: Any, received_at: datetime) -> votes_pb2.CastVoteRequest | contract.FieldErrors:
+    """The JSON vote as a CastVoteRequest, or the errors of what the contract cannot carry."""
+    if not isinstance(data, dict):
+        return {"non_field_errors": [f"Expected a JSON object, not {_json_type(data)}."]}
+    errors: contract.FieldErrors = {}
+    vote = votes_pb2.Vote()
+    for name, value in data.items():
+        if name != "vote_id" and name not in contract.VOTE_FIELDS:
+            errors[str(name)[:64]] = ["Unknown field."]
+        elif value is None:
+            continue  # absent: the server answers "required"
+        elif name == "sede" and type(value) is int:
+            if value < 0:
+                errors[name] = ["Must not be negative."]
+            else:
+                vote.sede = str(value)
+        elif not isinstance(value, str):
+            kind = "an integer or a string" if name == "sede" else "a string"
+            errors[name] = [f"Must be {kind}, not {_json_type(value)}."]
+        elif not _is_utf8(value):
+            errors[name] = ["Must be valid Unicode text."]
+        else:
+            setattr(vote, name, value)
+    if errors:
+        return errors
+    request = votes_pb2.CastVoteRequest(vote=vote)
+    request.received_at.FromDatetime(received_at)
+    return request
+
+
+def _json_type(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), "null" if value is None else type(value).__name__)
+
+
+def _is_utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")  # JSON "\ud800" escapes decode to lone surrogates, which protobuf refuses
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+async def handle_vote(data: Any, received_at: datetime) -> EdgeReply:
+    request = cast_request(data, received_at)
+    if not isinstance(request, votes_pb2.CastVoteRequest):
+        return EdgeReply(400, {"errors": request})
+    try:
+        response = await _grpc.votes.CastVote(request, timeout=CALL_TIMEOUT_SECONDS)
+    except grpc.aio.AioRpcError as error:
+        return error_reply(error, request.vote.vote_id)
+    return EdgeReply(
+        201,
+        {
+            "vote_id": response.vote.vote_id,
+            "route": ROUTE,
+            "status": _STATUS_NAMES[response.status],
+            "vote": contract.canonical_vote(response.vote),
+        },
+    )
+
+
+def error_reply(error: grpc.aio.AioRpcError, vote_id: str) -> EdgeReply:
+    code = error.code()
+    if code is grpc.StatusCode.INVALID_ARGUMENT:
+        errors = contract.bad_request_errors(error.trailing_metadata())  # type: ignore[arg-type]
+        return EdgeReply(
+            400, {"errors": errors or {"non_field_errors": [error.details() or "Invalid vote."]}}
+        )
+    if code is grpc.StatusCode.ALREADY_EXISTS:
+        return EdgeReply(409, {"errors": {"vote_id": [error.details() or "vote_id already used."]}})
+    if code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        logger.error(
+            "CastVote failed", extra={"code": code.name, "details": error.details(), "vote_id": vote_id}
+        )
+    return unavailable_reply(
+        f"The vote service did not store the vote ({code.name}); retry with the same vote_id."
+    )
+
+
+async def open_channel() -> None:
+    _grpc.channel = grpc.aio.insecure_channel(GRPC_ADDRESS)
+    _grpc.votes = votes_pb2_grpc.VoteServiceStub(_grpc.channel)
+    _grpc.health = health_pb2_grpc.HealthStub(_grpc.channel)
+    logger.info("gateway started", extra={"grpc_address": GRPC_ADDRESS, "pid": os.getpid()})
+
+
+async def close_channel() -> None:
+    if _grpc.channel is not None:
+        await _grpc.channel.close(grace=CALL_TIMEOUT_SECONDS)
+
+
+async def vote_service_ready() -> bool:
+    """Ready when the gRPC server's health service says VoteService is SERVING."""
+    try:
+        answer = await _grpc.health.Check(
+            health_pb2.HealthCheckRequest(service="escrutinio.v1.VoteService"), timeout=1
+        )
+    except grpc.aio.AioRpcError:
+        return False
+    return answer.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def configure_logging() -> None:
+    """The same log format as the Django processes, without Django."""
+    formatter = os.environ.get("LOG_FORMAT", "json")
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {
+                "json": {"()": "election.logs.JsonFormatter"},
+                "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+            },
+            "handlers": {"console": {"class": "logging.StreamHandler", "formatter": formatter}},
+            "loggers": {
+                "ingest_grpc": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")}
+            },
+        }
+    )
+
+
+configure_logging()
+app = edge_app(
+    handle_vote=handle_vote, on_startup=open_channel, on_shutdown=close_channel, ready=vote_service_ready
+)

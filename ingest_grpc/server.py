@@ -1,0 +1,267 @@
+"""The gRPC server of the gRPC route: `python -m ingest_grpc.server`.
+
+An asyncio server. Calls are validated and recorded in one database thread, which keeps one
+Django connection; while that thread commits a batch, the votes that arrive meanwhile queue
+up and go into the next transaction together (group commit, election.batching), so
+throughput is not one INSERT per call. No timer: a lone vote is committed at once. Each
+caller is answered only after its vote's transaction has committed.
+
+Also served: the standard health service (SERVING; NOT_SERVING from SIGTERM on) and
+server reflection. SIGTERM stops accepting calls, finishes those in flight, and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol, TypeVar
+
+import grpc
+from django.db import DatabaseError, connections
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from election.batching import GroupBatcher
+from ingest_grpc import contract
+from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
+from ingest_grpc.recording import (
+    Ballot,
+    Outcome,
+    StorageUnavailable,
+    Verdict,
+    VoteInvalid,
+    ballots_record,
+    catalogue_warm,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+VOTE_SERVICE = votes_pb2.DESCRIPTOR.services_by_name["VoteService"].full_name
+MAX_BATCH = int(os.environ.get("GRPC_MAX_BATCH", "300"))
+SHUTDOWN_GRACE_SECONDS = float(os.environ.get("GRPC_SHUTDOWN_GRACE", "10"))
+UNAVAILABLE_MESSAGE = "The database is unavailable; nothing was stored. Retry with the same vote_id."
+
+T = TypeVar("T")
+
+
+class VoteStore(Protocol):
+    """How the servicer gets ballots recorded; the benchmark swaps in other strategies."""
+
+    async def start(self) -> None: ...
+    async def cast(self, ballot: Ballot) -> Verdict: ...
+    async def cast_many(self, ballots: list[Ballot]) -> list[Verdict]: ...
+    async def close(self) -> None: ...
+
+
+class GroupCommitStore:
+    """One database thread; concurrent calls share its transactions."""
+
+    def __init__(self, max_batch: int = MAX_BATCH) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grpc-db")
+        self._batcher: GroupBatcher[Ballot, Verdict] = GroupBatcher(self.cast_many, max_batch=max_batch)
+
+    async def start(self) -> None:
+        try:
+            await self._in_db_thread(catalogue_warm)
+        except DatabaseError:
+            logger.warning("catalogue not loaded at start; the first vote will load it", exc_info=True)
+
+    async def cast(self, ballot: Ballot) -> Verdict:
+        return await self._batcher.submit(ballot)
+
+    async def cast_many(self, ballots: list[Ballot]) -> list[Verdict]:
+        return await self._in_db_thread(ballots_record, ballots)
+
+    async def close(self) -> None:
+        await self._batcher.wait_idle()
+        await self._in_db_thread(connections.close_all)
+        self._executor.shutdown(wait=True)
+
+    async def _in_db_thread(self, function: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+
+
+def ballot(request: votes_pb2.CastVoteRequest) -> Ballot:
+    received_at = (
+        request.received_at.ToDatetime(tzinfo=UTC) if request.HasField("received_at") else datetime.now(UTC)
+    )
+    return Ballot(contract.vote_data(request.vote), received_at)
+
+
+class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
+    """Translates calls to the store and verdicts to answers; decides nothing about votes."""
+
+    def __init__(self, store: VoteStore, stream_batch: int = MAX_BATCH) -> None:
+        self._store = store
+        self._stream_batch = stream_batch
+
+    async def CastVote(
+        self, request: votes_pb2.CastVoteRequest, context: grpc.aio.ServicerContext
+    ) -> votes_pb2.CastVoteResponse:
+        remaining = context.time_remaining()
+        if remaining is not None and remaining <= 0:
+            await context.abort(
+                grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline passed before the vote was read."
+            )
+        try:
+            verdict = await self._store.cast(ballot(request))
+        except StorageUnavailable as exc:
+            logger.warning("vote not stored: database unavailable", extra={"error": str(exc)})
+            await context.abort(grpc.StatusCode.UNAVAILABLE, UNAVAILABLE_MESSAGE)
+        if isinstance(verdict, VoteInvalid):
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                contract.errors_text(verdict.errors),
+                trailing_metadata=(
+                    (contract.STATUS_DETAILS_KEY, contract.bad_request_details(verdict.errors)),
+                ),
+            )
+        if verdict.outcome is Outcome.CONFLICT:
+            await context.abort(
+                grpc.StatusCode.ALREADY_EXISTS,
+                f"vote_id {verdict.vote.vote_id} was stored before with different content; nothing changed.",
+            )
+        return votes_pb2.CastVoteResponse(
+            status=_CAST_STATUS[verdict.outcome], vote=contract.vote_message(verdict.vote.canonical())
+        )
+
+    async def CastVotes(
+        self, request_iterator: AsyncIterator[votes_pb2.CastVoteRequest], context: grpc.aio.ServicerContext
+    ) -> votes_pb2.CastVotesResponse:
+        summary = StreamSummary()
+        try:
+            await self._record_stream(request_iterator, summary)
+        except StorageUnavailable as exc:
+            logger.warning("stream stopped: database unavailable", extra={"error": str(exc)})
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE,
+                f"The database is unavailable after {summary.received} votes of this stream were "
+                "recorded; resend the stream (already stored votes are reported as duplicates).",
+            )
+        return summary.response()
+
+    async def _record_stream(
+        self, requests: AsyncIterator[votes_pb2.CastVoteRequest], summary: StreamSummary
+    ) -> None:
+        """Group commit within one stream: while a chunk commits, the next one fills up."""
+        chunk: list[Ballot] = []
+        committing: asyncio.Task[list[Verdict]] | None = None
+        async for request in requests:
+            chunk.append(ballot(request))
+            if committing is None or committing.done() or len(chunk) >= self._stream_batch:
+                if committing is not None:
+                    summary.add(await committing)
+                committing = asyncio.create_task(self._store.cast_many(chunk))
+                chunk = []
+        if committing is not None:
+            summary.add(await committing)
+        if chunk:
+            summary.add(await self._store.cast_many(chunk))
+
+
+_CAST_STATUS = {
+    Outcome.STORED: votes_pb2.CAST_STATUS_STORED,
+    Outcome.DUPLICATE: votes_pb2.CAST_STATUS_DUPLICATE,
+}
+
+
+@dataclass
+class StreamSummary:
+    received: int = 0
+    stored: int = 0
+    duplicate: int = 0
+    rejected: list[votes_pb2.RejectedVote] = field(default_factory=list)
+
+    def add(self, verdicts: Sequence[Verdict]) -> None:
+        """Count the verdicts of the next chunk of the stream, in stream order."""
+        for index, verdict in enumerate(verdicts, start=self.received):
+            if isinstance(verdict, VoteInvalid):
+                self.rejected.append(
+                    votes_pb2.RejectedVote(
+                        index=index,
+                        reason=votes_pb2.RejectedVote.REASON_INVALID,
+                        errors=contract.field_errors_list(verdict.errors),
+                    )
+                )
+            elif verdict.outcome is Outcome.CONFLICT:
+                self.rejected.append(
+                    votes_pb2.RejectedVote(
+                        index=index,
+                        vote_id=str(verdict.vote.vote_id),
+                        reason=votes_pb2.RejectedVote.REASON_CONFLICT,
+                    )
+                )
+            elif verdict.outcome is Outcome.DUPLICATE:
+                self.duplicate += 1
+            else:
+                self.stored += 1
+        self.received += len(verdicts)
+
+    def response(self) -> votes_pb2.CastVotesResponse:
+        return votes_pb2.CastVotesResponse(
+            received=self.received, stored=self.stored, duplicate=self.duplicate, rejected=self.rejected
+        )
+
+
+@dataclass
+class VoteServer:
+    """The gRPC server with what its start and graceful stop must also handle."""
+
+    grpc_server: grpc.aio.Server
+    store: VoteStore
+    health: health.aio.HealthServicer
+
+    async def start(self) -> None:
+        await self.store.start()
+        await self.grpc_server.start()
+        for service in ("", VOTE_SERVICE):
+            await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
+
+    async def stop(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
+        """NOT_SERVING, refuse new calls, let calls in flight finish (up to `grace` s), release the DB."""
+        await self.health.enter_graceful_shutdown()
+        await self.grpc_server.stop(grace)
+        await self.store.close()
+
+
+def create_server(address: str, store: VoteStore | None = None) -> tuple[VoteServer, int]:
+    """A VoteService server bound to `address` (port 0: any free port), and the port it got."""
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    store = store if store is not None else GroupCommitStore()
+    votes_pb2_grpc.add_VoteServiceServicer_to_server(VoteServicer(store), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection((VOTE_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    port = server.add_insecure_port(address)
+    return VoteServer(server, store, health_servicer), port
+
+
+async def serve(address: str, store: VoteStore | None = None) -> None:
+    vote_server, port = create_server(address, store)
+    await vote_server.start()
+    logger.info("gRPC server listening", extra={"address": address, "port": port, "max_batch": MAX_BATCH})
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    await stopping.wait()
+    logger.info(
+        "stopping: NOT_SERVING, finishing the calls in flight", extra={"grace_s": SHUTDOWN_GRACE_SECONDS}
+    )
+    await vote_server.stop()
+    logger.info("stopped")
+
+
+def main() -> None:
+    asyncio.run(serve(os.environ.get("GRPC_ADDRESS", DEFAULT_ADDRESS)))
+
+
+if __name__ == "__main__":
+    main()

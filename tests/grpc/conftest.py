@@ -1,0 +1,96 @@
+"""A real gRPC server and a real gateway (gunicorn + uvicorn workers) on free ports.
+
+The pair is started once per test module (each start costs a second or two) and shared by
+the tests that leave it running; the vote tables are emptied around every test by
+`committed_db`. Tests that stop a process start their own.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import grpc
+import pytest
+
+from ingest_grpc.protos.escrutinio.v1 import votes_pb2_grpc
+from scripts.devservices import free_port
+from tests.conftest import Process, database_url_of_test_db
+
+
+def grpc_server_process(spawn: Callable[..., Process], env: dict[str, str], port: int) -> Process:
+    env = {**env, "GRPC_ADDRESS": f"127.0.0.1:{port}"}
+    return spawn("grpc-server", [sys.executable, "-m", "ingest_grpc.server"], env).wait_for_port(port)
+
+
+def gateway_process(
+    spawn: Callable[..., Process], env: dict[str, str], grpc_port: int, workers: int = 1
+) -> tuple[Process, str]:
+    http_port = free_port()
+    env = {**env, "GRPC_ADDRESS": f"127.0.0.1:{grpc_port}", "GATEWAY_GRPC_TIMEOUT": "5"}
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "ingest_grpc.gateway:app",
+        "-k",
+        "uvicorn_worker.UvicornWorker",
+        "--workers",
+        str(workers),
+        "--bind",
+        f"127.0.0.1:{http_port}",
+    ]
+    process = spawn("gateway", argv, env).wait_for_port(http_port)
+    return process, f"http://127.0.0.1:{http_port}"
+
+
+@dataclass
+class Route:
+    grpc_port: int
+    gateway_url: str
+
+
+@pytest.fixture(scope="module")
+def shared_route(request, django_db_setup, django_db_blocker) -> Iterator[Route]:  # type: ignore[no-untyped-def]
+    with django_db_blocker.unblock():
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url_of_test_db(),
+            "ESCRUTINIO_DEV": "1",
+            "LOG_FORMAT": "plain",
+            "PYTHONUNBUFFERED": "1",
+        }
+    started: list[Process] = []
+
+    def spawn(name: str, argv: list[str], env: dict[str, str]) -> Process:
+        started.append(Process(name, argv, env))
+        return started[-1]
+
+    failed_before = request.session.testsfailed
+    try:
+        grpc_port = free_port()
+        grpc_server_process(spawn, env, grpc_port)
+        yield Route(grpc_port, gateway_process(spawn, env, grpc_port)[1])
+    finally:
+        for process in reversed(started):
+            process.stop()
+            if request.session.testsfailed > failed_before:
+                sys.stderr.write(f"\n----- {process.name} output -----\n{process.output()}\n")
+
+
+@pytest.fixture
+def channel(shared_route: Route, committed_db, redis_client) -> Iterator[grpc.Channel]:  # type: ignore[no-untyped-def]
+    with grpc.insecure_channel(f"127.0.0.1:{shared_route.grpc_port}") as ch:
+        yield ch
+
+
+@pytest.fixture
+def stub(channel: grpc.Channel) -> votes_pb2_grpc.VoteServiceStub:
+    return votes_pb2_grpc.VoteServiceStub(channel)
+
+
+@pytest.fixture
+def gateway_url(shared_route: Route, committed_db, redis_client) -> str:  # type: ignore[no-untyped-def]
+    return shared_route.gateway_url

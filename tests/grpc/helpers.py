@@ -1,0 +1,46 @@
+"""Small clients for the tests: an HTTP POST and vote builders."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+import uuid
+from typing import Any
+
+from ingest_grpc.protos.escrutinio.v1 import votes_pb2
+
+GOOD_VOTE = {
+    "sede": 7,
+    "municipio": "Patzun",
+    "departamento": "Chimaltenango",
+    "papeleta": "Blanca",
+    "partido": "VAMOS",
+}
+
+
+def good_vote(**changes: Any) -> dict[str, Any]:
+    return {"vote_id": str(uuid.uuid4()), **GOOD_VOTE, **changes}
+
+
+def cast_request(**changes: Any) -> votes_pb2.CastVoteRequest:
+    fields = {name: str(value) for name, value in good_vote(**changes).items() if value is not None}
+    return votes_pb2.CastVoteRequest(vote=votes_pb2.Vote(**fields))
+
+
+def post(url: str, body: bytes | Any, content_type: str = "application/json") -> tuple[int, dict[str, Any]]:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def get(url: str) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
