@@ -1,0 +1,113 @@
+"""The Redis route as it runs: a real publisher (gunicorn + uvicorn worker) and a real Celery worker.
+
+Each test gets its own processes. Tests that stop Redis or kill a worker point them at a
+throwaway RedisServer, so the shared Redis is never touched.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scripts.devservices import RedisServer, free_port, wait_until
+from tests.conftest import Process
+
+QUEUE_KEY = "votes"  # kombu's Redis transport keeps the queue "votes" as a list of that name
+UNACKED_KEY = "unacked"  # and delivered, unacknowledged messages in this hash
+
+# Crash recovery in seconds rather than minutes (production defaults: 300 s, swept every 10 s).
+FAST_RESTORE = {
+    "CELERY_VISIBILITY_TIMEOUT": "3",
+    "CELERY_UNACKED_RESTORE_INTERVAL": "1",
+    "CELERY_UNACKED_RESTORE_THROTTLE": "1",
+}
+
+
+@pytest.fixture
+def route_env(service_env: dict[str, str]) -> dict[str, str]:
+    return {**service_env, "CELERY_BROKER_URL": "", "LOG_LEVEL": "INFO"}
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path / "redis").start()
+    yield server
+    server.stop()
+
+
+def start_worker(spawn: Callable[..., Process], env: dict[str, str], name: str = "worker") -> Process:
+    """`celery -A election worker -Q votes`, as in the README, returned once it consumes."""
+    argv = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "election",
+        "worker",
+        "-Q",
+        "votes",
+        "--loglevel",
+        "INFO",
+        "--concurrency",
+        "2",
+        "--without-mingle",
+        "--without-gossip",
+        "--hostname",
+        f"{name}-{uuid.uuid4().hex[:8]}@%h",
+    ]
+    process = spawn(name, argv, env)
+
+    def ready() -> bool:
+        if process.popen.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.popen.returncode}:\n{process.output()}")
+        return " ready." in process.output()
+
+    wait_until(ready, 60, f"celery {name}")
+    return process
+
+
+def start_publisher(spawn: Callable[..., Process], env: dict[str, str]) -> int:
+    """The publisher on a free port, returned once it answers /healthz."""
+    port = free_port()
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "ingest_pubsub.publisher:app",
+        "-k",
+        "uvicorn_worker.UvicornWorker",
+        "--workers",
+        "1",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--no-control-socket",
+    ]
+    spawn("publisher", argv, env).wait_for_port(port)
+    wait_until(lambda: request(port, "GET", "/healthz")[0] == 200, 30, "publisher /healthz")
+    return port
+
+
+def request(
+    port: int, method: str, path: str, body: Any = None
+) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """One HTTP request; (status, JSON body, headers)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        payload = None if body is None else json.dumps(body).encode()
+        conn.request(method, path, body=payload, headers={"content-type": "application/json"})
+        response = conn.getresponse()
+        return response.status, json.loads(response.read() or b"{}"), dict(response.getheaders())
+    finally:
+        conn.close()
+
+
+def post_vote(port: int, vote: Any) -> tuple[int, dict[str, Any]]:
+    status, body, _ = request(port, "POST", "/votes", vote)
+    return status, body
