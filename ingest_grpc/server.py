@@ -13,10 +13,11 @@ server reflection. SIGTERM stops accepting calls, finishes those in flight, and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -101,8 +102,44 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
     def __init__(self, store: VoteStore, stream_batch: int = MAX_BATCH) -> None:
         self._store = store
         self._stream_batch = stream_batch
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @contextlib.contextmanager
+    def _call(self) -> Iterator[None]:
+        """Count the vote calls in flight, so a graceful stop knows when they are done."""
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+
+    async def wait_idle(self) -> None:
+        """Return once no vote call is in flight, and none started just after (a call the
+        server accepted a moment before stopping may start its handler late)."""
+        while True:
+            await self._idle.wait()
+            await asyncio.sleep(0.05)
+            if self._idle.is_set():
+                return
 
     async def CastVote(
+        self, request: votes_pb2.CastVoteRequest, context: grpc.aio.ServicerContext
+    ) -> votes_pb2.CastVoteResponse:
+        with self._call():
+            return await self._cast_vote(request, context)
+
+    async def CastVotes(
+        self, request_iterator: AsyncIterator[votes_pb2.CastVoteRequest], context: grpc.aio.ServicerContext
+    ) -> votes_pb2.CastVotesResponse:
+        with self._call():
+            return await self._cast_votes(request_iterator, context)
+
+    async def _cast_vote(
         self, request: votes_pb2.CastVoteRequest, context: grpc.aio.ServicerContext
     ) -> votes_pb2.CastVoteResponse:
         remaining = context.time_remaining()
@@ -132,7 +169,7 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
             status=_CAST_STATUS[verdict.outcome], vote=contract.vote_message(verdict.vote.canonical())
         )
 
-    async def CastVotes(
+    async def _cast_votes(
         self, request_iterator: AsyncIterator[votes_pb2.CastVoteRequest], context: grpc.aio.ServicerContext
     ) -> votes_pb2.CastVotesResponse:
         summary = StreamSummary()
@@ -215,6 +252,7 @@ class VoteServer:
     """The gRPC server with what its start and graceful stop must also handle."""
 
     grpc_server: grpc.aio.Server
+    servicer: VoteServicer
     store: VoteStore
     health: health.aio.HealthServicer
 
@@ -225,22 +263,39 @@ class VoteServer:
             await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
 
     async def stop(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
-        """NOT_SERVING, refuse new calls, let calls in flight finish (up to `grace` s), release the DB."""
+        """Stop without dropping a call that reached the server, within `grace` seconds.
+
+        NOT_SERVING first, while still serving: calls already sent (some wait in gRPC's queue
+        before their handler starts, and stopping would cancel them) are answered, and
+        clients watching health move away. Once no vote call is in flight, stop accepting,
+        end what is left (health Watch streams never end by themselves) and release the DB.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
         await self.health.enter_graceful_shutdown()
-        await self.grpc_server.stop(grace)
+        await self._until_idle(deadline - loop.time())
+        stopping = asyncio.create_task(self.grpc_server.stop(max(0.0, deadline - loop.time())))
+        await self._until_idle(deadline - loop.time())
+        await self.grpc_server.stop(0)
+        await stopping
         await self.store.close()
+
+    async def _until_idle(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.servicer.wait_idle(), max(0.0, timeout))
 
 
 def create_server(address: str, store: VoteStore | None = None) -> tuple[VoteServer, int]:
     """A VoteService server bound to `address` (port 0: any free port), and the port it got."""
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
     store = store if store is not None else GroupCommitStore()
-    votes_pb2_grpc.add_VoteServiceServicer_to_server(VoteServicer(store), server)
+    servicer = VoteServicer(store)
+    votes_pb2_grpc.add_VoteServiceServicer_to_server(servicer, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((VOTE_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     port = server.add_insecure_port(address)
-    return VoteServer(server, store, health_servicer), port
+    return VoteServer(server, servicer, store, health_servicer), port
 
 
 async def serve(address: str, store: VoteStore | None = None) -> None:
