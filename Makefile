@@ -1,4 +1,4 @@
-.PHONY: run test lint fmt
+.PHONY: run test lint fmt protos
 
 run:  ## set up and start the whole system on embedded defaults
 	@bash scripts/run.sh
@@ -11,3 +11,6 @@ lint:
 
 fmt:
 	@.venv/bin/ruff format . && .venv/bin/ruff check --fix .
+
+protos:  ## regenerate the gRPC contract's Python code (checked in) from proto/
+	@.venv/bin/python -m scripts.protos

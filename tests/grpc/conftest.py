@@ -41,6 +41,7 @@ def gateway_process(
         str(workers),
         "--bind",
         f"127.0.0.1:{http_port}",
+        "--no-control-socket",
     ]
     process = spawn("gateway", argv, env).wait_for_port(http_port)
     return process, f"http://127.0.0.1:{http_port}"
