@@ -16,7 +16,7 @@ export function BarChart({ name, bars, unit }: { name: string; bars: Bar[]; unit
   return (
     <ol className="bars" data-chart={name} aria-label={bars.map((b) => `${b.label}: ${b.value} ${unit}`).join("; ")}>
       {bars.map((bar, i) => (
-        <li key={bar.key} className="bar" data-label={bar.label} data-value={bar.value} data-rank={i + 1}>
+        <li key={bar.key} className="bar" data-key={bar.key} data-label={bar.label} data-value={bar.value} data-rank={i + 1}>
           <span className="bar-label">{bar.label}</span>
           <span className="bar-track" aria-hidden="true">
             <span className="bar-fill" style={{ width: `${(bar.value / max) * 100}%` }} />
@@ -83,8 +83,14 @@ export function PieChart({ name, slices, total }: { name: string; slices: Slice[
   );
 }
 
+// Twenty colours that stay apart from each other (after Kelly's colours of maximum contrast).
+const PALETTE = [
+  "#1f5fa8", "#e6194b", "#3cb44b", "#f58231", "#911eb4", "#42a5b5", "#f032e6", "#9a6324",
+  "#808000", "#000075", "#800000", "#469990", "#e6a800", "#5c6bc0", "#aa6e28", "#2e7d32",
+  "#c2185b", "#546e7a", "#7b1fa2", "#00838f",
+];
+
 /** A stable colour per partido (its place in the catalogue), the same in every chart. */
 export function partidoColor(index: number): string {
-  const hue = (index * 137.508) % 360; // golden angle: neighbours in the list get distant hues
-  return `hsl(${hue.toFixed(0)} 62% 44%)`;
+  return PALETTE[index % PALETTE.length];
 }
