@@ -28,6 +28,8 @@ echo "== hadolint"
 
 echo "== docker-compose.yml against the Compose specification"
 "$bin/check-jsonschema" --builtin-schema vendor.compose-spec docker-compose.yml
+echo "== k8s/cloudbuild.yaml against Cloud Build's schema"
+"$bin/check-jsonschema" --builtin-schema vendor.cloudbuild k8s/cloudbuild.yaml
 
 for overlay in k8s/overlays/*/; do
   name=$(basename "$overlay")
