@@ -125,7 +125,8 @@ def error_reply(error: grpc.aio.AioRpcError, vote_id: str) -> EdgeReply:
 
 
 async def open_channel() -> None:
-    _grpc.channel = grpc.aio.insecure_channel(GRPC_ADDRESS)
+    # round_robin: behind a headless Service (dns:///grpc:50051) calls spread over every server pod
+    _grpc.channel = grpc.aio.insecure_channel(GRPC_ADDRESS, options=[("grpc.lb_policy_name", "round_robin")])
     _grpc.votes = votes_pb2_grpc.VoteServiceStub(_grpc.channel)
     _grpc.health = health_pb2_grpc.HealthStub(_grpc.channel)
     logger.info("gateway started", extra={"grpc_address": GRPC_ADDRESS, "pid": os.getpid()})

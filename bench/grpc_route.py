@@ -1,0 +1,440 @@
+"""Throughput of the gRPC route: gateway -> gRPC server (group commit) -> MySQL.
+
+    flock /tmp/escrutinio-bench.lock .venv/bin/python bench/grpc_route.py [--quick]
+
+In one run, so the ratios hold on a noisy machine:
+1. Unary CastVote by 64 concurrent callers (one grpc.aio channel) against three servers:
+   `ceiling` (the same server whose handler does no validation and no database work),
+   `naive` (one transaction per call: votes_record per vote, 10 database threads, as
+   grpc's examples size a server's pool) and `group` (the product: python -m ingest_grpc.server).
+2. The client-streaming CastVotes: votes/s stored, over 1 and 4 concurrent streams.
+3. HTTP with wrk (-t2 -c32, bench/post_vote.lua, a fresh vote_id per request): the gateway
+   (gunicorn + uvicorn workers) in front of the group server, and a plain Django view that
+   stores nothing under two sync gunicorn workers (bench/plain_view.py).
+
+Uses the database at BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/escrutinio_bench_grpc),
+created and migrated if needed, whose vote tables it empties, and the Redis at REDIS_URL
+(database 14 by default). Writes bench/results/grpc_route.json (--quick: grpc_route.quick.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scripts.devservices import free_port, port_answers, wait_until  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+DEFAULT_DATABASE_URL = "mysql://root@127.0.0.1:3306/escrutinio_bench_grpc"
+PLACES = [
+    ("Chimaltenango", "Patzun"),
+    ("Guatemala", "Mixco"),
+    ("Peten", "Flores"),
+    ("Quetzaltenango", "Quetzaltenango"),
+    ("Escuintla", "Escuintla"),
+]
+PARTIDOS = ["VAMOS", "UNE", "SEMILLA", "CABAL", "VALOR"]
+PAPELETAS = ["Blanca", "Verde", "Celeste", "Rosada", "Amarilla"]
+
+
+# --- the servers compared (run as `bench/grpc_route.py serve --store NAME`) ------------
+
+
+def serve(store_name: str, address: str) -> None:
+    from ingest_grpc import server
+
+    store = {"group": None, "naive": NaiveStore, "ceiling": CeilingStore}[store_name]
+    asyncio.run(server.serve(address, store() if store else None))
+
+
+class NaiveStore:
+    """One transaction per call: the same validation and recording, without group commit."""
+
+    def __init__(self, threads: int = 10) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="naive-db")
+
+    async def start(self) -> None:
+        from ingest_grpc.recording import catalogue_warm
+
+        await asyncio.get_running_loop().run_in_executor(self._executor, catalogue_warm)
+
+    async def cast(self, ballot: Any) -> Any:
+        return (await self.cast_many([ballot]))[0]
+
+    async def cast_many(self, ballots: list[Any]) -> list[Any]:
+        from ingest_grpc.recording import ballots_record
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, ballots_record, ballots)
+
+    async def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+
+class CeilingStore:
+    """No database work and no validation: every vote is answered 'stored' as it came."""
+
+    async def start(self) -> None:
+        pass
+
+    async def cast(self, ballot: Any) -> Any:
+        from election.services import Outcome, RecordResult, ValidatedVote
+
+        data = ballot.data
+        vote = ValidatedVote(
+            vote_id=uuid.UUID(data["vote_id"]),
+            sede=data["sede"],
+            departamento_code="",
+            departamento=data["departamento"],
+            municipio_code="",
+            municipio=data["municipio"],
+            papeleta=data["papeleta"],
+            partido=data["partido"],
+            received_at=ballot.received_at,
+        )
+        return RecordResult(vote, Outcome.STORED, ballot.received_at)
+
+    async def cast_many(self, ballots: list[Any]) -> list[Any]:
+        return [await self.cast(ballot) for ballot in ballots]
+
+    async def close(self) -> None:
+        pass
+
+
+# --- processes --------------------------------------------------------------------
+
+
+class Child:
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.log_path = log_dir / f"{name}.log"
+        self.popen = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdout=open(self.log_path, "wb"),  # noqa: SIM115 (lives with the process)
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_for_port(self, port: int, timeout: float = 60) -> Child:
+        def up() -> bool:
+            if self.popen.poll() is not None:
+                raise RuntimeError(
+                    f"{self.name} exited:\n{self.log_path.read_text(errors='replace')[-3000:]}"
+                )
+            return port_answers("127.0.0.1", port)
+
+        wait_until(up, timeout, self.name)
+        return self
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait()
+
+
+def grpc_server(store: str, env: dict[str, str], log_dir: Path) -> tuple[Child, str]:
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    if store == "group":
+        argv = [sys.executable, "-m", "ingest_grpc.server"]
+    else:
+        argv = [sys.executable, str(Path(__file__)), "serve", "--store", store, "--address", address]
+    child = Child(f"grpc-{store}", argv, {**env, "GRPC_ADDRESS": address}, log_dir)
+    return child.wait_for_port(port), address
+
+
+def gunicorn(
+    name: str, app: str, worker: str, workers: int, env: dict[str, str], log_dir: Path
+) -> tuple[Child, str]:
+    port = free_port()
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        app,
+        "-k",
+        worker,
+        "--workers",
+        str(workers),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--no-control-socket",
+    ]
+    return Child(name, argv, env, log_dir).wait_for_port(port), f"http://127.0.0.1:{port}"
+
+
+# --- load ---------------------------------------------------------------------------
+
+
+def new_request() -> Any:
+    import random
+
+    from ingest_grpc.protos.escrutinio.v1 import votes_pb2
+
+    departamento, municipio = random.choice(PLACES)
+    return votes_pb2.CastVoteRequest(
+        vote=votes_pb2.Vote(
+            vote_id=str(uuid.uuid4()),
+            sede=str(random.randint(1, 40)),
+            departamento=departamento,
+            municipio=municipio,
+            papeleta=random.choice(PAPELETAS),
+            partido=random.choice(PARTIDOS),
+        )
+    )
+
+
+def percentiles_ms(latencies: list[float]) -> dict[str, float]:
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    return {"p50": round(cuts[49] * 1000, 2), "p99": round(cuts[98] * 1000, 2)}
+
+
+async def unary_load(address: str, callers: int, seconds: float, warmup: float) -> dict[str, Any]:
+    import grpc
+
+    from ingest_grpc.protos.escrutinio.v1 import votes_pb2_grpc
+
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = votes_pb2_grpc.VoteServiceStub(channel)
+        latencies: list[float] = []
+        errors: dict[str, int] = {}
+        loop = asyncio.get_running_loop()
+
+        async def caller(until: float, record: bool) -> None:
+            while loop.time() < until:
+                request = new_request()
+                started = time.perf_counter()
+                try:
+                    await stub.CastVote(request, timeout=10)
+                except grpc.aio.AioRpcError as error:
+                    errors[error.code().name] = errors.get(error.code().name, 0) + 1
+                    continue
+                if record:
+                    latencies.append(time.perf_counter() - started)
+
+        await asyncio.gather(*(caller(loop.time() + warmup, False) for _ in range(callers)))
+        started = time.perf_counter()
+        await asyncio.gather(*(caller(loop.time() + seconds, True) for _ in range(callers)))
+        elapsed = time.perf_counter() - started
+    return {
+        "callers": callers,
+        "seconds": round(elapsed, 2),
+        "calls": len(latencies),
+        "votes_per_s": round(len(latencies) / elapsed),
+        "latency_ms": percentiles_ms(latencies),
+        "errors": errors,
+    }
+
+
+async def stream_load(address: str, streams: int, votes_per_stream: int) -> dict[str, Any]:
+    import grpc
+
+    from ingest_grpc.protos.escrutinio.v1 import votes_pb2_grpc
+
+    batches = [[new_request() for _ in range(votes_per_stream)] for _ in range(streams)]
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = votes_pb2_grpc.VoteServiceStub(channel)
+        started = time.perf_counter()
+        summaries = await asyncio.gather(*(stub.CastVotes(iter(batch), timeout=300) for batch in batches))
+        elapsed = time.perf_counter() - started
+    stored = sum(summary.stored for summary in summaries)
+    return {
+        "streams": streams,
+        "votes": streams * votes_per_stream,
+        "stored": stored,
+        "rejected": sum(len(summary.rejected) for summary in summaries),
+        "seconds": round(elapsed, 2),
+        "votes_per_s": round(stored / elapsed),
+    }
+
+
+def wrk(url: str, seconds: int, threads: int = 2, connections: int = 32) -> dict[str, Any]:
+    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    argv += ["-s", str(ROOT / "bench" / "post_vote.lua"), url]
+    output = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    return {
+        "wrk": " ".join(argv[1:5]),
+        "requests_per_s": round(float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))),  # type: ignore[union-attr]
+        "latency_ms": {
+            "p50": _wrk_ms(re.search(r"\s50%\s+([\d.]+\w+)", output).group(1)),  # type: ignore[union-attr]
+            "p99": _wrk_ms(re.search(r"\s99%\s+([\d.]+\w+)", output).group(1)),  # type: ignore[union-attr]
+        },
+        "non_2xx": int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)) else 0,
+        "socket_errors": (m.group(0) if (m := re.search(r"Socket errors:.*", output)) else ""),
+    }
+
+
+def _wrk_ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
+    return round(float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit], 2)
+
+
+# --- the run ----------------------------------------------------------------------------
+
+
+def prepare_database(env: dict[str, str]) -> None:
+    import MySQLdb
+
+    url = urlsplit(env["DATABASE_URL"])
+    with MySQLdb.connect(host=url.hostname, port=url.port or 3306, user=url.username or "root") as db:
+        db.cursor().execute(f"CREATE DATABASE IF NOT EXISTS `{url.path.lstrip('/')}` CHARACTER SET utf8mb4")
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], env=env, cwd=ROOT, check=True
+    )
+    # the vote and tally tables, as the test suite empties them (the catalogue stays)
+    empty = "from tests.conftest import _empty_vote_tables; _empty_vote_tables()"
+    subprocess.run([sys.executable, "manage.py", "shell", "-c", empty], env=env, cwd=ROOT, check=True)
+
+
+def stored_votes(env: dict[str, str]) -> int:
+    code = "from election.models import Vote; print(Vote.objects.count())"
+    out = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return int(out.strip().splitlines()[-1])
+
+
+def run(quick: bool) -> dict[str, Any]:
+    seconds, warmup = (3, 1) if quick else (15, 3)
+    wrk_seconds = 5 if quick else 20
+    stream_votes = 5_000 if quick else 50_000
+    env = {
+        **os.environ,
+        "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
+        "ESCRUTINIO_DEV": "1",
+        "LOG_LEVEL": "WARNING",
+        "LOG_FORMAT": "plain",
+    }
+    log_dir = ROOT / "var" / "bench-grpc"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    prepare_database(env)
+    results: dict[str, Any] = {"unary_64": {}, "streaming": {}, "http": {}}
+
+    for store in ("ceiling", "naive", "group"):
+        child, address = grpc_server(store, env, log_dir)
+        try:
+            results["unary_64"][store] = asyncio.run(unary_load(address, 64, seconds, warmup))
+            if store == "group":
+                for streams in (1, 4):
+                    results["streaming"][f"{streams}_streams"] = asyncio.run(
+                        stream_load(address, streams, stream_votes // streams)
+                    )
+        finally:
+            child.stop()
+        print(store, json.dumps(results["unary_64"][store]), flush=True)
+    print("streaming", json.dumps(results["streaming"]), flush=True)
+
+    workers = int(os.environ.get("GATEWAY_WORKERS", "2"))
+    child, address = grpc_server("group", env, log_dir)
+    gateway, url = gunicorn(
+        "gateway",
+        "ingest_grpc.gateway:app",
+        "uvicorn_worker.UvicornWorker",
+        workers,
+        {**env, "GRPC_ADDRESS": address},
+        log_dir,
+    )
+    try:
+        results["http"]["gateway"] = {"workers": workers, **wrk(url, wrk_seconds)}
+    finally:
+        gateway.stop()
+        child.stop()
+    print("gateway", json.dumps(results["http"]["gateway"]), flush=True)
+    plain, url = gunicorn(
+        "plain-view",
+        "django.core.wsgi:get_wsgi_application()",
+        "sync",
+        2,
+        {**env, "DJANGO_SETTINGS_MODULE": "bench.plain_view"},
+        log_dir,
+    )
+    try:
+        results["http"]["plain_django_view"] = {"workers": 2, **wrk(url, wrk_seconds)}
+    finally:
+        plain.stop()
+    print("plain view", json.dumps(results["http"]["plain_django_view"]), flush=True)
+
+    unary = results["unary_64"]
+    results["stored_votes_checked"] = stored_votes(env)
+    results["speedup_vs_naive"] = round(unary["group"]["votes_per_s"] / unary["naive"]["votes_per_s"], 2)
+    results["fraction_of_ceiling"] = round(unary["group"]["votes_per_s"] / unary["ceiling"]["votes_per_s"], 2)
+    results["streaming_votes_per_s"] = max(r["votes_per_s"] for r in results["streaming"].values())
+    http = results["http"]
+    results["gateway_fraction_of_http_ceiling"] = round(
+        http["gateway"]["requests_per_s"] / http["plain_django_view"]["requests_per_s"], 2
+    )
+    results["gateway_p99_ms"] = http["gateway"]["latency_ms"]["p99"]
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes: seconds, not minutes")
+    sub = parser.add_subparsers(dest="command")
+    serve_parser = sub.add_parser("serve", help="(internal) run a compared gRPC server")
+    serve_parser.add_argument("--store", choices=["group", "naive", "ceiling"], required=True)
+    serve_parser.add_argument("--address", required=True)
+    args = parser.parse_args()
+    if args.command == "serve":
+        serve(args.store, args.address)
+        return 0
+    if not shutil.which("wrk"):
+        print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
+        return 3
+    results = run(args.quick)
+    report = {
+        "bench": "grpc_route",
+        "quick": args.quick,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "goals": {
+            "speedup_vs_naive": ">= 2",
+            "fraction_of_ceiling": ">= 0.7",
+            "streaming_votes_per_s": ">= 20000",
+            "gateway_fraction_of_http_ceiling": ">= 0.5",
+            "gateway_p99_ms": "< 20",
+        },
+        **results,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / ("grpc_route.quick.json" if args.quick else "grpc_route.json")
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps({k: report[k] for k in report["goals"]}, indent=2))
+    print(f"wrote {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
