@@ -1,0 +1,371 @@
+"""Throughput of the Redis route: publisher -> queue "votes" -> Celery consumers -> MySQL.
+
+    flock /tmp/escrutinio-bench.lock .venv/bin/python bench/redis_route.py [--quick]
+
+1. Accept and end to end: N votes POSTed to the publisher (gunicorn, 2 workers) by
+   `--concurrency` keep-alive connections while a worker (`celery ... -Q votes`, 2 processes)
+   consumes; the accept rate (all answered 202) and the end-to-end rate (all in MySQL).
+2. Drain: with no worker running, the queue is filled with `--drain-votes` votes, once as
+   the batching design queues them (record_batch messages of the size the publisher formed
+   in step 1) and once one vote per message (record_one); then a worker is started and the
+   rate at which it commits them is measured from the votes' stored_at.
+
+Uses its own Redis (AOF, appendfsync always, like production) and the database at
+BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/escrutinio_bench_redis), whose
+vote tables it empties. Writes bench/results/redis_route.json (--quick: redis_route.quick.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scripts.devservices import RedisServer, free_port, port_answers, wait_until  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+DEFAULT_DATABASE_URL = "mysql://root@127.0.0.1:3306/escrutinio_bench_redis"
+
+
+# --- processes ------------------------------------------------------------------
+
+
+class Child:
+    def __init__(self, name: str, argv: list[str], log_dir: Path) -> None:
+        self.name = name
+        self.log_path = log_dir / f"{name}.log"
+        self.popen = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=dict(os.environ),
+            stdout=open(self.log_path, "wb"),  # noqa: SIM115 (lives with the process)
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_until_pinged(self, hostname: str, timeout: float = 60) -> None:
+        """A Celery worker is consuming once it answers a ping (its logs are at WARNING)."""
+        from election.celery import app
+
+        def answers() -> bool:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"{self.name} exited:\n{self.output()[-3000:]}")
+            return bool(app.control.ping(destination=[hostname], timeout=0.5))
+
+        wait_until(answers, timeout, self.name)
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait()
+
+
+def start_worker(log_dir: Path, name: str) -> Child:
+    argv = [sys.executable, "-m", "celery", "-A", "election", "worker", "-Q", "votes"]
+    argv += ["--loglevel", "WARNING", "--concurrency", "2", "--without-mingle", "--without-gossip"]
+    hostname = f"{name}-{os.getpid()}@bench"
+    worker = Child(name, [*argv, "--hostname", hostname], log_dir)
+    worker.wait_until_pinged(hostname)
+    return worker
+
+
+def start_publisher(log_dir: Path, port: int) -> Child:
+    argv = [sys.executable, "-m", "gunicorn", "ingest_pubsub.publisher:app"]
+    argv += ["-k", "uvicorn_worker.UvicornWorker", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
+    argv += ["--no-control-socket", "--log-level", "warning"]
+    publisher = Child("publisher", argv, log_dir)
+    wait_until(lambda: port_answers("127.0.0.1", port), 30, "publisher")
+    return publisher
+
+
+# --- HTTP load: raw asyncio keep-alive connections, light on the shared CPUs -----
+
+
+async def post_all(port: int, bodies: list[bytes], concurrency: int) -> tuple[Counter[int], list[float]]:
+    statuses: Counter[int] = Counter()
+    latencies: list[float] = []
+    queue = iter(bodies)
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        for body in queue:
+            head = (
+                f"POST /votes HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode()
+            started = time.perf_counter()
+            writer.write(head + body)
+            status_line = await reader.readline()
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            statuses[int(status_line.split()[1])] += 1
+        writer.close()
+
+    await asyncio.gather(*(connection() for _ in range(concurrency)))
+    return statuses, latencies
+
+
+# --- database -----------------------------------------------------------------
+
+
+def prepare_database(url: str) -> None:
+    import MySQLdb
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    conn = MySQLdb.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 3306,
+        user=parts.username or "root",
+        password=parts.password or "",
+    )
+    conn.cursor().execute(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4")
+    conn.close()
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, check=True)
+    subprocess.run([*manage, "load_catalogue"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+
+
+def empty_vote_tables() -> None:
+    from django.db import connection
+
+    from election import models
+
+    with connection.cursor() as cursor:
+        for model in (models.Vote, models.AreaTally, models.SedeTally, models.SedeTotal, models.RouteTally):
+            cursor.execute(f"TRUNCATE TABLE {connection.ops.quote_name(model._meta.db_table)}")
+
+
+def stored_votes() -> int:
+    from django.db.models import Sum
+
+    from election.models import RouteTally
+
+    return int(RouteTally.objects.filter(route="redis").aggregate(total=Sum("votes"))["total"] or 0)
+
+
+def wait_stored(n: int, timeout: float) -> None:
+    wait_until(lambda: stored_votes() >= n, timeout, f"{n} votes stored")
+
+
+def commit_profile() -> dict[str, Any]:
+    """From the stored votes: transactions (one per message) and the commit-to-commit drain rate."""
+    from django.db.models import Count, Max, Min
+
+    from election.models import Vote
+
+    span = Vote.objects.aggregate(first=Min("stored_at"), last=Max("stored_at"), votes=Count("id"))
+    commits = Vote.objects.values("stored_at").distinct().count()
+    first_batch = Vote.objects.filter(stored_at=span["first"]).count()
+    seconds = (span["last"] - span["first"]).total_seconds()
+    return {
+        "votes": span["votes"],
+        "transactions": commits,
+        "votes_per_transaction": round(span["votes"] / commits, 1),
+        "seconds": round(seconds, 3),
+        # The first commit starts the clock, so its votes are not counted in the rate.
+        "votes_per_second": round((span["votes"] - first_batch) / seconds) if seconds else None,
+    }
+
+
+# --- phases -------------------------------------------------------------------
+
+
+def accept_phase(log_dir: Path, votes: int, concurrency: int) -> dict[str, Any]:
+    from election.simulation import VoteGenerator
+
+    port = free_port()
+    worker = start_worker(log_dir, "worker-accept")
+    publisher = start_publisher(log_dir, port)
+    try:
+        generator = VoteGenerator(seed=1)
+        warmup = [json.dumps(generator.vote()).encode() for _ in range(200)]
+        asyncio.run(post_all(port, warmup, 8))
+        wait_stored(len(warmup), 60)
+        empty_vote_tables()
+        bodies = [json.dumps(generator.vote()).encode() for _ in range(votes)]
+        started = time.perf_counter()
+        statuses, latencies = asyncio.run(post_all(port, bodies, concurrency))
+        accept_seconds = time.perf_counter() - started
+        wait_stored(statuses[202], 300)
+        end_to_end_seconds = time.perf_counter() - started
+    finally:
+        publisher.stop()
+        worker.stop()
+    latencies.sort()
+    profile = commit_profile()
+    return {
+        "votes": votes,
+        "concurrency": concurrency,
+        "statuses": {str(code): n for code, n in statuses.items()},
+        "accept_seconds": round(accept_seconds, 3),
+        "accept_votes_per_second": round(statuses[202] / accept_seconds),
+        "accept_latency_ms": {
+            "p50": round(latencies[len(latencies) // 2] * 1000, 2),
+            "p99": round(latencies[int(len(latencies) * 0.99)] * 1000, 2),
+            "mean": round(statistics.fmean(latencies) * 1000, 2),
+        },
+        "end_to_end_seconds": round(end_to_end_seconds, 3),
+        "end_to_end_votes_per_second": round(statuses[202] / end_to_end_seconds),
+        "votes_per_message": profile["votes_per_transaction"],  # the publisher's batches under this load
+    }
+
+
+def fill_queue(votes: int, batch_size: int) -> int:
+    """Queue `votes` as the publisher would: record_batch messages, or record_one when batch_size is 0."""
+    from election.celery import app
+    from election.services import vote_validate
+    from election.simulation import VoteGenerator
+    from ingest_pubsub.messages import vote_to_message
+    from ingest_pubsub.tasks import record_batch, record_one
+
+    generator = VoteGenerator(seed=2)
+    now = datetime.now(UTC)
+    wire = [vote_to_message(vote_validate(generator.vote(), received_at=now)) for _ in range(votes)]
+    messages = 0
+    with app.producer_or_acquire() as producer:
+        if batch_size:
+            for start in range(0, votes, batch_size):
+                record_batch.apply_async(args=[wire[start : start + batch_size]], producer=producer)
+                messages += 1
+        else:
+            for vote in wire:
+                record_one.apply_async(args=[vote], producer=producer)
+                messages += 1
+    return messages
+
+
+def drain_phase(log_dir: Path, votes: int, batch_size: int, name: str) -> dict[str, Any]:
+    empty_vote_tables()
+    filled = time.perf_counter()
+    messages = fill_queue(votes, batch_size)
+    fill_seconds = time.perf_counter() - filled
+    worker = start_worker(log_dir, f"worker-{name}")
+    try:
+        wait_stored(votes, 900)
+    finally:
+        worker.stop()
+    profile = commit_profile()
+    assert profile["votes"] == votes, profile
+    return {
+        "votes": votes,
+        "messages": messages,
+        "votes_per_message": batch_size or 1,
+        "fill_seconds": round(fill_seconds, 2),
+        "drain_seconds": profile["seconds"],
+        "votes_per_second": profile["votes_per_second"],
+        "transactions": profile["transactions"],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run in seconds")
+    parser.add_argument("--votes", type=int, help="votes POSTed in the accept phase (20000; quick 2000)")
+    parser.add_argument("--drain-votes", type=int, help="votes pre-queued per design (50000; quick 3000)")
+    parser.add_argument("--concurrency", type=int, default=64, help="client connections (64)")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        help="votes per message when draining (default: as the publisher formed them)",
+    )
+    parser.add_argument(
+        "--appendfsync",
+        default="always",
+        choices=["always", "everysec"],
+        help="the broker's AOF fsync policy",
+    )
+    args = parser.parse_args()
+    votes = args.votes or (2_000 if args.quick else 20_000)
+    drain_votes = args.drain_votes or (3_000 if args.quick else 50_000)
+
+    run_dir = ROOT / "var" / "bench" / f"redis-route-{os.getpid()}"
+    redis = RedisServer(run_dir / "redis", appendfsync=args.appendfsync).start()
+    os.environ.update(
+        DATABASE_URL=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
+        REDIS_URL=redis.url,
+        CELERY_BROKER_URL="",
+        ESCRUTINIO_DEV="1",
+        LOG_LEVEL="WARNING",
+        LOG_FORMAT="plain",
+        DJANGO_SETTINGS_MODULE="election.settings",
+    )
+    try:
+        prepare_database(os.environ["DATABASE_URL"])
+        import django
+
+        django.setup()
+        print(f"accept phase: {votes} votes, {args.concurrency} connections", flush=True)
+        accept = accept_phase(run_dir, votes, args.concurrency)
+        print(json.dumps(accept, indent=2), flush=True)
+        batch_size = args.batch_size or max(1, round(accept["votes_per_message"]))
+        print(f"drain phase: {drain_votes} votes, batching ({batch_size} per message)", flush=True)
+        batching = drain_phase(run_dir, drain_votes, batch_size, "batching")
+        print(json.dumps(batching, indent=2), flush=True)
+        print(f"drain phase: {drain_votes} votes, one per task", flush=True)
+        one_per_task = drain_phase(run_dir, drain_votes, 0, "one-per-task")
+        print(json.dumps(one_per_task, indent=2), flush=True)
+        empty_vote_tables()
+    finally:
+        redis.stop()
+    speedup = batching["votes_per_second"] / one_per_task["votes_per_second"]
+    result = {
+        "benchmark": "redis_route",
+        "quick": args.quick,
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "setup": "publisher: gunicorn 2 uvicorn workers; consumer: 1 celery worker, prefork 2; "
+        f"Redis AOF appendfsync {args.appendfsync}; MariaDB on the same machine",
+        "accept": accept,
+        "drain": {"batching": batching, "one_per_task": one_per_task},
+        "speedup_vs_one_per_task": round(speedup, 2),
+        "goals": {
+            "batching_at_least_3x_one_per_task": speedup >= 3,
+            "batching_drains_faster_than_publisher_accepts": batching["votes_per_second"]
+            > accept["accept_votes_per_second"],
+        },
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / ("redis_route.quick.json" if args.quick else "redis_route.json")
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    shutil.rmtree(run_dir, ignore_errors=True)
+    print(json.dumps({k: result[k] for k in ("speedup_vs_one_per_task", "goals")}, indent=2))
+    print(f"wrote {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
