@@ -63,7 +63,10 @@ def test_the_api_part_listens_on_bind_host_answers_the_probe_and_stops_on_sigter
     # exec: the process started is gunicorn itself, so the container's SIGTERM reaches it.
     cmdline = Path(f"/proc/{api.popen.pid}/cmdline").read_bytes().replace(b"\0", b" ")
     assert b"gunicorn" in cmdline
-    assert run_module("scripts.probe", f"http://127.0.0.1:{port}/readyz", env=env).returncode == 0
+    assert (
+        run_module("scripts.probe", "--wait", "60", f"http://127.0.0.1:{port}/readyz", env=env).returncode
+        == 0
+    )
     assert api.stop() == 0
 
 
