@@ -7,6 +7,7 @@ written as `Patzun`, `PATZÚN` or `patzún` all find `Patzún`.
 from __future__ import annotations
 
 import csv
+import functools
 import re
 import threading
 import time
@@ -24,6 +25,7 @@ CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue_data"
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
+@functools.lru_cache(maxsize=8192)  # pure; field data repeats the same few hundred names all night
 def name_key(name: str) -> str:
     decomposed = unicodedata.normalize("NFKD", name)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))

@@ -55,7 +55,8 @@ def live_publish(*, results: Sequence[RecordResult], route: str) -> None:
     stored = [r for r in results if r.outcome is Outcome.STORED]
     if not stored:
         return
-    entries = [latest_entry(r, route) for r in stored]
+    # Only the batch's last LATEST_MAX survive the LTRIM below: serialize just those.
+    entries = [latest_entry(r, route) for r in stored[-LATEST_MAX:]]
     try:
         pipe = redis_client().pipeline(transaction=True)
         pipe.lpush(LATEST_KEY, *entries)  # the last of the batch ends up first: newest first
