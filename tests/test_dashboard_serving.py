@@ -1,0 +1,56 @@
+"""Django serves the built dashboard: the page, its runtime config, and its hashed bundles."""
+
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+
+@pytest.fixture
+def dist(tmp_path: Path, settings) -> Path:  # type: ignore[no-untyped-def]
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "index.html").write_text('<script src="/config.js"></script><div id="root"></div>')
+    (tmp_path / "assets" / "index-AbC123xy.js").write_text("console.log('dashboard')")
+    settings.DASHBOARD_DIR = tmp_path
+    return tmp_path
+
+
+def test_the_page_is_the_built_index_never_cached(dist: Path) -> None:
+    response = Client().get("/")
+    assert response.status_code == 200
+    assert response.content == (dist / "index.html").read_bytes()
+    assert "no-cache" in response["Cache-Control"]
+
+
+def test_the_bundles_are_served_and_cached_for_good(dist: Path) -> None:
+    response = Client().get("/assets/index-AbC123xy.js")  # a new Client: WhiteNoise lists files at start
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"console.log('dashboard')"
+    assert "immutable" in response["Cache-Control"]
+
+
+def test_config_js_carries_api_url_as_data(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.API_URL = 'https://api.example.org/"</script><script>alert(1)'
+    response = Client().get("/config.js")
+    assert response["Content-Type"].startswith("text/javascript")
+    assert "no-cache" in response["Cache-Control"]
+    body = response.content.decode()
+    assert body.startswith("window.ESCRUTINIO_CONFIG = {")
+    assert "</script>" not in body  # cannot close the page's script element
+    assert '"apiUrl": "https://api.example.org/\\"\\u003c/script>' in body
+
+
+def test_same_origin_when_api_url_is_empty(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.API_URL = ""
+    assert Client().get("/config.js").content == b'window.ESCRUTINIO_CONFIG = {"apiUrl": ""};\n'
+
+
+def test_without_a_build_the_page_says_how_to_make_one(tmp_path: Path, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.DASHBOARD_DIR = tmp_path / "missing"
+    response = Client().get("/")
+    assert response.status_code == 503
+    assert b"npm ci &amp;&amp; npm run build" in response.content
+
+
+def test_the_page_is_read_only(dist: Path) -> None:
+    assert Client().post("/").status_code == 405
