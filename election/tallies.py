@@ -1,20 +1,25 @@
 """Running tallies, incremented by the same transaction that stores the votes.
 
-Each tally is one multi-row upsert per batch (`votes = votes + n`), with rows sorted by key
-so that concurrent batches lock rows in the same order and cannot deadlock each other.
+Each tally is declared once in TALLIES: its table, its key columns, and how a vote maps to
+its key. The same declaration drives the per-batch increment and the recount from the vote
+table (`reconcile`), so the two can never disagree about what a tally means.
+
+The increment is one multi-row upsert per tally and batch (`votes = votes + n`), with rows
+sorted by key so that concurrent batches lock rows in the same order and cannot deadlock.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.db import connection, models
 
-from election.models import AreaTally, RouteTally, SedeTally, SedeTotal
+from election.models import AreaTally, RouteTally, SedeTally, SedeTotal, Vote
 
 if TYPE_CHECKING:
     from election.services import ValidatedVote
@@ -35,30 +40,118 @@ def latency_bucket_upper_ms(bucket: int) -> float:
     return float(LATENCY_GROWTH**bucket)
 
 
+class Counted(NamedTuple):
+    """What a tally can key on, from a vote being stored or from a stored row."""
+
+    departamento: str
+    municipio: str
+    sede: str
+    papeleta: str
+    partido: str
+    route: str
+    latency_bucket: int
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A tally table, keyed by model fields that are also attributes of Counted."""
+
+    model: type[models.Model]
+    key_fields: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.model.__name__
+
+    def key(self, counted: Counted) -> tuple[Hashable, ...]:
+        return tuple(getattr(counted, name) for name in self.key_fields)
+
+
+TALLIES = (
+    Tally(AreaTally, ("departamento", "municipio", "papeleta", "partido")),
+    Tally(SedeTally, ("departamento", "municipio", "sede", "papeleta")),
+    Tally(SedeTotal, ("departamento", "municipio", "sede")),
+    Tally(RouteTally, ("route", "papeleta", "latency_bucket")),
+)
+
+
+def _counted(
+    dep: str, mun: str, sede: str, pap: str, par: str, route: str, received: datetime, stored: datetime
+) -> Counted:
+    milliseconds = (stored - received).total_seconds() * 1000
+    return Counted(dep, mun, sede, pap, par, route, latency_bucket(milliseconds))
+
+
 def tallies_add(*, votes: Sequence[ValidatedVote], route: str, stored_at: datetime) -> None:
-    area = Counter((v.departamento_code, v.municipio_code, v.papeleta, v.partido) for v in votes)
-    sede = Counter((v.departamento_code, v.municipio_code, v.sede, v.papeleta) for v in votes)
-    sede_total = Counter((v.departamento_code, v.municipio_code, v.sede) for v in votes)
-    by_route = Counter(
-        (route, v.papeleta, latency_bucket((stored_at - v.received_at).total_seconds() * 1000)) for v in votes
-    )
-    _increment(AreaTally, ("departamento", "municipio", "papeleta", "partido"), area)
-    _increment(SedeTally, ("departamento", "municipio", "sede", "papeleta"), sede)
-    _increment(SedeTotal, ("departamento", "municipio", "sede"), sede_total)
-    _increment(RouteTally, ("route", "papeleta", "latency_bucket"), by_route)
+    counted = [
+        _counted(
+            v.departamento_code,
+            v.municipio_code,
+            v.sede,
+            v.papeleta,
+            v.partido,
+            route,
+            v.received_at,
+            stored_at,
+        )
+        for v in votes
+    ]
+    for tally in TALLIES:
+        _increment(tally, Counter(map(tally.key, counted)))
 
 
-def _increment(model: type[models.Model], key_fields: Sequence[str], counts: Counter[Hashable]) -> None:
+def tallies_count(rows: Iterable[Counted]) -> dict[str, Counter[tuple[Hashable, ...]]]:
+    counts: dict[str, Counter[tuple[Hashable, ...]]] = {tally.name: Counter() for tally in TALLIES}
+    for row in rows:
+        for tally in TALLIES:
+            counts[tally.name][tally.key(row)] += 1
+    return counts
+
+
+def stored_votes_counted(chunk_size: int = 20_000) -> Iterable[Counted]:
+    """Every stored vote, as the tallies see it, streamed from the vote table."""
+    rows = Vote.objects.values_list(
+        "departamento_id",
+        "municipio_id",
+        "sede",
+        "papeleta_id",
+        "partido_id",
+        "route",
+        "received_at",
+        "stored_at",
+    ).order_by()
+    for row in rows.iterator(chunk_size=chunk_size):
+        yield _counted(*row)
+
+
+def tally_rows(tally: Tally) -> Counter[tuple[Hashable, ...]]:
+    """A tally table's non-zero rows, keyed like `tally.key`."""
+    columns = [tally.model._meta.get_field(name).attname for name in tally.key_fields]
+    rows = tally.model._default_manager.filter(votes__gt=0).values_list(*columns, "votes").order_by()
+    return Counter({tuple(row[:-1]): row[-1] for row in rows.iterator(chunk_size=20_000)})
+
+
+def tallies_replace(counts: dict[str, Counter[tuple[Hashable, ...]]]) -> None:
+    """Make every tally table hold exactly `counts` (call inside a transaction)."""
+    for tally in TALLIES:
+        tally.model._default_manager.all().delete()
+        wanted = counts[tally.name]
+        keys = sorted(wanted)  # type: ignore[type-var]
+        for start in range(0, len(keys), 2000):
+            _increment(tally, Counter({key: wanted[key] for key in keys[start : start + 2000]}))
+
+
+def _increment(tally: Tally, counts: Counter[tuple[Hashable, ...]]) -> None:
     if not counts:
         return
     quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    columns = [quote(model._meta.get_field(name).column) for name in key_fields]
+    table = quote(tally.model._meta.db_table)
+    columns = [quote(tally.model._meta.get_field(name).column) for name in tally.key_fields]
     votes = quote("votes")
     row = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
     params: list[object] = []
     for key in sorted(counts):  # type: ignore[type-var]
-        params.extend(key)  # type: ignore[arg-type]
+        params.extend(key)
         params.append(counts[key])
     sql = f"INSERT INTO {table} ({', '.join(columns)}, {votes}) VALUES {', '.join([row] * len(counts))} "  # noqa: S608
     if connection.vendor == "mysql":
