@@ -88,7 +88,11 @@ def start_worker(log_dir: Path, name: str) -> Child:
     argv += ["--loglevel", "WARNING", "--concurrency", "2", "--without-mingle", "--without-gossip"]
     hostname = f"{name}-{os.getpid()}@bench"
     worker = Child(name, [*argv, "--hostname", hostname], log_dir)
-    worker.wait_until_pinged(hostname)
+    try:
+        worker.wait_until_pinged(hostname)
+    except BaseException:
+        worker.stop()  # never leave a worker behind
+        raise
     return worker
 
 
@@ -97,7 +101,11 @@ def start_publisher(log_dir: Path, port: int) -> Child:
     argv += ["-k", "uvicorn_worker.UvicornWorker", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
     argv += ["--no-control-socket", "--log-level", "warning"]
     publisher = Child("publisher", argv, log_dir)
-    wait_until(lambda: port_answers("127.0.0.1", port), 30, "publisher")
+    try:
+        wait_until(lambda: port_answers("127.0.0.1", port), 30, "publisher")
+    except BaseException:
+        publisher.stop()
+        raise
     return publisher
 
 
@@ -203,7 +211,11 @@ def accept_phase(log_dir: Path, votes: int, concurrency: int) -> dict[str, Any]:
 
     port = free_port()
     worker = start_worker(log_dir, "worker-accept")
-    publisher = start_publisher(log_dir, port)
+    try:
+        publisher = start_publisher(log_dir, port)
+    except BaseException:
+        worker.stop()
+        raise
     try:
         generator = VoteGenerator(seed=1)
         warmup = [json.dumps(generator.vote()).encode() for _ in range(200)]
