@@ -1,0 +1,401 @@
+"""Results API under load: p95 of every results endpoint at 1,000,000 votes.
+
+    flock /tmp/escrutinio-bench.lock .venv/bin/python bench/results_api.py           # full
+    flock /tmp/escrutinio-bench.lock .venv/bin/python bench/results_api.py --quick   # seconds
+
+1. Loads votes into its own MariaDB database (RESULTS_BENCH_DATABASE_URL, created and migrated
+   here) until it holds --votes of them. The load is bulk: multi-row INSERTs straight
+   into the vote table, 10,000 rows a statement, and for each chunk the tallies through
+   election.tallies.tallies_add, the very upserts votes_record runs, so the tallies match
+   the table exactly. It skips votes_record's per-batch existence check (generated
+   vote_ids are fresh UUIDs) and turns off unique and foreign-key checks for the loading
+   session only. A database already at the size is reused.
+2. Starts the API exactly as the Procfile's `api:` line does (gunicorn, its workers).
+3. For --seconds, a writer process records --rate votes per second through
+   election.services.votes_record and live_publish, in batches every 50 ms, while
+   --readers threads each request the endpoints in turn, back to back (no think time),
+   over new HTTP connections and without If-None-Match, so every answer is computed.
+4. Prints a table and writes bench/results/results_api.json (`--quick`: results_api_quick.json)
+   with `p95_ms` per endpoint; the goal is under 20 ms for each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scripts.devservices import free_port, wait_until  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+GOAL_P95_MS = 20.0
+CHUNK = 10_000
+WRITE_EVERY_S = 0.05
+ENDPOINTS = {
+    "top-departamentos": "/api/results/top-departamentos?papeleta=presidente&limit=3",
+    "partidos-departamento": "/api/results/partidos?departamento=Guatemala",
+    "partidos-municipio": "/api/results/partidos?departamento=Guatemala&municipio=Mixco&papeleta=presidente",
+    "top-sedes": "/api/results/top-sedes?limit=5",
+    "top-sedes-papeleta": "/api/results/top-sedes?limit=5&papeleta=presidente",
+    "summary": "/api/results/summary",
+    "votes-latest": "/api/votes/latest?limit=5",
+    "votes": "/api/votes/",
+    "votes-filtered": "/api/votes/?departamento=Peten&papeleta=presidente",
+}
+
+
+def django_setup(database_url: str, redis_url: str) -> None:
+    os.environ.update(DATABASE_URL=database_url, REDIS_URL=redis_url, ESCRUTINIO_DEV="1", LOG_LEVEL="WARNING")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "election.settings")
+    import django
+
+    django.setup()
+
+
+def database_create(database_url: str) -> None:
+    import MySQLdb
+
+    parts = urlsplit(database_url)
+    server = MySQLdb.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 3306,
+        user=parts.username or "root",
+        password=parts.password or "",
+    )
+    name = parts.path.lstrip("/")
+    server.cursor().execute(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4")
+    server.close()
+
+
+# --- Votes as the field would send them -------------------------------------------
+
+
+class VoteFactory:
+    """Canonical votes over the whole catalogue: 40 sedes a municipio, partidos unevenly liked."""
+
+    def __init__(self, seed: int) -> None:
+        from election.catalogue import catalogue_index
+        from election.models import Municipio
+
+        self.random = random.Random(seed)
+        index = catalogue_index()
+        self.municipios = [
+            (m.departamento_id, index.departamento_names[m.departamento_id], m.code, m.nombre)
+            for m in Municipio.objects.all()
+        ]
+        self.papeletas = sorted(set(index.papeletas.values()))
+        self.partidos = sorted(set(index.partidos.values()))
+        self.partido_weights = [1 / (rank + 1) for rank in range(len(self.partidos))]
+
+    def votes(self, n: int, stored_at: datetime, latency_ms: float) -> list[Any]:
+        from election.services import ValidatedVote
+
+        pick = self.random.choice
+        municipios = self.random.choices(self.municipios, k=n)
+        partidos = self.random.choices(self.partidos, weights=self.partido_weights, k=n)
+        return [
+            ValidatedVote(
+                vote_id=uuid.UUID(int=self.random.getrandbits(128), version=4),
+                sede=str(self.random.randint(1, 40)),
+                departamento_code=dep_code,
+                departamento=dep,
+                municipio_code=mun_code,
+                municipio=mun,
+                papeleta=pick(self.papeletas),
+                partido=partido,
+                received_at=stored_at - timedelta(milliseconds=self.random.expovariate(1 / latency_ms)),
+            )
+            for (dep_code, dep, mun_code, mun), partido in zip(municipios, partidos, strict=True)
+        ]
+
+
+# --- Loading ------------------------------------------------------------------------
+
+
+def votes_stored() -> int:
+    from django.db.models import Sum
+
+    from election.models import RouteTally
+
+    return int(RouteTally.objects.aggregate(total=Sum("votes"))["total"] or 0)
+
+
+def load(target: int) -> dict[str, Any]:
+    from django.db import connection, transaction
+
+    from election import tallies
+
+    have = votes_stored()
+    if have > target:
+        print(f"database holds {have:,} votes, more than {target:,}: emptying it")
+        with connection.cursor() as cursor:
+            for table in ("vote", "areatally", "sedetally", "sedetotal", "routetally"):
+                cursor.execute(f"TRUNCATE TABLE election_{table}")
+        have = 0
+    if have == target:
+        print(f"database already holds {have:,} votes: reusing them")
+        return {"reused": True, "seconds": 0.0}
+    factory = VoteFactory(seed=have)
+    start = time.perf_counter()
+    insert = (
+        "INSERT INTO election_vote (vote_id, sede, departamento_id, municipio_id, papeleta_id, partido_id,"
+        " route, received_at, stored_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    )
+    stored_at = datetime.now(UTC) - timedelta(hours=6)
+    with connection.cursor() as cursor:
+        cursor.execute("SET SESSION unique_checks = 0, foreign_key_checks = 0")
+    while have < target:
+        n = min(CHUNK, target - have)
+        stored_at += timedelta(seconds=1)
+        for route, latency_ms in (("grpc", 8.0), ("redis", 25.0)):
+            votes = factory.votes(n // 2 if route == "grpc" else n - n // 2, stored_at, latency_ms)
+            naive = stored_at.replace(tzinfo=None)  # Django stores UTC without a zone in MySQL
+            rows = [
+                (
+                    v.vote_id.hex,
+                    v.sede,
+                    v.departamento_code,
+                    v.municipio_code,
+                    v.papeleta,
+                    v.partido,
+                    route,
+                    v.received_at.replace(tzinfo=None),
+                    naive,
+                )
+                for v in votes
+            ]
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.executemany(insert, rows)
+                tallies.tallies_add(votes=votes, route=route, stored_at=stored_at)
+        have += n
+        if have % 100_000 < CHUNK:
+            print(f"  {have:,} votes loaded ({time.perf_counter() - start:.0f} s)", flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SET SESSION unique_checks = 1, foreign_key_checks = 1")
+        cursor.execute(
+            "ANALYZE TABLE election_vote, election_sedetally, election_sedetotal, election_areatally"
+        )
+    return {"reused": False, "seconds": round(time.perf_counter() - start, 1)}
+
+
+# --- Writer: votes keep arriving through votes_record ---------------------------------
+
+
+def writer(database_url: str, redis_url: str, rate: int, stop: Any, written: Any) -> None:
+    django_setup(database_url, redis_url)
+    from django.utils import timezone
+
+    from election.live import live_publish
+    from election.services import votes_record
+
+    factory = VoteFactory(seed=int(time.time()))
+    per_batch = max(1, round(rate * WRITE_EVERY_S))
+    next_at = time.monotonic()
+    while not stop.is_set():
+        route = "grpc" if written.value % 2 == 0 else "redis"
+        votes = factory.votes(per_batch, timezone.now(), 3.0)
+        live_publish(results=votes_record(votes=votes, route=route), route=route)
+        written.value += per_batch
+        next_at += WRITE_EVERY_S
+        time.sleep(max(0.0, next_at - time.monotonic()))
+
+
+# --- Readers ----------------------------------------------------------------------------
+
+
+def reader(
+    port: int, offset: int, deadline: float, latencies: dict[str, list[float]], errors: list[str]
+) -> None:
+    names = list(ENDPOINTS)
+    i = offset
+    while time.monotonic() < deadline:
+        name = names[i % len(names)]
+        i += 1
+        started = time.perf_counter()
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("GET", ENDPOINTS[name], headers={"Accept": "application/json"})
+            response = connection.getresponse()
+            response.read()
+            connection.close()
+        except OSError as exc:
+            errors.append(f"{name}: {exc}")
+            continue
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        if response.status != 200:
+            errors.append(f"{name}: HTTP {response.status}")
+            continue
+        latencies[name].append(elapsed_ms)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
+
+
+def api_command() -> str:
+    """The Procfile's `api:` line: the API is measured as `make run` and the images start it."""
+    line = next(ln for ln in (ROOT / "Procfile").read_text().splitlines() if ln.startswith("api:"))
+    return line.split(":", 1)[1].strip()
+
+
+def read_phase(
+    port: int, readers: int, seconds: float, written: Any
+) -> tuple[dict[str, list[float]], list[str], float]:
+    latencies: dict[str, list[float]] = {name: [] for name in ENDPOINTS}
+    errors: list[str] = []
+    first_written = written.value
+    started = time.monotonic()
+    threads = [
+        threading.Thread(target=reader, args=(port, i, started + seconds, latencies, errors))
+        for i in range(readers)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, errors, (written.value - first_written) / (time.monotonic() - started)
+
+
+def measure(args: argparse.Namespace, database_url: str, redis_url: str) -> dict[str, Any]:
+    port = free_port()
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        LOG_LEVEL="WARNING",
+        API_PORT=str(port),
+        BIND_HOST="127.0.0.1",
+        PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+    )
+    command = api_command()
+    server = subprocess.Popen(
+        ["bash", "-c", f"exec {command}"],
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    spawn = multiprocessing.get_context("spawn")
+    stop = spawn.Event()
+    written = spawn.Value("q", 0)
+    arriving = spawn.Process(target=writer, args=(database_url, redis_url, args.rate, stop, written))
+    try:
+        wait_until(lambda: _answers(port), 30, "gunicorn")
+        arriving.start()
+        time.sleep(2)  # the writer is up and the workers have their catalogue
+        # One reader first: each endpoint's own cost, without waiting behind other readers.
+        alone, _, _ = read_phase(port, 1, min(5.0, args.seconds / 2), written)
+        latencies, errors, write_rate = read_phase(port, args.readers, args.seconds, written)
+        elapsed = args.seconds
+    finally:
+        stop.set()
+        if arriving.pid is not None:
+            arriving.join(timeout=10)
+        server.terminate()
+        server.wait(timeout=20)
+    return {
+        "api_command": command,
+        "seconds": round(elapsed, 1),
+        "write_rate_per_s": round(write_rate, 1),
+        "errors": len(errors),
+        "error_samples": errors[:5],
+        "endpoints": {
+            name: {
+                "url": ENDPOINTS[name],
+                "requests": len(values),
+                "p50_ms": round(statistics.median(values), 2) if values else None,
+                "p95_ms": round(percentile(values, 0.95), 2) if values else None,
+                "p99_ms": round(percentile(values, 0.99), 2) if values else None,
+                "p95_ms_one_reader": round(percentile(alone[name], 0.95), 2) if alone[name] else None,
+            }
+            for name, values in latencies.items()
+        },
+    }
+
+
+def _answers(port: int) -> bool:
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        connection.request("GET", "/healthz")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="50,000 votes and 8 s of load")
+    parser.add_argument("--votes", type=int, help="votes in the database (default 1,000,000)")
+    parser.add_argument("--seconds", type=float, help="how long the readers read (default 30)")
+    parser.add_argument("--readers", type=int, default=16)
+    parser.add_argument("--rate", type=int, default=500, help="votes per second arriving meanwhile")
+    args = parser.parse_args()
+    args.votes = args.votes or (50_000 if args.quick else 1_000_000)
+    args.seconds = args.seconds or (8 if args.quick else 30)
+    suffix = "_quick" if args.quick else ""
+    database_url = os.environ.get("RESULTS_BENCH_DATABASE_URL", f"mysql://root@127.0.0.1:3306/esc_bench_api{suffix}")
+    redis_url = os.environ.get("RESULTS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
+
+    database_create(database_url)
+    django_setup(database_url, redis_url)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    print(f"loading {args.votes:,} votes into {database_url}")
+    loaded = load(args.votes)
+    print(f"measuring: {args.readers} readers for {args.seconds:.0f} s, {args.rate} votes/s arriving")
+    from django.db import connection
+
+    connection.close()  # the writer and gunicorn open their own
+    figures = measure(args, database_url, redis_url)
+
+    report = {
+        "benchmark": "results_api",
+        "quick": args.quick,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "votes_at_start": args.votes,
+        "load": loaded,
+        "readers": args.readers,
+        "write_rate_target_per_s": args.rate,
+        "goal_p95_ms": GOAL_P95_MS,
+        **figures,
+    }
+    report["all_under_goal"] = all(
+        e["p95_ms"] is not None and e["p95_ms"] < GOAL_P95_MS for e in figures["endpoints"].values()
+    )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"results_api{suffix}.json"
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\n{'endpoint':<24}{'requests':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'p95 alone':>11}")
+    for name, e in figures["endpoints"].items():
+        print(
+            f"{name:<24}{e['requests']:>10}{e['p50_ms']!s:>10}{e['p95_ms']!s:>10}{e['p99_ms']!s:>10}"
+            f"{e['p95_ms_one_reader']!s:>11}"
+        )
+    print(f"writes {figures['write_rate_per_s']}/s, errors {figures['errors']}, written to {out}")
+
+
+if __name__ == "__main__":
+    main()
