@@ -354,7 +354,9 @@ def main() -> None:
     args.votes = args.votes or (50_000 if args.quick else 1_000_000)
     args.seconds = args.seconds or (8 if args.quick else 30)
     suffix = "_quick" if args.quick else ""
-    database_url = os.environ.get("RESULTS_BENCH_DATABASE_URL", f"mysql://root@127.0.0.1:3306/esc_bench_api{suffix}")
+    database_url = os.environ.get(
+        "RESULTS_BENCH_DATABASE_URL", f"mysql://root@127.0.0.1:3306/esc_bench_api{suffix}"
+    )
     redis_url = os.environ.get("RESULTS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
 
     database_create(database_url)
