@@ -310,20 +310,7 @@ def prepare_database(env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "manage.py", "shell", "-c", empty], env=env, cwd=ROOT, check=True)
 
 
-def stored_votes(env: dict[str, str]) -> int:
-    code = "from election.models import Vote; print(Vote.objects.count())"
-    out = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return int(out.strip().splitlines()[-1])
-
-
-def run(quick: bool) -> dict[str, Any]:
+def run(quick: bool, parts: set[str]) -> dict[str, Any]:
     seconds, warmup = (3, 1) if quick else (15, 3)
     wrk_seconds = 5 if quick else 20
     stream_votes = 5_000 if quick else 50_000
@@ -340,7 +327,7 @@ def run(quick: bool) -> dict[str, Any]:
     prepare_database(env)
     results: dict[str, Any] = {"unary_64": {}, "streaming": {}, "http": {}}
 
-    for store in ("ceiling", "naive", "group"):
+    for store in ("ceiling", "naive", "group") if "grpc" in parts else ():
         child, address = grpc_server(store, env, log_dir)
         try:
             results["unary_64"][store] = asyncio.run(unary_load(address, 64, seconds, warmup))
@@ -354,6 +341,15 @@ def run(quick: bool) -> dict[str, Any]:
         print(store, json.dumps(results["unary_64"][store]), flush=True)
     print("streaming", json.dumps(results["streaming"]), flush=True)
 
+    if "http" in parts:
+        results["http"] = http_runs(env, log_dir, wrk_seconds)
+    if parts != {"grpc", "http"}:
+        return results  # a partial run: figures only, no ratios
+    return results | ratios(results)
+
+
+def http_runs(env: dict[str, str], log_dir: Path, wrk_seconds: int) -> dict[str, Any]:
+    results: dict[str, Any] = {"http": {}}
     workers = int(os.environ.get("GATEWAY_WORKERS", "2"))
     child, address = grpc_server("group", env, log_dir)
     gateway, url = gunicorn(
@@ -383,18 +379,20 @@ def run(quick: bool) -> dict[str, Any]:
     finally:
         plain.stop()
     print("plain view", json.dumps(results["http"]["plain_django_view"]), flush=True)
+    return results["http"]
 
-    unary = results["unary_64"]
-    results["stored_votes_checked"] = stored_votes(env)
-    results["speedup_vs_naive"] = round(unary["group"]["votes_per_s"] / unary["naive"]["votes_per_s"], 2)
-    results["fraction_of_ceiling"] = round(unary["group"]["votes_per_s"] / unary["ceiling"]["votes_per_s"], 2)
-    results["streaming_votes_per_s"] = max(r["votes_per_s"] for r in results["streaming"].values())
-    http = results["http"]
-    results["gateway_fraction_of_http_ceiling"] = round(
-        http["gateway"]["requests_per_s"] / http["plain_django_view"]["requests_per_s"], 2
-    )
-    results["gateway_p99_ms"] = http["gateway"]["latency_ms"]["p99"]
-    return results
+
+def ratios(results: dict[str, Any]) -> dict[str, Any]:
+    unary, http = results["unary_64"], results["http"]
+    return {
+        "speedup_vs_naive": round(unary["group"]["votes_per_s"] / unary["naive"]["votes_per_s"], 2),
+        "fraction_of_ceiling": round(unary["group"]["votes_per_s"] / unary["ceiling"]["votes_per_s"], 2),
+        "streaming_votes_per_s": max(r["votes_per_s"] for r in results["streaming"].values()),
+        "gateway_fraction_of_http_ceiling": round(
+            http["gateway"]["requests_per_s"] / http["plain_django_view"]["requests_per_s"], 2
+        ),
+        "gateway_p99_ms": http["gateway"]["latency_ms"]["p99"],
+    }
 
 
 def main() -> int:
@@ -402,6 +400,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="small sizes: seconds, not minutes")
+    parser.add_argument("--only", choices=["grpc", "http"], help="one part (no ratios, no JSON file)")
     sub = parser.add_subparsers(dest="command")
     serve_parser = sub.add_parser("serve", help="(internal) run a compared gRPC server")
     serve_parser.add_argument("--store", choices=["group", "naive", "ceiling"], required=True)
@@ -413,7 +412,9 @@ def main() -> int:
     if not shutil.which("wrk"):
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
         return 3
-    results = run(args.quick)
+    results = run(args.quick, {args.only} if args.only else {"grpc", "http"})
+    if args.only:
+        return 0
     report = {
         "bench": "grpc_route",
         "quick": args.quick,
