@@ -1,0 +1,63 @@
+"""The whole system as `make run` starts it, each part on free ports, for end-to-end tests.
+
+Every part is started through `scripts.part`, that is, from its Procfile line: the tests
+run exactly the commands of `make run`, docker compose and Kubernetes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scripts.devservices import free_port, wait_until
+from tests.conftest import Process
+
+Spawn = Callable[[str, list[str], dict[str, str]], Process]
+
+
+def part_env(env: dict[str, str]) -> dict[str, str]:
+    """The environment a part needs: this interpreter's virtualenv first on PATH."""
+    venv_bin = str(Path(sys.executable).parent)
+    return {**env, "PATH": f"{venv_bin}{os.pathsep}{env.get('PATH', '')}"}
+
+
+def start_part(spawn: Spawn, name: str, env: dict[str, str], label: str | None = None) -> Process:
+    return spawn(label or name, [sys.executable, "-m", "scripts.part", name], part_env(env))
+
+
+@dataclass
+class System:
+    """API, gRPC server, gateway, publisher and one Celery worker, sharing `env`."""
+
+    spawn: Spawn
+    env: dict[str, str]
+    ports: dict[str, int] = field(default_factory=dict)
+    processes: dict[str, Process] = field(default_factory=dict)
+
+    def start(self, parts: tuple[str, ...] = ("api", "grpc", "gateway", "publisher", "worker")) -> System:
+        self.ports = {name: free_port() for name in ("api", "grpc", "gateway", "publisher")}
+        self.env = {
+            **self.env,
+            "API_PORT": str(self.ports["api"]),
+            "GRPC_ADDRESS": f"127.0.0.1:{self.ports['grpc']}",
+            "GATEWAY_PORT": str(self.ports["gateway"]),
+            "PUBLISHER_PORT": str(self.ports["publisher"]),
+            "GATEWAY_WORKERS": "1",
+            "PUBLISHER_WORKERS": "1",
+            "CELERY_BROKER_URL": "",
+        }
+        for name in parts:
+            self.processes[name] = start_part(self.spawn, name, self.env)
+        for name in parts:
+            if name in self.ports:
+                self.processes[name].wait_for_port(self.ports[name], timeout=60)
+        if "worker" in parts:
+            worker = self.processes["worker"]
+            wait_until(lambda: " ready." in worker.output(), 60, "the Celery worker")
+        return self
+
+    def url(self, part: str) -> str:
+        return f"http://127.0.0.1:{self.ports[part]}"
