@@ -198,6 +198,8 @@ SPECTACULAR_SETTINGS = {
 # Origins allowed to read /api/ from a browser (the dashboard served on its own): "*" by
 # default, since the API is public, read-only and takes no credentials.
 API_CORS_ORIGINS = env_list("API_CORS_ORIGINS", "*")
+# How stale a results answer may be: the results version is re-read at most this often.
+RESULTS_MAX_AGE_MS = env_int("RESULTS_MAX_AGE_MS", 500)
 
 # --- Logging: one JSON object per line, for the cluster's log collector ----
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()

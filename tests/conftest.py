@@ -46,6 +46,12 @@ def django_db_setup(django_test_environment, django_db_blocker) -> Iterator[None
         teardown_databases(config, verbosity=0)
 
 
+@pytest.fixture(autouse=True)
+def _results_always_fresh(settings) -> None:  # type: ignore[no-untyped-def]
+    """Results answers never come from a version an earlier test read (see RecentVersion)."""
+    settings.RESULTS_MAX_AGE_MS = 0
+
+
 @pytest.fixture
 def committed_db(django_db_setup, django_db_blocker) -> Iterator[None]:  # type: ignore[no-untyped-def]
     with django_db_blocker.unblock():
@@ -80,6 +86,7 @@ def service_env(committed_db) -> dict[str, str]:  # type: ignore[no-untyped-def]
         ESCRUTINIO_DEV="1",
         LOG_FORMAT="plain",
         PYTHONUNBUFFERED="1",
+        RESULTS_MAX_AGE_MS="0",  # tests compare answers right after storing votes
     )
     return env
 
