@@ -80,7 +80,8 @@ def database_url_of_test_db() -> str:
 @pytest.fixture
 def service_env(committed_db) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """The environment for a child process of the system under test."""
-    env = dict(os.environ)
+    venv_bin = str(Path(sys.executable).parent)  # the parts run from this virtualenv
+    env = dict(os.environ, PATH=f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}")
     env.update(
         DATABASE_URL=database_url_of_test_db(),
         ESCRUTINIO_DEV="1",
