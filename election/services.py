@@ -127,6 +127,9 @@ def _sede(data: Mapping[str, Any], errors: dict[str, list[str]]) -> str | None:
         if value < 0:
             errors["sede"] = ["Must not be negative."]
             return None
+        if value >= 10**SEDE_MAX_LENGTH:  # checked first: str() refuses ints of over 4300 digits
+            errors["sede"] = [f"Ensure this field has no more than {SEDE_MAX_LENGTH} digits."]
+            return None
         value = str(value)
     elif not isinstance(value, str) and value is not None:
         errors["sede"] = [f"Must be an integer or a string, not {_json_type(value)}."]
@@ -137,7 +140,8 @@ def _sede(data: Mapping[str, Any], errors: dict[str, list[str]]) -> str | None:
 
 def sede_canonical(text: str) -> str:
     """A sede as stored: "007" and 7 are the same sede."""
-    return str(int(text)) if text.isdigit() else text
+    # isdecimal, not isdigit: "²" is a digit that int() refuses; every decimal it accepts.
+    return str(int(text)) if text.isdecimal() else text
 
 
 def vote_validate(data: Any, *, received_at: datetime | None = None) -> ValidatedVote:
