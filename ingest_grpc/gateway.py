@@ -169,5 +169,9 @@ def configure_logging() -> None:
 
 configure_logging()
 app = edge_app(
-    handle_vote=handle_vote, on_startup=open_channel, on_shutdown=close_channel, ready=vote_service_ready
+    handle_vote=handle_vote,
+    route=ROUTE,
+    on_startup=open_channel,
+    on_shutdown=close_channel,
+    ready=vote_service_ready,
 )

@@ -6,8 +6,9 @@ up and go into the next transaction together (group commit, election.batching), 
 throughput is not one INSERT per call. No timer: a lone vote is committed at once. Each
 caller is answered only after its vote's transaction has committed.
 
-Also served: the standard health service (SERVING; NOT_SERVING from SIGTERM on) and
-server reflection. SIGTERM stops accepting calls, finishes those in flight, and exits.
+Also served: the standard health service (SERVING; NOT_SERVING from SIGTERM on),
+server reflection, and Prometheus `/metrics` over HTTP on GRPC_METRICS_PORT.
+SIGTERM stops accepting calls, finishes those in flight, and exits.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from election.batching import GroupBatcher
+from election.metrics import metrics_serve
 from ingest_grpc import contract
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
 from ingest_grpc.recording import (
@@ -47,6 +49,7 @@ DEFAULT_ADDRESS = "127.0.0.1:50051"
 VOTE_SERVICE = votes_pb2.DESCRIPTOR.services_by_name["VoteService"].full_name
 MAX_BATCH = int(os.environ.get("GRPC_MAX_BATCH", "300"))
 SHUTDOWN_GRACE_SECONDS = float(os.environ.get("GRPC_SHUTDOWN_GRACE", "10"))
+METRICS_PORT = int(os.environ.get("GRPC_METRICS_PORT", "9101"))
 UNAVAILABLE_MESSAGE = "The database is unavailable; nothing was stored. Retry with the same vote_id."
 
 T = TypeVar("T")
@@ -301,6 +304,7 @@ def create_server(address: str, store: VoteStore | None = None) -> tuple[VoteSer
 async def serve(address: str, store: VoteStore | None = None) -> None:
     vote_server, port = create_server(address, store)
     await vote_server.start()
+    metrics_serve(METRICS_PORT, what="grpc")  # HTTP /metrics beside the gRPC port
     logger.info("gRPC server listening", extra={"address": address, "port": port, "max_batch": MAX_BATCH})
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -144,4 +144,10 @@ async def ready() -> bool:
     return await asyncio.to_thread(ping)
 
 
-app = edge_app(handle_vote=handle_vote, on_startup=on_startup, on_shutdown=on_shutdown, ready=ready)
+app = edge_app(
+    handle_vote=handle_vote,
+    route=Route.REDIS.value,
+    on_startup=on_startup,
+    on_shutdown=on_shutdown,
+    ready=ready,
+)

@@ -16,13 +16,14 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from celery import Task
+from celery import Task, signals
 from celery.exceptions import Reject
 from celery.utils.time import get_exponential_backoff_interval
 from redis import RedisError
 
 from election.celery import app
 from election.live import live_publish
+from election.metrics import QueueDepthCollector, metrics_serve
 from election.models import Route
 from election.services import (
     Outcome,
@@ -41,6 +42,7 @@ RECORD_ONE = "escrutinio.votes.record_one"
 # Database retries: 1, 2, 4 ... 60 s apart (with jitter), about 25 minutes in all by default.
 MAX_RETRIES = int(os.environ.get("VOTES_TASK_MAX_RETRIES", "30"))
 RETRY_BACKOFF_MAX = 60
+METRICS_PORT = int(os.environ.get("CELERY_METRICS_PORT", "9102"))
 
 TASK_OPTIONS: dict[str, Any] = {
     "bind": True,
@@ -48,6 +50,18 @@ TASK_OPTIONS: dict[str, Any] = {
     "reject_on_worker_lost": True,  # a killed child requeues its message
     "max_retries": MAX_RETRIES,
 }
+
+
+@signals.worker_ready.connect
+def worker_metrics_serve(**_: Any) -> None:
+    """In the worker's main process: `/metrics` adding up its pool's processes, and the depth
+    of the queue read from the broker at each scrape."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        logger.warning(
+            "PROMETHEUS_MULTIPROC_DIR is not set: /metrics shows this process only, not its pool "
+            "(start the worker with `python -m scripts.part worker`)"
+        )
+    metrics_serve(METRICS_PORT, QueueDepthCollector(app.conf.broker_url), what="worker")
 
 
 @app.task(name=RECORD_BATCH, **TASK_OPTIONS)

@@ -8,17 +8,26 @@ starting the processes (scripts/run.sh).
 
 The command replaces this process (exec), so SIGTERM from Docker or the kubelet reaches
 gunicorn, Celery or the gRPC server directly and they shut down gracefully.
+
+Parts that run several processes (gunicorn's workers, Celery's pool) get their own, empty
+PROMETHEUS_MULTIPROC_DIR here, so their `/metrics` adds up their processes and only theirs:
+`METRICS_DIR/escrutinio-metrics/<part>-<pid>` (the pid survives the exec). This is the one
+place that decides it for `make run`, the tests, compose and Kubernetes (where METRICS_DIR
+is a tmpfs / emptyDir, the root filesystem being read-only).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCFILE = ROOT / "Procfile"
 MIGRATE = "python manage.py migrate --noinput && exec python manage.py load_catalogue"
+MULTIPROCESS_PARTS = frozenset({"api", "gateway", "publisher", "worker"})
 
 
 def procfile_commands(path: Path = PROCFILE) -> dict[str, str]:
@@ -41,8 +50,41 @@ def main(argv: list[str]) -> int:
         print(f"usage: python -m scripts.part {{{'|'.join(sorted(parts))}}}", file=sys.stderr)
         return 2
     os.chdir(ROOT)
+    metrics_dir_prepare(argv[0], os.environ)
     os.execvp("sh", ["sh", "-c", exec_line(parts[argv[0]])])  # noqa: S606 -- our Procfile, not user input
     return 0  # not reached
+
+
+def metrics_dir_prepare(part: str, env: os._Environ[str] | dict[str, str]) -> Path | None:
+    """Give a multi-process part an empty PROMETHEUS_MULTIPROC_DIR of its own (None: not one).
+
+    Stale files would add a previous run's counts; directories of processes that are gone
+    are swept, so repeated local runs do not pile them up.
+    """
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # never inherited: one directory per part
+    if part not in MULTIPROCESS_PARTS:
+        return None
+    base = Path(env.get("METRICS_DIR") or tempfile.gettempdir()) / "escrutinio-metrics"
+    base.mkdir(parents=True, exist_ok=True)
+    for stale in base.iterdir():
+        pid = stale.name.rpartition("-")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    directory = base / f"{part}-{os.getpid()}"
+    shutil.rmtree(directory, ignore_errors=True)  # a restarted container keeps its emptyDir
+    directory.mkdir()
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    return directory
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def exec_line(command: str) -> str:

@@ -1,7 +1,8 @@
 """`make run`: start every process of the system, prefix their output, stop them all on Ctrl-C.
 
-The processes are the lines of `Procfile` (`name: command`, run by `sh -c` with this
-environment). A local Redis with AOF is added when none answers at REDIS_URL.
+The processes are the lines of `Procfile` (`name: command`), each started by
+`python -m scripts.part name` with this environment, exactly as the containers start them.
+A local Redis with AOF is added when none answers at REDIS_URL.
 """
 
 from __future__ import annotations
@@ -48,7 +49,10 @@ def main() -> int:
         except ServiceMissing as exc:
             print(f"run: {exc}", file=sys.stderr)
             return 3
-    processes += [(name, ["sh", "-c", command]) for name, command in read_procfile(ROOT / "Procfile")]
+    # Through scripts.part, as in the containers: it also gives each part its metrics directory.
+    processes += [
+        (name, [sys.executable, "-m", "scripts.part", name]) for name, _ in read_procfile(ROOT / "Procfile")
+    ]
     width = max(len(name) for name, _ in processes)
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     for i, (name, argv) in enumerate(processes):

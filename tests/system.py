@@ -38,16 +38,21 @@ class System:
     processes: dict[str, Process] = field(default_factory=dict)
 
     def start(self, parts: tuple[str, ...] = ("api", "grpc", "gateway", "publisher", "worker")) -> System:
-        self.ports = {name: free_port() for name in ("api", "grpc", "gateway", "publisher")}
+        self.ports = {
+            name: free_port()
+            for name in ("api", "grpc", "gateway", "publisher", "grpc_metrics", "worker_metrics")
+        }
         self.env = {
+            "GATEWAY_WORKERS": "1",
+            "PUBLISHER_WORKERS": "1",
             **self.env,
             "API_PORT": str(self.ports["api"]),
             "GRPC_ADDRESS": f"127.0.0.1:{self.ports['grpc']}",
             "GATEWAY_PORT": str(self.ports["gateway"]),
             "PUBLISHER_PORT": str(self.ports["publisher"]),
-            "GATEWAY_WORKERS": "1",
-            "PUBLISHER_WORKERS": "1",
             "CELERY_BROKER_URL": "",
+            "GRPC_METRICS_PORT": str(self.ports["grpc_metrics"]),
+            "CELERY_METRICS_PORT": str(self.ports["worker_metrics"]),
         }
         for name in parts:
             self.processes[name] = start_part(self.spawn, name, self.env)
@@ -61,3 +66,8 @@ class System:
 
     def url(self, part: str) -> str:
         return f"http://127.0.0.1:{self.ports[part]}"
+
+    def metrics_url(self, part: str) -> str:
+        """Where a part serves Prometheus metrics: the HTTP parts on their port, the others on their own."""
+        port = self.ports.get(f"{part}_metrics") or self.ports[part]
+        return f"http://127.0.0.1:{port}/metrics"
