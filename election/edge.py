@@ -2,9 +2,10 @@
 
 A raw ASGI app, so one process keeps many requests in flight with no framework between the
 socket and the vote. The routes differ only in `handle_vote`, which gets the parsed vote
-(with its `vote_id` assigned here when the client sent none) and its receipt time, and
-returns the status and body to answer. Everything about the HTTP envelope is decided here
-once: content type, size limit, malformed JSON, the error shape.
+(with its `vote_id` assigned here when the client sent none), its receipt time and the
+bearer token of its `Authorization` header (None when absent; the route checks it through
+election.access), and returns the status and body to answer. Everything about the HTTP
+envelope is decided here once: content type, size limit, malformed JSON, the error shape.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class EdgeReply(NamedTuple):
     headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
-VoteHandler = Callable[[Any, datetime], Awaitable[EdgeReply]]
+VoteHandler = Callable[[Any, datetime, str | None], Awaitable[EdgeReply]]
 Hook = Callable[[], Awaitable[None]]
 ReadyCheck = Callable[[], Awaitable[bool]]
 
@@ -60,6 +61,22 @@ def errors_reply(status: int, field: str, message: str) -> EdgeReply:
 def unavailable_reply(message: str) -> EdgeReply:
     """503: nothing was stored or queued; the client retries with the same vote_id."""
     return EdgeReply(503, {"errors": {"non_field_errors": [message]}}, ((b"retry-after", b"1"),))
+
+
+# How each refusal of election.access is answered, by its kind.
+REFUSAL_STATUS = {"unauthenticated": 401, "forbidden": 403, "throttled": 429}
+
+
+def refusal_reply(kind: str, message: str, retry_after: int | None = None) -> EdgeReply:
+    """401 (with WWW-Authenticate), 403 or 429 (with Retry-After): nothing was stored or queued."""
+    status = REFUSAL_STATUS[kind]
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+    if status == 401:
+        headers = ((b"www-authenticate", b'Bearer realm="votes"'),)
+    elif retry_after is not None:
+        headers = ((b"retry-after", str(retry_after).encode()),)
+    field = "authorization" if status in (401, 403) else "non_field_errors"
+    return EdgeReply(status, {"errors": {field: [message]}}, headers)
 
 
 def edge_app(
@@ -105,11 +122,21 @@ async def _route(
     if isinstance(data, EdgeReply):
         return data
     try:
-        return await handle_vote(data, datetime.now(UTC))
+        return await handle_vote(data, datetime.now(UTC), bearer_token(scope))
     except Exception:
         # A bug, not the client's fault: nothing is acknowledged, so a retry is safe.
         logger.exception("vote handler failed")
         return unavailable_reply("Internal error; nothing was stored. Retry with the same vote_id.")
+
+
+def bearer_token(scope: Scope) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").strip().partition(" ")
+            token = token.strip()
+            return token if scheme.lower() == "bearer" and token else None
+    return None
 
 
 async def _read_vote(scope: Scope, receive: Receive) -> Any:

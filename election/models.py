@@ -193,3 +193,25 @@ class RouteTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.route} {self.papeleta_id} bucket {self.latency_bucket}: {self.votes}"
+
+
+# --- Access: who may report votes (election/access.py) -----------------------
+
+
+class IngestToken(models.Model):
+    """A sede's credential for the ingest entry points. Only its SHA-256 is stored."""
+
+    token_hash = models.CharField(max_length=64, unique=True, help_text="hex SHA-256 of the token")
+    departamento = models.ForeignKey(Departamento, on_delete=models.PROTECT, related_name="+")
+    municipio = models.ForeignKey(Municipio, on_delete=models.PROTECT, related_name="+")
+    sede = models.CharField(max_length=SEDE_MAX_LENGTH)
+    label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["departamento", "municipio", "sede"], name="ingest_token_sede_idx")]
+
+    def __str__(self) -> str:
+        state = "revoked" if self.revoked_at else "active"
+        return f"token {self.pk} for {self.municipio_id}/{self.sede} ({state})"

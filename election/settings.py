@@ -42,6 +42,27 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
+# --- HTTPS and cookies (`manage.py check --deploy`) ---------------------------
+# Production defaults are the safe ones; the local run (ESCRUTINIO_DEV=1: make run, make
+# test, compose) relaxes them, since it speaks plain HTTP. Each can be set on its own.
+DEV = env_bool("ESCRUTINIO_DEV", False)
+# TLS ends at the ingress, which tells Django the original scheme in this header. Trust it
+# only behind a proxy that sets (or strips) it; empty turns it off.
+_proxy_ssl_header = os.environ.get("SECURE_PROXY_SSL_HEADER", "HTTP_X_FORWARDED_PROTO").strip()
+SECURE_PROXY_SSL_HEADER = (_proxy_ssl_header, "https") if _proxy_ssl_header else None
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEV)
+# The kubelet probes and Prometheus scrape the pod directly over HTTP: never redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEV else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEV)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEV)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEV)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEV)
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -167,6 +188,16 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.2,
     "interval_max": 0.2,
 }
+
+# --- Access to the ingest entry points (election/access.py, SECURITY.md) ------------
+# One shared token accepted for every sede (local runs, Locust); a secret: environment only.
+INGEST_TOKEN = os.environ.get("INGEST_TOKEN", "").strip()
+# How long a process trusts its copy of the active tokens: a revocation takes this long.
+INGEST_TOKEN_CACHE_SECONDS = float(os.environ.get("INGEST_TOKEN_CACHE_SECONDS", "") or 30)
+# Votes per second one sede may send to one process, and the burst it may send at once.
+# A sede reports at well under 1 vote/s; 0 turns the limit off (benchmarks only).
+INGEST_RATE_PER_SEDE = float(os.environ.get("INGEST_RATE_PER_SEDE", "") or 10)
+INGEST_RATE_BURST = float(os.environ.get("INGEST_RATE_BURST", "") or 30)
 
 # --- Catalogue ------------------------------------------------------------
 # How long a process trusts its in-memory copy of the catalogue before re-reading it.

@@ -21,7 +21,7 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from election.edge import EdgeReply, edge_app, unavailable_reply
+from election.edge import EdgeReply, edge_app, refusal_reply, unavailable_reply
 from ingest_grpc import contract
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
 
@@ -87,12 +87,14 @@ def _is_utf8(value: str) -> bool:
         return False
 
 
-async def handle_vote(data: Any, received_at: datetime) -> EdgeReply:
+async def handle_vote(data: Any, received_at: datetime, token: str | None = None) -> EdgeReply:
     request = cast_request(data, received_at)
     if not isinstance(request, votes_pb2.CastVoteRequest):
         return EdgeReply(400, {"errors": request})
+    # The server checks the token (election.access); the gateway only passes it on.
+    metadata = (("authorization", f"Bearer {token}"),) if token else None
     try:
-        response = await _grpc.votes.CastVote(request, timeout=CALL_TIMEOUT_SECONDS)
+        response = await _grpc.votes.CastVote(request, timeout=CALL_TIMEOUT_SECONDS, metadata=metadata)
     except grpc.aio.AioRpcError as error:
         return error_reply(error, request.vote.vote_id)
     return EdgeReply(
@@ -106,6 +108,20 @@ async def handle_vote(data: Any, received_at: datetime) -> EdgeReply:
     )
 
 
+_REFUSALS = {
+    grpc.StatusCode.UNAUTHENTICATED: "unauthenticated",
+    grpc.StatusCode.PERMISSION_DENIED: "forbidden",
+    grpc.StatusCode.RESOURCE_EXHAUSTED: "throttled",
+}
+
+
+def _retry_after(error: grpc.aio.AioRpcError) -> int:
+    for key, value in error.trailing_metadata() or ():
+        if key == "retry-after" and str(value).isdigit():
+            return int(value)
+    return 1
+
+
 def error_reply(error: grpc.aio.AioRpcError, vote_id: str) -> EdgeReply:
     code = error.code()
     if code is grpc.StatusCode.INVALID_ARGUMENT:
@@ -115,6 +131,8 @@ def error_reply(error: grpc.aio.AioRpcError, vote_id: str) -> EdgeReply:
         )
     if code is grpc.StatusCode.ALREADY_EXISTS:
         return EdgeReply(409, {"errors": {"vote_id": [error.details() or "vote_id already used."]}})
+    if code in _REFUSALS:
+        return refusal_reply(_REFUSALS[code], error.details() or "Refused.", retry_after=_retry_after(error))
     if code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
         logger.error(
             "CastVote failed", extra={"code": code.name, "details": error.details(), "vote_id": vote_id}

@@ -1,7 +1,8 @@
 """The database side of the gRPC server: validate received ballots and record them as one batch.
 
 Runs in the server's database thread (never on the event loop), through the same
-`vote_validate` / `votes_record` / `live_publish` path as every other route.
+`vote_admit` (token, `vote_validate`, sede, rate) / `votes_record` / `live_publish` path as
+every other route.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ django.setup()
 
 from django.db import DatabaseError, close_old_connections, connection  # noqa: E402
 
+from election.access import AccessDenied, Throttled, vote_admit  # noqa: E402
 from election.catalogue import catalogue_index  # noqa: E402
 from election.live import live_publish  # noqa: E402
 from election.models import Route  # noqa: E402
@@ -28,7 +30,6 @@ from election.services import (  # noqa: E402
     StorageUnavailable,
     ValidatedVote,
     VoteInvalid,
-    vote_validate,
     votes_record,
 )
 
@@ -41,14 +42,16 @@ class Ballot:
 
     data: dict[str, Any]
     received_at: datetime
+    token: str | None = None  # from the call's `authorization: Bearer <token>` metadata
 
 
 # Per ballot: how it was recorded, or why it was refused.
-Verdict = RecordResult | VoteInvalid
+Refusal = VoteInvalid | AccessDenied | Throttled
+Verdict = RecordResult | Refusal
 
 
 def ballots_record(ballots: Sequence[Ballot]) -> list[Verdict]:
-    """Validate each ballot and store the valid ones in one transaction.
+    """Admit each ballot (token, validity, sede, rate) and store the admitted ones in one transaction.
 
     Raises StorageUnavailable when the database cannot take the batch: then nothing of it
     was stored. Django's connection is checked before and released after, as a request
@@ -60,10 +63,10 @@ def ballots_record(ballots: Sequence[Ballot]) -> list[Verdict]:
         valid: list[ValidatedVote] = []
         for ballot in ballots:
             try:
-                valid.append(_validate(ballot))
+                valid.append(_admit(ballot))
                 verdicts.append(None)
-            except VoteInvalid as invalid:
-                verdicts.append(invalid)
+            except (VoteInvalid, AccessDenied, Throttled) as refused:
+                verdicts.append(refused)
         results = iter(votes_record(votes=valid, route=ROUTE))
         recorded = [next(results) if verdict is None else verdict for verdict in verdicts]
         live_publish(results=[r for r in recorded if isinstance(r, RecordResult)], route=ROUTE.value)
@@ -72,9 +75,9 @@ def ballots_record(ballots: Sequence[Ballot]) -> list[Verdict]:
         close_old_connections()
 
 
-def _validate(ballot: Ballot) -> ValidatedVote:
+def _admit(ballot: Ballot) -> ValidatedVote:
     try:
-        return vote_validate(ballot.data, received_at=ballot.received_at)
+        return vote_admit(ballot.data, token=ballot.token, received_at=ballot.received_at)
     except DatabaseError as exc:  # the catalogue could not be read: no copy cached yet
         connection.close()
         raise StorageUnavailable(f"catalogue unavailable: {exc}") from exc
@@ -91,10 +94,13 @@ def catalogue_warm() -> None:
 
 __all__ = [
     "ROUTE",
+    "AccessDenied",
     "Ballot",
     "Outcome",
     "RecordResult",
+    "Refusal",
     "StorageUnavailable",
+    "Throttled",
     "Verdict",
     "VoteInvalid",
     "ballots_record",

@@ -34,9 +34,11 @@ from election.metrics import metrics_serve
 from ingest_grpc import contract
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
 from ingest_grpc.recording import (
+    AccessDenied,
     Ballot,
     Outcome,
     StorageUnavailable,
+    Throttled,
     Verdict,
     VoteInvalid,
     ballots_record,
@@ -92,11 +94,38 @@ class GroupCommitStore:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
 
 
-def ballot(request: votes_pb2.CastVoteRequest) -> Ballot:
+def ballot(request: votes_pb2.CastVoteRequest, token: str | None = None) -> Ballot:
     received_at = (
         request.received_at.ToDatetime(tzinfo=UTC) if request.HasField("received_at") else datetime.now(UTC)
     )
-    return Ballot(contract.vote_data(request.vote), received_at)
+    return Ballot(contract.vote_data(request.vote), received_at, token)
+
+
+def bearer_token(context: grpc.aio.ServicerContext) -> str | None:
+    """The token of the call's `authorization: Bearer <token>` metadata, or None."""
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization" and isinstance(value, str):
+            scheme, _, token = value.strip().partition(" ")
+            token = token.strip()
+            return token if scheme.lower() == "bearer" and token else None
+    return None
+
+
+_ACCESS_CODES = {
+    "unauthenticated": grpc.StatusCode.UNAUTHENTICATED,
+    "forbidden": grpc.StatusCode.PERMISSION_DENIED,
+}
+
+
+async def abort_refused(context: grpc.aio.ServicerContext, refusal: AccessDenied | Throttled) -> None:
+    """UNAUTHENTICATED / PERMISSION_DENIED, or RESOURCE_EXHAUSTED with `retry-after` seconds."""
+    if isinstance(refusal, AccessDenied):
+        await context.abort(_ACCESS_CODES[refusal.kind.value], refusal.message)
+    await context.abort(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        refusal.message,
+        trailing_metadata=(("retry-after", str(refusal.retry_after_seconds)),),
+    )
 
 
 class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
@@ -151,10 +180,12 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
                 grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline passed before the vote was read."
             )
         try:
-            verdict = await self._store.cast(ballot(request))
+            verdict = await self._store.cast(ballot(request, bearer_token(context)))
         except StorageUnavailable as exc:
             logger.warning("vote not stored: database unavailable", extra={"error": str(exc)})
             await context.abort(grpc.StatusCode.UNAVAILABLE, UNAVAILABLE_MESSAGE)
+        if isinstance(verdict, AccessDenied | Throttled):
+            await abort_refused(context, verdict)
         if isinstance(verdict, VoteInvalid):
             await context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT,
@@ -177,7 +208,7 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
     ) -> votes_pb2.CastVotesResponse:
         summary = StreamSummary()
         try:
-            await self._record_stream(request_iterator, summary)
+            await self._record_stream(request_iterator, summary, bearer_token(context))
         except StorageUnavailable as exc:
             logger.warning("stream stopped: database unavailable", extra={"error": str(exc)})
             await context.abort(
@@ -185,16 +216,18 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
                 f"The database is unavailable after {summary.received} votes of this stream were "
                 "recorded; resend the stream (already stored votes are reported as duplicates).",
             )
+        except AccessDenied as exc:  # the stream's token is unknown: every vote would be refused
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, exc.message)
         return summary.response()
 
     async def _record_stream(
-        self, requests: AsyncIterator[votes_pb2.CastVoteRequest], summary: StreamSummary
+        self, requests: AsyncIterator[votes_pb2.CastVoteRequest], summary: StreamSummary, token: str | None
     ) -> None:
         """Group commit within one stream: while a chunk commits, the next one fills up."""
         chunk: list[Ballot] = []
         committing: asyncio.Task[list[Verdict]] | None = None
         async for request in requests:
-            chunk.append(ballot(request))
+            chunk.append(ballot(request, token))
             if committing is None or committing.done() or len(chunk) >= self._stream_batch:
                 if committing is not None:
                     summary.add(await committing)
@@ -220,9 +253,16 @@ class StreamSummary:
     rejected: list[votes_pb2.RejectedVote] = field(default_factory=list)
 
     def add(self, verdicts: Sequence[Verdict]) -> None:
-        """Count the verdicts of the next chunk of the stream, in stream order."""
+        """Count the verdicts of the next chunk of the stream, in stream order.
+
+        Raises AccessDenied when the stream's token is unknown (the call is refused whole).
+        """
         for index, verdict in enumerate(verdicts, start=self.received):
-            if isinstance(verdict, VoteInvalid):
+            if isinstance(verdict, AccessDenied) and verdict.kind.value == "unauthenticated":
+                raise verdict
+            if isinstance(verdict, AccessDenied | Throttled):
+                self.rejected.append(_refused_in_stream(index, verdict))
+            elif isinstance(verdict, VoteInvalid):
                 self.rejected.append(
                     votes_pb2.RejectedVote(
                         index=index,
@@ -248,6 +288,21 @@ class StreamSummary:
         return votes_pb2.CastVotesResponse(
             received=self.received, stored=self.stored, duplicate=self.duplicate, rejected=self.rejected
         )
+
+
+def _refused_in_stream(index: int, refusal: AccessDenied | Throttled) -> votes_pb2.RejectedVote:
+    forbidden = isinstance(refusal, AccessDenied)
+    return votes_pb2.RejectedVote(
+        index=index,
+        reason=votes_pb2.RejectedVote.REASON_FORBIDDEN
+        if forbidden
+        else votes_pb2.RejectedVote.REASON_THROTTLED,
+        errors=[
+            votes_pb2.FieldError(
+                field="authorization" if forbidden else "non_field_errors", message=refusal.message
+            )
+        ],
+    )
 
 
 @dataclass

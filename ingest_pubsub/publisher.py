@@ -27,11 +27,12 @@ import redis  # noqa: E402
 from django.conf import settings  # noqa: E402
 from kombu.exceptions import OperationalError as BrokerUnavailable  # noqa: E402
 
+from election.access import AccessDenied, Throttled, vote_admit  # noqa: E402
 from election.batching import GroupBatcher  # noqa: E402
 from election.catalogue import catalogue_index  # noqa: E402
-from election.edge import EdgeReply, edge_app, unavailable_reply  # noqa: E402
+from election.edge import EdgeReply, edge_app, refusal_reply, unavailable_reply  # noqa: E402
 from election.models import Route  # noqa: E402
-from election.services import ValidatedVote, VoteInvalid, vote_validate  # noqa: E402
+from election.services import StorageUnavailable, ValidatedVote, VoteInvalid  # noqa: E402
 from ingest_pubsub.messages import vote_to_message  # noqa: E402
 from ingest_pubsub.tasks import record_batch  # noqa: E402
 
@@ -45,22 +46,26 @@ QUEUE_UNAVAILABLE = "The vote queue is unavailable; nothing was queued. Retry wi
 class Submission:
     data: Any
     received_at: datetime
+    token: str | None = None
 
 
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
 
 
 def publish_batch(submissions: list[Submission]) -> list[EdgeReply]:
-    """Validate each vote and publish the valid ones as one message; one reply per submission.
+    """Admit each vote and publish the admitted ones as one message; one reply per submission.
 
-    Runs in the publish thread. Invalid votes get 400 and are never queued; when Redis
-    refuses the message, every valid vote of it gets 503.
+    Runs in the publish thread. A vote refused by election.access.vote_admit (bad token 401,
+    other sede 403, invalid 400, too fast 429) is never queued; when Redis refuses the
+    message, every admitted vote of it gets 503.
     """
-    checked: list[ValidatedVote | VoteInvalid] = []
+    checked: list[ValidatedVote | Refusal] = []
     for submission in submissions:
         try:
-            checked.append(vote_validate(submission.data, received_at=submission.received_at))
-        except VoteInvalid as exc:
+            checked.append(
+                vote_admit(submission.data, token=submission.token, received_at=submission.received_at)
+            )
+        except (VoteInvalid, AccessDenied, Throttled, StorageUnavailable) as exc:
             checked.append(exc)
     valid = [vote for vote in checked if isinstance(vote, ValidatedVote)]
     queued = True
@@ -74,9 +79,18 @@ def publish_batch(submissions: list[Submission]) -> list[EdgeReply]:
     return [_reply(vote, queued) for vote in checked]
 
 
-def _reply(vote: ValidatedVote | VoteInvalid, queued: bool) -> EdgeReply:
+Refusal = VoteInvalid | AccessDenied | Throttled | StorageUnavailable
+
+
+def _reply(vote: ValidatedVote | Refusal, queued: bool) -> EdgeReply:
     if isinstance(vote, VoteInvalid):
         return EdgeReply(400, {"errors": vote.errors})
+    if isinstance(vote, AccessDenied):
+        return refusal_reply(vote.kind.value, vote.message)
+    if isinstance(vote, Throttled):
+        return refusal_reply("throttled", vote.message, retry_after=vote.retry_after_seconds)
+    if isinstance(vote, StorageUnavailable):
+        return unavailable_reply("The sedes' tokens cannot be read now; nothing was queued. Retry.")
     if not queued:
         return unavailable_reply(QUEUE_UNAVAILABLE)
     return EdgeReply(
@@ -97,11 +111,11 @@ async def _flush(submissions: list[Submission]) -> list[EdgeReply]:
 _batcher: GroupBatcher[Submission, EdgeReply] | None = None
 
 
-async def handle_vote(data: Any, received_at: datetime) -> EdgeReply:
+async def handle_vote(data: Any, received_at: datetime, token: str | None = None) -> EdgeReply:
     global _batcher
     if _batcher is None:  # made on the running loop, which exists only once serving
         _batcher = GroupBatcher(_flush, max_batch=MAX_BATCH)
-    return await _batcher.submit(Submission(data, received_at))
+    return await _batcher.submit(Submission(data, received_at, token))
 
 
 def _warm_up() -> None:

@@ -24,6 +24,13 @@ from django.db import connection
 from scripts.devservices import free_port, port_answers, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
+# The shared ingest token of the system under test (INGEST_TOKEN): every client sends it as
+# `Authorization: Bearer ...` (gRPC: `authorization` metadata). tests/access checks the rest.
+INGEST_TOKEN = "test-ingest-token"  # a throwaway of the tests
+AUTHORIZATION = f"Bearer {INGEST_TOKEN}"
+# The per-sede rate limit stays on in tests but never binds: many tests send one sede's
+# votes back to back. tests/access sets real limits.
+UNBOUND_RATE = {"INGEST_RATE_PER_SEDE": "1000000", "INGEST_RATE_BURST": "1000000"}
 VOTE_TABLES = (
     "election_vote",
     "election_areatally",
@@ -88,6 +95,8 @@ def service_env(committed_db) -> dict[str, str]:  # type: ignore[no-untyped-def]
         LOG_FORMAT="plain",
         PYTHONUNBUFFERED="1",
         RESULTS_MAX_AGE_MS="0",  # tests compare answers right after storing votes
+        INGEST_TOKEN=INGEST_TOKEN,
+        **UNBOUND_RATE,
     )
     return env
 

@@ -29,7 +29,7 @@ from election import live, tallies
 from election.models import Vote
 from election.services import vote_validate, votes_record
 from scripts.devservices import free_port, wait_until
-from tests.conftest import ROOT, Process
+from tests.conftest import AUTHORIZATION, ROOT, Process
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -227,7 +227,7 @@ class IngestRoutes:
                 request = urllib.request.Request(
                     f"http://127.0.0.1:{port}/votes",
                     data=json.dumps(body).encode(),
-                    headers={"Content-Type": "application/json"},
+                    headers={"Content-Type": "application/json", "Authorization": AUTHORIZATION},
                 )
                 with urllib.request.urlopen(request, timeout=30) as answer:
                     assert answer.status in (200, 201, 202), answer.read()

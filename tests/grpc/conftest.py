@@ -17,7 +17,7 @@ import pytest
 
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2_grpc
 from scripts.devservices import free_port
-from tests.conftest import Process, database_url_of_test_db
+from tests.conftest import AUTHORIZATION, INGEST_TOKEN, UNBOUND_RATE, Process, database_url_of_test_db
 
 
 def grpc_server_process(spawn: Callable[..., Process], env: dict[str, str], port: int) -> Process:
@@ -47,6 +47,22 @@ def gateway_process(
     return process, f"http://127.0.0.1:{http_port}"
 
 
+class BearerToken(grpc.UnaryUnaryClientInterceptor, grpc.StreamUnaryClientInterceptor):  # type: ignore[misc]
+    """Adds `authorization: Bearer <INGEST_TOKEN>` to every call, as a sede's client does."""
+
+    def __init__(self, authorization: str = AUTHORIZATION) -> None:
+        self.metadata = (("authorization", authorization),)
+
+    def _with_token(self, details: grpc.ClientCallDetails) -> grpc.ClientCallDetails:
+        return details._replace(metadata=[*(details.metadata or ()), *self.metadata])  # type: ignore[attr-defined]
+
+    def intercept_unary_unary(self, continuation, details, request):  # type: ignore[no-untyped-def]
+        return continuation(self._with_token(details), request)
+
+    def intercept_stream_unary(self, continuation, details, request_iterator):  # type: ignore[no-untyped-def]
+        return continuation(self._with_token(details), request_iterator)
+
+
 @dataclass
 class Route:
     grpc_port: int
@@ -62,6 +78,8 @@ def shared_route(request, django_db_setup, django_db_blocker) -> Iterator[Route]
             "ESCRUTINIO_DEV": "1",
             "LOG_FORMAT": "plain",
             "PYTHONUNBUFFERED": "1",
+            "INGEST_TOKEN": INGEST_TOKEN,
+            **UNBOUND_RATE,
         }
     started: list[Process] = []
 
@@ -84,7 +102,7 @@ def shared_route(request, django_db_setup, django_db_blocker) -> Iterator[Route]
 @pytest.fixture
 def channel(shared_route: Route, committed_db, redis_client) -> Iterator[grpc.Channel]:  # type: ignore[no-untyped-def]
     with grpc.insecure_channel(f"127.0.0.1:{shared_route.grpc_port}") as ch:
-        yield ch
+        yield grpc.intercept_channel(ch, BearerToken())
 
 
 @pytest.fixture

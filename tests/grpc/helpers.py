@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2
+from tests.conftest import AUTHORIZATION
 
 GOOD_VOTE = {
     "sede": 7,
@@ -28,9 +29,15 @@ def cast_request(**changes: Any) -> votes_pb2.CastVoteRequest:
     return votes_pb2.CastVoteRequest(vote=votes_pb2.Vote(**fields))
 
 
-def post(url: str, body: bytes | Any, content_type: str = "application/json") -> tuple[int, dict[str, Any]]:
+def post(
+    url: str,
+    body: bytes | Any,
+    content_type: str = "application/json",
+    authorization: str | None = AUTHORIZATION,
+) -> tuple[int, dict[str, Any]]:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": content_type})
+    headers = {"Content-Type": content_type} | ({"Authorization": authorization} if authorization else {})
+    request = urllib.request.Request(url, data=data, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())

@@ -19,11 +19,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from election.models import Vote
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
 from scripts.devservices import MariaDBServer
-from tests.conftest import ROOT
+from tests.conftest import AUTHORIZATION, INGEST_TOKEN, ROOT, UNBOUND_RATE
 
-from .conftest import grpc_server_process
+from .conftest import BearerToken, grpc_server_process
 from .helpers import cast_request
 
+TOKEN_METADATA = (("authorization", AUTHORIZATION),)
 SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
 
 
@@ -38,7 +39,10 @@ def test_sigterm_reports_not_serving_and_finishes_the_calls_in_flight(
             watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service=""))
             assert (await watch.read()).status == SERVING
             stub = votes_pb2_grpc.VoteServiceStub(channel)
-            calls = [asyncio.ensure_future(stub.CastVote(request, timeout=30)) for request in requests]
+            calls = [
+                asyncio.ensure_future(stub.CastVote(request, timeout=30, metadata=TOKEN_METADATA))
+                for request in requests
+            ]
             await asyncio.wait(calls, return_when=asyncio.FIRST_COMPLETED)
             server.signal(signal.SIGTERM)
             answered_before = sum(call.done() for call in calls)
@@ -65,7 +69,8 @@ def test_unavailable_while_mariadb_is_stopped_then_recovers_by_itself(spawn, red
         mariadb.start()
         env = _migrated_database(mariadb)
         grpc_server_process(spawn, env, port)
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as plain_channel:
+            channel = grpc.intercept_channel(plain_channel, BearerToken())
             stub = votes_pb2_grpc.VoteServiceStub(channel)
             assert stub.CastVote(cast_request(), timeout=10).status == votes_pb2.CAST_STATUS_STORED
 
@@ -100,6 +105,8 @@ def _migrated_database(mariadb: MariaDBServer) -> dict[str, str]:
         "LOG_FORMAT": "plain",
         "PYTHONUNBUFFERED": "1",
         "DB_CONNECT_TIMEOUT": "2",
+        "INGEST_TOKEN": INGEST_TOKEN,
+        **UNBOUND_RATE,
     }
     with MySQLdb.connect(host="127.0.0.1", port=mariadb.port, user="root") as connection:
         connection.cursor().execute("CREATE DATABASE IF NOT EXISTS escrutinio CHARACTER SET utf8mb4")

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from scripts.devservices import RedisServer, free_port, wait_until
-from tests.conftest import Process
+from tests.conftest import AUTHORIZATION, Process
 
 QUEUE_KEY = "votes"  # kombu's Redis transport keeps the queue "votes" as a list of that name
 UNACKED_KEY = "unacked"  # and delivered, unacknowledged messages in this hash
@@ -101,7 +101,8 @@ def request(
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         payload = None if body is None else json.dumps(body).encode()
-        conn.request(method, path, body=payload, headers={"content-type": "application/json"})
+        headers = {"content-type": "application/json", "authorization": AUTHORIZATION}
+        conn.request(method, path, body=payload, headers=headers)
         response = conn.getresponse()
         return response.status, json.loads(response.read() or b"{}"), dict(response.getheaders())
     finally:

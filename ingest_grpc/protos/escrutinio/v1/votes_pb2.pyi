@@ -66,9 +66,13 @@ class RejectedVote(_message.Message):
         REASON_UNSPECIFIED: _ClassVar[RejectedVote.Reason]
         REASON_INVALID: _ClassVar[RejectedVote.Reason]
         REASON_CONFLICT: _ClassVar[RejectedVote.Reason]
+        REASON_FORBIDDEN: _ClassVar[RejectedVote.Reason]
+        REASON_THROTTLED: _ClassVar[RejectedVote.Reason]
     REASON_UNSPECIFIED: RejectedVote.Reason
     REASON_INVALID: RejectedVote.Reason
     REASON_CONFLICT: RejectedVote.Reason
+    REASON_FORBIDDEN: RejectedVote.Reason
+    REASON_THROTTLED: RejectedVote.Reason
     INDEX_FIELD_NUMBER: _ClassVar[int]
     VOTE_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]

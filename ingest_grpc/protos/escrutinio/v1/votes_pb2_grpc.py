@@ -26,7 +26,12 @@ if _version_not_supported:
 
 
 class VoteServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Every call carries the sede's credential in its metadata, `authorization: Bearer <token>`.
+    A token is bound to one sede (or, the shared INGEST_TOKEN, to all). Errors of access:
+    UNAUTHENTICATED (missing, unknown or revoked token), PERMISSION_DENIED (the vote claims
+    another sede than its token's), RESOURCE_EXHAUSTED (the sede sends faster than its rate:
+    retry later with the same vote_id; trailing metadata `retry-after` gives the seconds).
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -47,7 +52,12 @@ class VoteServiceStub:
 
 
 class VoteServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Every call carries the sede's credential in its metadata, `authorization: Bearer <token>`.
+    A token is bound to one sede (or, the shared INGEST_TOKEN, to all). Errors of access:
+    UNAUTHENTICATED (missing, unknown or revoked token), PERMISSION_DENIED (the vote claims
+    another sede than its token's), RESOURCE_EXHAUSTED (the sede sends faster than its rate:
+    retry later with the same vote_id; trailing metadata `retry-after` gives the seconds).
+    """
 
     def CastVote(self, request, context):
         """Validate and store one vote; answers only once it is committed.
@@ -62,8 +72,9 @@ class VoteServiceServicer:
     def CastVotes(self, request_iterator, context):
         """For bulk senders: stream votes, get one summary when the stream is closed. Valid votes
         are committed in groups as they arrive; invalid or conflicting ones are listed in the
-        summary and do not stop the stream. UNAVAILABLE aborts the stream: the votes committed
-        before it stay committed, so resending the whole stream stores each vote once.
+        summary and do not stop the stream, as do votes of another sede than the token's or
+        beyond the sede's rate. UNAVAILABLE and UNAUTHENTICATED abort the stream: the votes
+        committed before it stay committed, so resending the whole stream stores each vote once.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -91,7 +102,12 @@ def add_VoteServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class VoteService:
-    """Missing associated documentation comment in .proto file."""
+    """Every call carries the sede's credential in its metadata, `authorization: Bearer <token>`.
+    A token is bound to one sede (or, the shared INGEST_TOKEN, to all). Errors of access:
+    UNAUTHENTICATED (missing, unknown or revoked token), PERMISSION_DENIED (the vote claims
+    another sede than its token's), RESOURCE_EXHAUSTED (the sede sends faster than its rate:
+    retry later with the same vote_id; trailing metadata `retry-after` gives the seconds).
+    """
 
     @staticmethod
     def CastVote(request,

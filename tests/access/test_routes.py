@@ -1,0 +1,259 @@
+"""Access on the running system: both HTTP routes (gateway -> gRPC server, publisher -> Celery)
+and the gRPC server called directly, as real processes started from their Procfile lines.
+
+Missing or unknown token: 401 / UNAUTHENTICATED; a sede's token used for another sede: 403 /
+PERMISSION_DENIED; a revoked token: 401 once the processes' token cache (1 s here) expires;
+a flooding sede: 429 / RESOURCE_EXHAUSTED beyond its burst, and none of those votes stored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+import pytest
+
+from election.access import MISS_RELOAD_SECONDS
+from election.models import Vote
+from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
+from scripts.devservices import wait_until
+from tests.conftest import INGEST_TOKEN, ROOT, Process, database_url_of_test_db
+from tests.system import System, part_env
+
+BURST = 5  # and a refill of one vote per 1000 s: within a test, exactly BURST votes per sede
+ACCESS_ENV = {
+    "INGEST_TOKEN": INGEST_TOKEN,
+    "INGEST_TOKEN_CACHE_SECONDS": "1",
+    "INGEST_RATE_PER_SEDE": "0.001",
+    "INGEST_RATE_BURST": str(BURST),
+}
+
+
+@pytest.fixture(scope="module")
+def system(request, django_db_setup, django_db_blocker) -> Iterator[System]:  # type: ignore[no-untyped-def]
+    """gRPC server, gateway, publisher and a Celery worker, shared by this module's tests."""
+    with django_db_blocker.unblock():
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url_of_test_db(),
+            "ESCRUTINIO_DEV": "1",
+            "LOG_FORMAT": "plain",
+            "PYTHONUNBUFFERED": "1",
+            **ACCESS_ENV,
+        }
+    started: list[Process] = []
+
+    def spawn(name: str, argv: list[str], env: dict[str, str]) -> Process:
+        started.append(Process(name, argv, env))
+        return started[-1]
+
+    failed_before = request.session.testsfailed
+    try:
+        yield System(spawn, env).start(parts=("grpc", "gateway", "publisher", "worker"))
+    finally:
+        for process in reversed(started):
+            process.stop()
+            if request.session.testsfailed > failed_before:
+                sys.stderr.write(f"\n----- {process.name} output -----\n{process.output()}\n")
+
+
+@pytest.fixture
+def live(system: System, committed_db, redis_client) -> System:  # type: ignore[no-untyped-def]
+    return system
+
+
+@pytest.fixture
+def stub(system: System) -> Iterator[votes_pb2_grpc.VoteServiceStub]:
+    with grpc.insecure_channel(f"127.0.0.1:{system.ports['grpc']}") as channel:
+        yield votes_pb2_grpc.VoteServiceStub(channel)
+
+
+def new_sede() -> int:
+    """A sede of Patzún no other test (or earlier run of the module) has used: its own bucket."""
+    return uuid.uuid4().int % 1_000_000 + 1000
+
+
+def vote(sede: int, **changes: Any) -> dict[str, Any]:
+    return {
+        "vote_id": str(uuid.uuid4()),
+        "departamento": "Chimaltenango",
+        "municipio": "Patzun",
+        "sede": sede,
+        "papeleta": "Blanca",
+        "partido": "VAMOS",
+        **changes,
+    }
+
+
+def post(url: str, body: dict[str, Any], token: str | None) -> tuple[int, dict[str, Any], dict[str, str]]:
+    headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
+    request = urllib.request.Request(f"{url}/votes", data=json.dumps(body).encode(), headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=15) as answer:
+            return answer.status, json.loads(answer.read()), dict(answer.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read()), dict(error.headers)
+
+
+def cast(stub: votes_pb2_grpc.VoteServiceStub, body: dict[str, Any], token: str | None) -> grpc.StatusCode:
+    request = votes_pb2.CastVoteRequest(vote=votes_pb2.Vote(**{k: str(v) for k, v in body.items()}))
+    metadata = (("authorization", f"Bearer {token}"),) if token else None
+    try:
+        stub.CastVote(request, timeout=15, metadata=metadata)
+    except grpc.RpcError as error:
+        return error.code()  # type: ignore[no-any-return]
+    return grpc.StatusCode.OK
+
+
+def issue(departamento: str, municipio: str, sede: int) -> tuple[int, str]:
+    """`manage.py ingest_tokens issue`, as an operator runs it: (token id, token)."""
+    output = manage("issue", "--departamento", departamento, "--municipio", municipio, "--sede", str(sede))
+    token_id = int(output.split()[1])
+    # A process that read the tokens less than a second ago looks again only after that second.
+    time.sleep(MISS_RELOAD_SECONDS)
+    return token_id, output.strip().splitlines()[-1]
+
+
+def manage(*args: str) -> str:
+    env = part_env({**os.environ, "DATABASE_URL": database_url_of_test_db(), "ESCRUTINIO_DEV": "1"})
+    command = [sys.executable, "manage.py", "ingest_tokens", *args]
+    return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+
+
+def stored(vote_ids: list[str]) -> set[str]:
+    return {str(v) for v in Vote.objects.filter(vote_id__in=vote_ids).values_list("vote_id", flat=True)}
+
+
+def wait_stored(vote_ids: list[str]) -> None:
+    wait_until(lambda: len(stored(vote_ids)) == len(vote_ids), 30, f"{len(vote_ids)} votes stored")
+
+
+ROUTES = ("gateway", "publisher")
+ACCEPTED = {"gateway": 201, "publisher": 202}
+
+
+def test_without_a_known_token_nothing_is_accepted(
+    live: System, stub: votes_pb2_grpc.VoteServiceStub
+) -> None:
+    refused: list[str] = []
+    for route in ROUTES:
+        for token in (None, "wrong-token", INGEST_TOKEN + "x"):
+            body = vote(new_sede())
+            status, answer, headers = post(live.url(route), body, token)
+            assert status == 401, (route, token, answer)
+            assert "authorization" in answer["errors"]
+            assert headers.get("www-authenticate", headers.get("WWW-Authenticate", "")).startswith("Bearer")
+            refused.append(body["vote_id"])
+    for token in (None, "wrong-token"):
+        body = vote(new_sede())
+        assert cast(stub, body, token) is grpc.StatusCode.UNAUTHENTICATED
+        refused.append(body["vote_id"])
+    # A bad vote without a token is refused for the token, not examined.
+    assert post(live.url("publisher"), {"sede": "?"}, None)[0] == 401
+    # Then a good one on each route: once those are stored, none of the refused ones is.
+    control = [vote(new_sede()) for _ in ROUTES]
+    for route, body in zip(ROUTES, control, strict=True):
+        assert post(live.url(route), body, INGEST_TOKEN)[0] == ACCEPTED[route]
+    wait_stored([body["vote_id"] for body in control])
+    assert stored(refused) == set()
+
+
+def test_a_sede_token_may_report_its_own_sede_only(
+    live: System, stub: votes_pb2_grpc.VoteServiceStub
+) -> None:
+    sede = new_sede()
+    _, token = issue("chimaltenango", "Patzún", sede)
+    accepted, refused = [], []
+    for route in ROUTES:
+        own = vote(f"00{sede}", municipio="PATZUN")  # the same sede, however it is written
+        status, answer, _ = post(live.url(route), own, token)
+        assert status == ACCEPTED[route], answer
+        accepted.append(own["vote_id"])
+        for other in (vote(sede + 1), vote(sede, departamento="Guatemala", municipio="Mixco")):
+            status, answer, _ = post(live.url(route), other, token)
+            assert status == 403, answer
+            assert f"sede {sede}" in answer["errors"]["authorization"][0]
+            refused.append(other["vote_id"])
+    own = vote(sede)
+    assert cast(stub, own, token) is grpc.StatusCode.OK
+    accepted.append(own["vote_id"])
+    other = vote(sede + 1)
+    assert cast(stub, other, token) is grpc.StatusCode.PERMISSION_DENIED
+    refused.append(other["vote_id"])
+
+    # A stream: the other sede's vote is listed as forbidden, the rest stored.
+    stream = [vote(sede), vote(sede + 1), vote(sede)]
+    requests = [
+        votes_pb2.CastVoteRequest(vote=votes_pb2.Vote(**{k: str(v) for k, v in b.items()})) for b in stream
+    ]
+    summary = stub.CastVotes(iter(requests), timeout=15, metadata=(("authorization", f"Bearer {token}"),))
+    assert (summary.received, summary.stored) == (3, 2)
+    assert [(r.index, r.reason) for r in summary.rejected] == [(1, votes_pb2.RejectedVote.REASON_FORBIDDEN)]
+    accepted += [stream[0]["vote_id"], stream[2]["vote_id"]]
+    refused.append(stream[1]["vote_id"])
+
+    wait_stored(accepted)
+    assert stored(refused) == set()
+
+
+def test_a_revoked_token_is_refused_everywhere_within_the_cache_time(
+    live: System, stub: votes_pb2_grpc.VoteServiceStub
+) -> None:
+    sede = new_sede()
+    token_id, token = issue("Chimaltenango", "Patzun", sede)
+    for route in ROUTES:
+        assert post(live.url(route), vote(sede), token)[0] == ACCEPTED[route]
+    assert cast(stub, vote(sede), token) is grpc.StatusCode.OK
+
+    assert f"revoked token {token_id}" in manage("revoke", "--id", str(token_id))
+    # Each process keeps its copy of the tokens for INGEST_TOKEN_CACHE_SECONDS (1 s here).
+    for route in ROUTES:
+        wait_until(lambda route=route: post(live.url(route), vote(sede), token)[0] == 401, 10, f"{route} 401")
+    wait_until(
+        lambda: cast(stub, vote(sede), token) is grpc.StatusCode.UNAUTHENTICATED, 10, "UNAUTHENTICATED"
+    )
+    assert f"{token_id}\t" not in manage("list")
+    assert f"{token_id}\t" in manage("list", "--all")
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_a_flooding_sede_gets_429_beyond_its_burst_and_those_votes_are_not_stored(
+    live: System, route: str
+) -> None:
+    sede = new_sede()
+    answers = []
+    for _ in range(BURST + 7):
+        body = vote(sede)
+        status, _, headers = post(live.url(route), body, INGEST_TOKEN)
+        answers.append((status, body["vote_id"], headers))
+    accepted = [vote_id for status, vote_id, _ in answers if status == ACCEPTED[route]]
+    throttled = [(vote_id, headers) for status, vote_id, headers in answers if status == 429]
+    assert len(accepted) == BURST and len(throttled) == 7, [a[0] for a in answers]
+    assert [status for status, _, _ in answers[:BURST]] == [ACCEPTED[route]] * BURST
+    assert all(int(h.get("Retry-After", h.get("retry-after", "0"))) >= 1 for _, h in throttled)
+    # Another sede is not held back by this one.
+    neighbour = vote(sede + 1)
+    assert post(live.url(route), neighbour, INGEST_TOKEN)[0] == ACCEPTED[route]
+    wait_stored([*accepted, neighbour["vote_id"]])
+    assert stored([vote_id for vote_id, _ in throttled]) == set()
+
+
+def test_a_flooding_sede_gets_resource_exhausted_over_grpc(
+    live: System, stub: votes_pb2_grpc.VoteServiceStub
+) -> None:
+    sede = new_sede()
+    bodies = [vote(sede) for _ in range(BURST + 3)]
+    codes = [cast(stub, body, INGEST_TOKEN) for body in bodies]
+    assert codes == [grpc.StatusCode.OK] * BURST + [grpc.StatusCode.RESOURCE_EXHAUSTED] * 3
+    assert stored([b["vote_id"] for b in bodies]) == {b["vote_id"] for b in bodies[:BURST]}
+    # The client's retry of a throttled vote, same vote_id, is refused again while the sede is over.
+    assert cast(stub, bodies[-1], INGEST_TOKEN) is grpc.StatusCode.RESOURCE_EXHAUSTED
