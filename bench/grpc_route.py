@@ -53,6 +53,11 @@ PLACES = [
     ("Escuintla", "Escuintla"),
 ]
 PARTIDOS = ["VAMOS", "UNE", "SEMILLA", "CABAL", "VALOR"]
+# Every call carries the shared token, as the demo's clients do (SECURITY.md); the per-sede
+# rate limit stays on but never binds, since 200 sedes here send far faster than real ones.
+INGEST_TOKEN = os.environ.get("INGEST_TOKEN") or "bench-ingest-token"
+ACCESS_ENV = {"INGEST_TOKEN": INGEST_TOKEN, "INGEST_RATE_PER_SEDE": "1000000", "INGEST_RATE_BURST": "1000000"}
+TOKEN_METADATA = (("authorization", f"Bearer {INGEST_TOKEN}"),)
 PAPELETAS = ["Blanca", "Verde", "Celeste", "Rosada", "Amarilla"]
 
 
@@ -229,7 +234,7 @@ async def unary_load(address: str, callers: int, seconds: float, warmup: float) 
                 request = new_request()
                 started = time.perf_counter()
                 try:
-                    await stub.CastVote(request, timeout=10)
+                    await stub.CastVote(request, timeout=10, metadata=TOKEN_METADATA)
                 except grpc.aio.AioRpcError as error:
                     errors[error.code().name] = errors.get(error.code().name, 0) + 1
                     continue
@@ -259,7 +264,9 @@ async def stream_load(address: str, streams: int, votes_per_stream: int) -> dict
     async with grpc.aio.insecure_channel(address) as channel:
         stub = votes_pb2_grpc.VoteServiceStub(channel)
         started = time.perf_counter()
-        summaries = await asyncio.gather(*(stub.CastVotes(iter(batch), timeout=300) for batch in batches))
+        summaries = await asyncio.gather(
+            *(stub.CastVotes(iter(batch), timeout=300, metadata=TOKEN_METADATA) for batch in batches)
+        )
         elapsed = time.perf_counter() - started
     stored = sum(summary.stored for summary in summaries)
     return {
@@ -321,7 +328,9 @@ def run(quick: bool, parts: set[str]) -> dict[str, Any]:
         "ESCRUTINIO_DEV": "1",
         "LOG_LEVEL": "WARNING",
         "LOG_FORMAT": "plain",
+        **ACCESS_ENV,
     }
+    os.environ["INGEST_TOKEN"] = INGEST_TOKEN  # wrk's script reads it (bench/post_vote.lua)
     log_dir = ROOT / "var" / "bench-grpc"
     log_dir.mkdir(parents=True, exist_ok=True)
     prepare_database(env)

@@ -30,6 +30,10 @@ local function uuid4()
 end
 
 local headers = {["Content-Type"] = "application/json"}
+local token = os.getenv("INGEST_TOKEN")
+if token and token ~= "" then
+  headers["Authorization"] = "Bearer " .. token
+end
 
 function request()
   local place = municipios[math.random(#municipios)]

@@ -90,7 +90,17 @@ def run_locust(args: argparse.Namespace, ledger: Path) -> int:
         "--ledger", str(ledger), "--csv", str(args.out / "locust"), "--only-summary", "--stop-timeout", "10",
     ]  # fmt: skip
     print("$", " ".join(command), flush=True)
-    return subprocess.run(command, cwd=ROOT, check=False).returncode
+    env = {**os.environ, "INGEST_TOKEN": ingest_token()}  # Locust reads it (never on the command line)
+    return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
+
+
+def ingest_token() -> str:
+    """INGEST_TOKEN, or the demo token `make run` wrote to var/ingest-token."""
+    token = os.environ.get("INGEST_TOKEN", "").strip()
+    saved = ROOT / "var" / "ingest-token"
+    if not token and saved.exists():
+        token = saved.read_text().strip()
+    return token
 
 
 def read_ledger(ledger: Path) -> tuple[dict[str, dict[str, Any]], set[str], list[dict[str, Any]]]:

@@ -11,5 +11,18 @@ python manage.py collectstatic --noinput -v0  # admin and browsable-API styles, 
 # The dashboard (frontend/dist, served at /): built when missing or its sources changed.
 # Without Node.js the rest still starts; / then says how to build it.
 bash scripts/frontend.sh || echo "== dashboard NOT built (see above); starting the rest: the API and admin work" >&2
+# Access (SECURITY.md): every vote needs a token. Without INGEST_TOKEN, this run makes a random
+# one for the session, accepted for every sede, kept in var/ingest-token for `make load`.
+if [ -z "${INGEST_TOKEN:-}" ]; then
+  INGEST_TOKEN=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')
+  echo "== INGEST_TOKEN not set: this run made a demo token, accepted for every sede:"
+else
+  echo "== INGEST_TOKEN is set: this run accepts it for every sede:"
+fi
+export INGEST_TOKEN
+(umask 077 && mkdir -p var && printf '%s\n' "$INGEST_TOKEN" > var/ingest-token)
+echo "     Authorization: Bearer $INGEST_TOKEN"
+echo "   Locust (:8089) and make load send it. Per-sede tokens, as in production:"
+echo "     .venv/bin/python manage.py ingest_tokens issue --departamento Chimaltenango --municipio Patzun --sede 7"
 echo "== starting (Ctrl-C stops everything)"
 exec python -m scripts.run
