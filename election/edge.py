@@ -37,6 +37,7 @@ ANSWERS = {
 }
 
 MAX_BODY_BYTES = int(os.environ.get("VOTE_MAX_BODY_BYTES", "4096"))
+NESTED_TOO_DEEP = "The JSON is nested too deeply."
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -158,13 +159,20 @@ async def _read_vote(scope: Scope, receive: Receive) -> Any:
         return errors_reply(400, "non_field_errors", "The body is not valid UTF-8.")
     except json.JSONDecodeError as exc:
         return errors_reply(400, "non_field_errors", f"Malformed JSON: {exc.msg} at position {exc.pos}.")
+    except RecursionError:  # [[[[...]]]]: a few thousand bytes exhaust the parser's stack
+        return errors_reply(400, "non_field_errors", NESTED_TOO_DEEP)
+    except ValueError:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
+        return errors_reply(400, "non_field_errors", "A number in the JSON has too many digits.")
     if isinstance(data, dict) and data.get("vote_id") in (None, ""):
         data["vote_id"] = str(uuid.uuid4())  # assigned at the edge, before anything can fail
     return data
 
 
 async def _send_json(send: Send, reply: EdgeReply) -> None:
-    body = json.dumps(reply.payload, ensure_ascii=False).encode()
+    try:
+        body = json.dumps(reply.payload, ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # a lone surrogate echoed from the request, e.g. an unknown field's name
+        body = json.dumps(reply.payload).encode()  # escaped as \udXXX: still valid JSON in UTF-8
     await _send(send, reply.status, body, b"application/json", reply.headers)
 
 

@@ -38,6 +38,7 @@ NAME_MAX_LENGTH = 100
 VOTE_FIELDS = ("sede", "municipio", "departamento", "papeleta", "partido")
 ACCEPTED_FIELDS = frozenset(VOTE_FIELDS) | {"vote_id"}
 RECORD_ATTEMPTS = 5
+EXAMPLE_UUID = "3f2b8c1e-9d4a-4b7e-8f00-2a6c5e1d7b90"
 
 
 class VoteInvalid(Exception):
@@ -114,10 +115,19 @@ def _vote_id(data: Mapping[str, Any], errors: dict[str, list[str]]) -> uuid.UUID
         return uuid.uuid4()
     if isinstance(value, str) and len(value) <= 36:
         try:
-            return uuid.UUID(value)
+            vote_id = uuid.UUID(value)
         except ValueError:
             pass
-    errors["vote_id"] = ["Must be a UUID, such as 3f2b8c1e-9d4a-4b7e-8f00-2a6c5e1d7b90."]
+        else:
+            # Only the standard variant: MariaDB's UUID column refuses some others (e.g. version
+            # nibble >= 8 with variant 0), and one vote the database refuses fails its whole batch.
+            if vote_id.variant == uuid.RFC_4122:
+                return vote_id
+            errors["vote_id"] = [
+                f"Must be a UUID of the standard variant (RFC 9562), such as {EXAMPLE_UUID}."
+            ]
+            return None
+    errors["vote_id"] = [f"Must be a UUID, such as {EXAMPLE_UUID}."]
     return None
 
 
