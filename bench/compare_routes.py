@@ -82,6 +82,7 @@ class Part:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        (RUN_DIR / f"{name}.pid").write_text(f"{self.popen.pid}\n")  # to attach a profiler (py-spy)
 
     def wait_for_port(self, port: int, timeout: float = 60) -> None:
         def up() -> bool:
