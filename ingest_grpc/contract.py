@@ -6,9 +6,10 @@ Pure Python and protobuf: importing this needs neither Django nor a database.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from google.protobuf import any_pb2
+from google.protobuf.message import DecodeError
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2
@@ -18,6 +19,34 @@ VOTE_FIELDS = ("sede", "municipio", "departamento", "papeleta", "partido")
 STATUS_DETAILS_KEY = "grpc-status-details-bin"  # where gRPC's rich error model travels
 
 FieldErrors = dict[str, list[str]]
+
+
+class MalformedRequest(NamedTuple):
+    """Bytes that do not decode as a CastVoteRequest: truncated, invalid UTF-8 in a string field..."""
+
+    reason: str
+
+
+def request_parse(raw: bytes) -> votes_pb2.CastVoteRequest | MalformedRequest:
+    """The server's request deserializer. grpcio answers an exception raised here with UNKNOWN;
+    a message the client got wrong is its mistake, so it reaches the servicer, which answers
+    INVALID_ARGUMENT (see `request_errors`)."""
+    try:
+        return votes_pb2.CastVoteRequest.FromString(raw)
+    except DecodeError as exc:
+        return MalformedRequest(str(exc))
+
+
+def request_errors(request: votes_pb2.CastVoteRequest | MalformedRequest) -> FieldErrors | None:
+    """What makes a request unreadable before its vote is even looked at, or None."""
+    if isinstance(request, MalformedRequest):
+        return {"non_field_errors": [f"The request could not be decoded: {request.reason}."]}
+    if request.HasField("received_at"):
+        try:
+            request.received_at.ToDatetime()
+        except (ValueError, OverflowError) as exc:  # outside 0001-01-01..9999-12-31, or nanos out of range
+            return {"received_at": [f"Not a valid timestamp: {exc}"]}
+    return None
 
 
 def vote_data(vote: votes_pb2.Vote) -> dict[str, str]:

@@ -111,6 +111,15 @@ def bearer_token(context: grpc.aio.ServicerContext) -> str | None:
     return None
 
 
+async def abort_invalid(context: grpc.aio.ServicerContext, errors: contract.FieldErrors) -> None:
+    """INVALID_ARGUMENT with every field message, also as a google.rpc.BadRequest in the details."""
+    await context.abort(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        contract.errors_text(errors),
+        trailing_metadata=((contract.STATUS_DETAILS_KEY, contract.bad_request_details(errors)),),
+    )
+
+
 _ACCESS_CODES = {
     "unauthenticated": grpc.StatusCode.UNAUTHENTICATED,
     "forbidden": grpc.StatusCode.PERMISSION_DENIED,
@@ -172,13 +181,19 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
             return await self._cast_votes(request_iterator, context)
 
     async def _cast_vote(
-        self, request: votes_pb2.CastVoteRequest, context: grpc.aio.ServicerContext
+        self,
+        request: votes_pb2.CastVoteRequest | contract.MalformedRequest,
+        context: grpc.aio.ServicerContext,
     ) -> votes_pb2.CastVoteResponse:
         remaining = context.time_remaining()
         if remaining is not None and remaining <= 0:
             await context.abort(
                 grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline passed before the vote was read."
             )
+        unreadable = contract.request_errors(request)
+        if unreadable:
+            await abort_invalid(context, unreadable)
+        assert isinstance(request, votes_pb2.CastVoteRequest)
         try:
             verdict = await self._store.cast(ballot(request, bearer_token(context)))
         except StorageUnavailable as exc:
@@ -187,13 +202,7 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
         if isinstance(verdict, AccessDenied | Throttled):
             await abort_refused(context, verdict)
         if isinstance(verdict, VoteInvalid):
-            await context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                contract.errors_text(verdict.errors),
-                trailing_metadata=(
-                    (contract.STATUS_DETAILS_KEY, contract.bad_request_details(verdict.errors)),
-                ),
-            )
+            await abort_invalid(context, verdict.errors)
         if verdict.outcome is Outcome.CONFLICT:
             await context.abort(
                 grpc.StatusCode.ALREADY_EXISTS,
@@ -221,13 +230,26 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
         return summary.response()
 
     async def _record_stream(
-        self, requests: AsyncIterator[votes_pb2.CastVoteRequest], summary: StreamSummary, token: str | None
+        self,
+        requests: AsyncIterator[votes_pb2.CastVoteRequest | contract.MalformedRequest],
+        summary: StreamSummary,
+        token: str | None,
     ) -> None:
         """Group commit within one stream: while a chunk commits, the next one fills up."""
         chunk: list[Ballot] = []
         committing: asyncio.Task[list[Verdict]] | None = None
         async for request in requests:
-            chunk.append(ballot(request, token))
+            unreadable = contract.request_errors(request)
+            if unreadable:  # listed at its place in the stream, after everything before it
+                if committing is not None:
+                    summary.add(await committing)
+                    committing = None
+                if chunk:
+                    summary.add(await self._store.cast_many(chunk))
+                    chunk = []
+                summary.add([VoteInvalid(unreadable)])
+                continue
+            chunk.append(ballot(request, token))  # type: ignore[arg-type]  # readable: checked above
             if committing is None or committing.done() or len(chunk) >= self._stream_batch:
                 if committing is not None:
                     summary.add(await committing)
@@ -343,12 +365,32 @@ class VoteServer:
             await asyncio.wait_for(self.servicer.wait_idle(), max(0.0, timeout))
 
 
+def add_vote_service(servicer: VoteServicer, server: grpc.aio.Server) -> None:
+    """VoteService as the generated add_VoteServiceServicer_to_server registers it, but with
+    contract.request_parse as the request deserializer: an undecodable request is then
+    INVALID_ARGUMENT, not the UNKNOWN grpcio answers when the deserializer raises."""
+    handlers = {
+        "CastVote": grpc.unary_unary_rpc_method_handler(
+            servicer.CastVote,
+            request_deserializer=contract.request_parse,
+            response_serializer=votes_pb2.CastVoteResponse.SerializeToString,
+        ),
+        "CastVotes": grpc.stream_unary_rpc_method_handler(
+            servicer.CastVotes,
+            request_deserializer=contract.request_parse,
+            response_serializer=votes_pb2.CastVotesResponse.SerializeToString,
+        ),
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(VOTE_SERVICE, handlers),))
+    server.add_registered_method_handlers(VOTE_SERVICE, handlers)
+
+
 def create_server(address: str, store: VoteStore | None = None) -> tuple[VoteServer, int]:
     """A VoteService server bound to `address` (port 0: any free port), and the port it got."""
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
     store = store if store is not None else GroupCommitStore()
     servicer = VoteServicer(store)
-    votes_pb2_grpc.add_VoteServiceServicer_to_server(servicer, server)
+    add_vote_service(servicer, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((VOTE_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
