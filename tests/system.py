@@ -7,6 +7,7 @@ run exactly the commands of `make run`, docker compose and Kubernetes.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ class System:
     env: dict[str, str]
     ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, Process] = field(default_factory=dict)
+    restarts: dict[str, int] = field(default_factory=dict)
 
     def start(self, parts: tuple[str, ...] = ("api", "grpc", "gateway", "publisher", "worker")) -> System:
         self.ports = {
@@ -57,12 +59,26 @@ class System:
         for name in parts:
             self.processes[name] = start_part(self.spawn, name, self.env)
         for name in parts:
-            if name in self.ports:
-                self.processes[name].wait_for_port(self.ports[name], timeout=60)
-        if "worker" in parts:
-            worker = self.processes["worker"]
-            wait_until(lambda: " ready." in worker.output(), 60, "the Celery worker")
+            self._wait_serving(name)
         return self
+
+    def restart(self, name: str, sig: int = signal.SIGTERM) -> Process:
+        """Signal a part (SIGKILL: a crash), wait for it to exit, start it anew on the same port."""
+        old = self.processes[name]
+        old.signal(sig)
+        old.popen.wait(timeout=60)
+        self.restarts[name] = self.restarts.get(name, 0) + 1
+        label = f"{name}-{self.restarts[name] + 1}"
+        self.processes[name] = start_part(self.spawn, name, self.env, label=label)
+        self._wait_serving(name)
+        return self.processes[name]
+
+    def _wait_serving(self, name: str) -> None:
+        process = self.processes[name]
+        if name in self.ports:
+            process.wait_for_port(self.ports[name], timeout=60)
+        if name == "worker":
+            wait_until(lambda: " ready." in process.output(), 60, "the Celery worker")
 
     def url(self, part: str) -> str:
         return f"http://127.0.0.1:{self.ports[part]}"
