@@ -225,6 +225,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Read-only, public results of the count (docs/api.md).",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",  # the default
+        "election.api.schema.query_parameters_described",
+    ],
 }
 # Origins allowed to read /api/ from a browser (the dashboard served on its own): "*" by
 # default, since the API is public, read-only and takes no credentials.

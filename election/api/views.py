@@ -254,6 +254,16 @@ class VotesPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
 
+    def get_page_size(self, request: Request) -> int:
+        """DRF ignores a page_size that is not a positive integer; the schema says integer, so refuse it."""
+        raw = request.query_params.get(self.page_size_query_param, "")
+        if raw == "":  # blank counts as absent, as for every optional parameter
+            return self.page_size
+        digits = raw.lstrip("0")
+        if not (raw.isascii() and raw.isdigit() and digits):
+            raise ValidationError({self.page_size_query_param: ["A positive integer is required."]})
+        return self.max_page_size if len(digits) > 6 else min(int(digits), self.max_page_size)
+
     def decode_cursor(self, request: Request) -> Any:
         try:
             cursor = super().decode_cursor(request)
