@@ -326,18 +326,19 @@ def rig_report(rig: Rig, tail: int = 4000) -> None:
 
 
 def worker_sigkill(rig: Rig) -> str:
-    # Kill it while it holds messages: reserved and in-progress ones sit unacknowledged.
-    deadline = time.monotonic() + 5
-    unacked = 0
+    # Kill it while it holds messages: reserved and running ones sit unacknowledged in Redis.
     broker = rig.broker()
-    while time.monotonic() < deadline:
-        unacked = int(broker.hlen(UNACKED_KEY))
-        if unacked:
-            break
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not broker.hlen(UNACKED_KEY):
         time.sleep(0.005)
+    with rig.supervisor.lock:
+        worker = rig.system.processes["worker"]
+        worker.signal(signal.SIGKILL)
+        worker.popen.wait(timeout=30)
+        stranded = int(broker.hlen(UNACKED_KEY))  # taken by the dead worker, not acknowledged
+        rig.system.restart("worker")  # already dead: this starts the new one
     broker.close()
-    rig.supervisor.restart("worker", signal.SIGKILL)
-    return f"{unacked} messages unacknowledged by the killed worker"
+    return f"{stranded} messages stranded unacknowledged in the killed worker"
 
 
 def grpc_sigkill(rig: Rig) -> str:
