@@ -119,13 +119,13 @@ def _vote_id(data: Mapping[str, Any], errors: dict[str, list[str]]) -> uuid.UUID
         except ValueError:
             pass
         else:
-            # Only the standard variant: MariaDB's UUID column refuses some others (e.g. version
-            # nibble >= 8 with variant 0), and one vote the database refuses fails its whole batch.
-            if vote_id.variant == uuid.RFC_4122:
+            # Versions 1 to 7 of the standard variant (every generator's: uuid4, uuid7...) only:
+            # MariaDB's UUID column refuses some others (version nibble >= 8 with a clock_seq_hi
+            # byte from 0x01 to 0x80, which it would read back as byte-swapped), and one vote the
+            # database refuses fails its whole batch.
+            if vote_id.variant == uuid.RFC_4122 and 1 <= (vote_id.version or 0) <= 7:
                 return vote_id
-            errors["vote_id"] = [
-                f"Must be a UUID of the standard variant (RFC 9562), such as {EXAMPLE_UUID}."
-            ]
+            errors["vote_id"] = [f"Must be a UUID of version 1 to 7 (RFC 9562), such as {EXAMPLE_UUID}."]
             return None
     errors["vote_id"] = [f"Must be a UUID, such as {EXAMPLE_UUID}."]
     return None
