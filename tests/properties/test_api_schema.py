@@ -26,7 +26,7 @@ from tests.conftest import Process, _empty_vote_tables, database_url_of_test_db
 from tests.properties.conftest import INPUTS_TRIED
 from tests.properties.strategies import SQL_AND_HTML
 
-MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "100"))  # per operation
+MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "60"))  # per operation
 
 
 def hostile_votes() -> list[tuple[str, str, Any, str, str, str, int]]:
