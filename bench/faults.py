@@ -146,19 +146,24 @@ class FieldClient:
         ledger.record(vote["vote_id"], answer, retries)
 
     def _http_once(self, via: str, vote: dict[str, Any]) -> Answer:
-        conn = self._connection(via)
         body = json.dumps(vote).encode()
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"}
-        try:
-            conn.request("POST", "/votes", body=body, headers=headers)
-            response = conn.getresponse()
-            status, payload = response.status, response.read()
-        except TimeoutError:
-            self._drop_connection(via)
-            return Answer("retry", "timeout")
-        except (OSError, http.client.HTTPException) as exc:
-            self._drop_connection(via)
-            return Answer("retry", f"connection {type(exc).__name__}")
+        for fresh in (False, True):
+            reused = via in self.local.__dict__.get("connections", {})
+            conn = self._connection(via)
+            try:
+                conn.request("POST", "/votes", body=body, headers=headers)
+                response = conn.getresponse()
+                status, payload = response.status, response.read()
+                break
+            except TimeoutError:
+                self._drop_connection(via)
+                return Answer("retry", "timeout")
+            except (OSError, http.client.HTTPException) as exc:
+                self._drop_connection(via)
+                if reused and not fresh:
+                    continue  # a keep-alive connection the server had closed when idle: reconnect now
+                return Answer("retry", f"connection {type(exc).__name__}")
         if status in (201, 202):
             return Answer("ack", str(status), json.loads(payload)["vote"])
         if status in (429, 503):
