@@ -31,7 +31,6 @@ import json
 import os
 import platform
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -47,7 +46,8 @@ sys.path.insert(0, str(ROOT))
 
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
-from scripts.devservices import RedisServer, free_port, port_answers, wait_until  # noqa: E402
+from scripts.devservices import RedisServer, free_port  # noqa: E402
+from scripts.processes import ChildProcess  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 RUN_DIR = ROOT / "var" / "bench-compare"
@@ -68,43 +68,10 @@ GOAL_P99_MS = 200
 # --- processes ------------------------------------------------------------------
 
 
-class Part:
-    """A part of the system started from its Procfile line, with its output in RUN_DIR."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
-        self.name = name
-        self.log_path = RUN_DIR / f"{name}.log"
-        self.popen = subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            env=env,
-            stdout=open(self.log_path, "wb"),  # noqa: SIM115 (lives with the process)
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        (RUN_DIR / f"{name}.pid").write_text(f"{self.popen.pid}\n")  # to attach a profiler (py-spy)
-
-    def wait_for_port(self, port: int, timeout: float = 60) -> None:
-        def up() -> bool:
-            if self.popen.poll() is not None:
-                tail = self.log_path.read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"{self.name} exited with {self.popen.returncode}:\n{tail}")
-            return port_answers("127.0.0.1", port)
-
-        wait_until(up, timeout, f"{self.name} on port {port}")
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            os.killpg(self.popen.pid, signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait()
-
-
-def start_part(name: str, env: dict[str, str], port: int) -> Part:
-    part = Part(name, [sys.executable, "-m", "scripts.part", name], env)
+def started(name: str, argv: list[str], env: dict[str, str], port: int) -> ChildProcess:
+    """A process with its output in RUN_DIR and its pid there too (to attach py-spy), serving on `port`."""
+    part = ChildProcess(name, argv, env, RUN_DIR / f"{name}.log")
+    (RUN_DIR / f"{name}.pid").write_text(f"{part.popen.pid}\n")
     try:
         part.wait_for_port(port)
     except BaseException:
@@ -113,17 +80,15 @@ def start_part(name: str, env: dict[str, str], port: int) -> Part:
     return part
 
 
-def start_plain_view(env: dict[str, str], port: int, workers: int) -> Part:
+def start_part(name: str, env: dict[str, str], port: int) -> ChildProcess:
+    return started(name, [sys.executable, "-m", "scripts.part", name], env, port)
+
+
+def start_plain_view(env: dict[str, str], port: int, workers: int) -> ChildProcess:
     argv = [sys.executable, "-m", "gunicorn", "django.core.wsgi:get_wsgi_application()"]
     argv += ["--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--no-control-socket"]
     argv += ["--log-level", "warning"]
-    part = Part("plain-view", argv, {**env, "DJANGO_SETTINGS_MODULE": "bench.plain_view"})
-    try:
-        part.wait_for_port(port)
-    except BaseException:
-        part.stop()
-        raise
-    return part
+    return started("plain-view", argv, {**env, "DJANGO_SETTINGS_MODULE": "bench.plain_view"}, port)
 
 
 # --- database -------------------------------------------------------------------
@@ -350,7 +315,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     import redis
 
     broker = redis.Redis.from_url(redis_server.url)
-    parts: list[Part] = []
+    parts: list[ChildProcess] = []
     results: dict[str, Any] = {}
     try:
         database_prepare(env)

@@ -4,7 +4,7 @@
 
 Starts its own MariaDB and Redis (AOF, appendfsync always; scripts/devservices.py) on free
 ports, migrates, and starts the gRPC server, the gateway, the publisher and a Celery worker
-from their Procfile lines (tests/system.py). Then, for each fault in turn, a distinct,
+from their Procfile lines (scripts/system.py). Then, for each fault in turn, a distinct,
 seeded set of votes goes through both routes (half to the publisher, half to the gRPC route:
 through the gateway and straight to the gRPC server) from concurrent clients that behave as
 field clients do: they retry 503, 429, UNAVAILABLE, RESOURCE_EXHAUSTED, connection errors and
@@ -58,8 +58,8 @@ import grpc  # noqa: E402
 from ingest_grpc import contract  # noqa: E402
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc  # noqa: E402
 from scripts.devservices import MariaDBServer, RedisServer, free_port, wait_until  # noqa: E402
-from tests.conftest import Process  # noqa: E402
-from tests.system import System  # noqa: E402
+from scripts.processes import ProcessGroup  # noqa: E402
+from scripts.system import System  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 DOC = ROOT / "docs" / "reliability.md"
@@ -244,7 +244,7 @@ class Rig:
     mariadb: MariaDBServer
     redis: RedisServer
     system: System
-    started: list[Process]
+    processes: ProcessGroup
     supervisor: Supervisor
 
     def broker(self) -> Any:
@@ -263,8 +263,7 @@ class Rig:
     def stop(self) -> None:
         self.supervisor.stopping.set()
         with self.supervisor.lock:
-            for process in reversed(self.started):
-                process.stop()
+            self.processes.stop_all()
         self.redis.stop()
         self.mariadb.stop()
 
@@ -290,14 +289,9 @@ def rig_start(workdir: Path, token: str) -> Rig:
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
     )
-    started: list[Process] = []
-
-    def spawn(name: str, argv: list[str], child_env: dict[str, str]) -> Process:
-        started.append(Process(name, argv, child_env))
-        return started[-1]
-
-    system = System(spawn, env)
-    rig = Rig(mariadb, redis_server, system, started, Supervisor(system))
+    processes = ProcessGroup()
+    system = System(processes.start, env)
+    rig = Rig(mariadb, redis_server, system, processes, Supervisor(system))
     try:
         system.start(parts=("grpc", "gateway", "publisher", "worker"))
     except Exception:
@@ -321,7 +315,7 @@ def database_create(url: str) -> None:
 
 
 def rig_report(rig: Rig, tail: int = 4000) -> None:
-    for process in rig.started:
+    for process in rig.processes.started:
         sys.stderr.write(
             f"\n----- {process.name} output (last {tail} chars) -----\n{process.output()[-tail:]}\n"
         )
@@ -689,7 +683,7 @@ def main(argv: list[str]) -> int:
         doc_update(rows, meta)
     shutil.rmtree(workdir, ignore_errors=True)
     if whole:
-        for process in rig.started:
+        for process in rig.processes.started:
             Path(process.log.name).unlink(missing_ok=True)
     print(f"\nRESULT: {'whole: no vote lost, none duplicated' if whole else 'LOSS, DUPLICATE OR DIFFERENCE'}")
     print(f"({meta['seconds']} s; results in {args.results})")

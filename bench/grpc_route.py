@@ -26,7 +26,6 @@ import os
 import platform
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -41,7 +40,8 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.devservices import free_port, port_answers, wait_until  # noqa: E402
+from scripts.devservices import free_port  # noqa: E402
+from scripts.processes import ChildProcess  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 DEFAULT_DATABASE_URL = "mysql://root@127.0.0.1:3306/escrutinio_bench_grpc"
@@ -127,54 +127,21 @@ class CeilingStore:
 # --- processes --------------------------------------------------------------------
 
 
-class Child:
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> None:
-        self.name = name
-        self.log_path = log_dir / f"{name}.log"
-        self.popen = subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            env=env,
-            stdout=open(self.log_path, "wb"),  # noqa: SIM115 (lives with the process)
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def wait_for_port(self, port: int, timeout: float = 60) -> Child:
-        def up() -> bool:
-            if self.popen.poll() is not None:
-                raise RuntimeError(
-                    f"{self.name} exited:\n{self.log_path.read_text(errors='replace')[-3000:]}"
-                )
-            return port_answers("127.0.0.1", port)
-
-        wait_until(up, timeout, self.name)
-        return self
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            os.killpg(self.popen.pid, signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait()
-
-
-def grpc_server(store: str, env: dict[str, str], log_dir: Path) -> tuple[Child, str]:
+def grpc_server(store: str, env: dict[str, str], log_dir: Path) -> tuple[ChildProcess, str]:
     port = free_port()
     address = f"127.0.0.1:{port}"
     if store == "group":
         argv = [sys.executable, "-m", "ingest_grpc.server"]
     else:
         argv = [sys.executable, str(Path(__file__)), "serve", "--store", store, "--address", address]
-    child = Child(f"grpc-{store}", argv, {**env, "GRPC_ADDRESS": address}, log_dir)
+    name = f"grpc-{store}"
+    child = ChildProcess(name, argv, {**env, "GRPC_ADDRESS": address}, log_dir / f"{name}.log")
     return child.wait_for_port(port), address
 
 
 def gunicorn(
     name: str, app: str, worker: str, workers: int, env: dict[str, str], log_dir: Path
-) -> tuple[Child, str]:
+) -> tuple[ChildProcess, str]:
     port = free_port()
     argv = [
         sys.executable,
@@ -189,7 +156,8 @@ def gunicorn(
         f"127.0.0.1:{port}",
         "--no-control-socket",
     ]
-    return Child(name, argv, env, log_dir).wait_for_port(port), f"http://127.0.0.1:{port}"
+    child = ChildProcess(name, argv, env, log_dir / f"{name}.log")
+    return child.wait_for_port(port), f"http://127.0.0.1:{port}"
 
 
 # --- load ---------------------------------------------------------------------------

@@ -23,7 +23,6 @@ import json
 import os
 import platform
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -37,7 +36,8 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.devservices import RedisServer, free_port, port_answers, wait_until  # noqa: E402
+from scripts.devservices import RedisServer, free_port, wait_until  # noqa: E402
+from scripts.processes import ChildProcess  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 DEFAULT_DATABASE_URL = "mysql://root@127.0.0.1:3306/escrutinio_bench_redis"
@@ -46,63 +46,29 @@ DEFAULT_DATABASE_URL = "mysql://root@127.0.0.1:3306/escrutinio_bench_redis"
 # --- processes ------------------------------------------------------------------
 
 
-class Child:
-    def __init__(self, name: str, argv: list[str], log_dir: Path) -> None:
-        self.name = name
-        self.log_path = log_dir / f"{name}.log"
-        self.popen = subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            env=dict(os.environ),
-            stdout=open(self.log_path, "wb"),  # noqa: SIM115 (lives with the process)
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_until_pinged(self, hostname: str, timeout: float = 60) -> None:
-        """A Celery worker is consuming once it answers a ping (its logs are at WARNING)."""
-        from election.celery import app
-
-        def answers() -> bool:
-            if self.popen.poll() is not None:
-                raise RuntimeError(f"{self.name} exited:\n{self.output()[-3000:]}")
-            return bool(app.control.ping(destination=[hostname], timeout=0.5))
-
-        wait_until(answers, timeout, self.name)
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            os.killpg(self.popen.pid, signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait()
-
-
-def start_worker(log_dir: Path, name: str) -> Child:
+def start_worker(log_dir: Path, name: str) -> ChildProcess:
     argv = [sys.executable, "-m", "celery", "-A", "election", "worker", "-Q", "votes"]
     argv += ["--loglevel", "WARNING", "--concurrency", "2", "--without-mingle", "--without-gossip"]
     hostname = f"{name}-{os.getpid()}@bench"
-    worker = Child(name, [*argv, "--hostname", hostname], log_dir)
+    from election.celery import app
+
+    worker = ChildProcess(name, [*argv, "--hostname", hostname], dict(os.environ), log_dir / f"{name}.log")
     try:
-        worker.wait_until_pinged(hostname)
+        # Consuming once it answers a ping (its logs are at WARNING, so there is no "ready" line).
+        worker.wait_until(lambda: bool(app.control.ping(destination=[hostname], timeout=0.5)), 60, name)
     except BaseException:
         worker.stop()  # never leave a worker behind
         raise
     return worker
 
 
-def start_publisher(log_dir: Path, port: int) -> Child:
+def start_publisher(log_dir: Path, port: int) -> ChildProcess:
     argv = [sys.executable, "-m", "gunicorn", "ingest_pubsub.publisher:app"]
     argv += ["-k", "uvicorn_worker.UvicornWorker", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
     argv += ["--no-control-socket", "--log-level", "warning"]
-    publisher = Child("publisher", argv, log_dir)
+    publisher = ChildProcess("publisher", argv, dict(os.environ), log_dir / "publisher.log")
     try:
-        wait_until(lambda: port_answers("127.0.0.1", port), 30, "publisher")
+        publisher.wait_for_port(port, timeout=30)
     except BaseException:
         publisher.stop()
         raise

@@ -9,11 +9,9 @@ before and after the test; the catalogue, loaded by the migrations, is left alon
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -21,7 +19,8 @@ import pytest
 import redis as redis_lib
 from django.db import connection
 
-from scripts.devservices import free_port, port_answers, wait_until
+from scripts.devservices import free_port
+from scripts.processes import ProcessGroup, Spawn
 
 ROOT = Path(__file__).resolve().parent.parent
 # The shared ingest token of the system under test (INGEST_TOKEN): every client sends it as
@@ -84,21 +83,27 @@ def database_url_of_test_db() -> str:
     return f"mysql://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 3306}/{s['NAME']}"
 
 
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment for a child process of the system under test: the test database,
+    this virtualenv first on PATH, the shared test token, a rate limit that never binds."""
+    venv_bin = str(Path(sys.executable).parent)
+    return {
+        **os.environ,
+        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        "DATABASE_URL": database_url_of_test_db(),
+        "ESCRUTINIO_DEV": "1",
+        "LOG_FORMAT": "plain",
+        "PYTHONUNBUFFERED": "1",
+        "RESULTS_MAX_AGE_MS": "0",  # tests compare answers right after storing votes
+        "INGEST_TOKEN": INGEST_TOKEN,
+        **UNBOUND_RATE,
+        **extra,
+    }
+
+
 @pytest.fixture
 def service_env(committed_db) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """The environment for a child process of the system under test."""
-    venv_bin = str(Path(sys.executable).parent)  # the parts run from this virtualenv
-    env = dict(os.environ, PATH=f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}")
-    env.update(
-        DATABASE_URL=database_url_of_test_db(),
-        ESCRUTINIO_DEV="1",
-        LOG_FORMAT="plain",
-        PYTHONUNBUFFERED="1",
-        RESULTS_MAX_AGE_MS="0",  # tests compare answers right after storing votes
-        INGEST_TOKEN=INGEST_TOKEN,
-        **UNBOUND_RATE,
-    )
-    return env
+    return child_env()
 
 
 @pytest.fixture
@@ -111,66 +116,24 @@ def redis_client() -> Iterator[redis_lib.Redis]:
     client.close()
 
 
-class Process:
-    """A child process of the system, with its output kept for the failure report."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
-        self.name = name
-        self.argv = argv
-        self.env = env
-        self.log = tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log", delete=False)  # noqa: SIM115
-        self.popen = subprocess.Popen(
-            argv, env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-    def output(self) -> str:
-        return Path(self.log.name).read_text(errors="replace")
-
-    def wait_for_port(self, port: int, timeout: float = 30) -> Process:
-        def up() -> bool:
-            if self.popen.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.popen.returncode}:\n{self.output()}")
-            return port_answers("127.0.0.1", port)
-
-        wait_until(up, timeout, f"{self.name} on port {port}")
-        return self
-
-    def signal(self, sig: int) -> None:
-        if self.popen.poll() is None:
-            os.killpg(self.popen.pid, sig)
-
-    def stop(self, timeout: float = 20) -> int:
-        self.signal(signal.SIGTERM)
-        try:
-            return self.popen.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.signal(signal.SIGKILL)
-            return self.popen.wait(timeout=10)
+@contextmanager
+def process_group(request: pytest.FixtureRequest) -> Iterator[ProcessGroup]:
+    """Processes stopped when the block ends, their output printed if a test failed meanwhile."""
+    group = ProcessGroup()
+    failed_before = request.session.testsfailed
+    try:
+        yield group
+    finally:
+        for child in group.stop_all():
+            if request.session.testsfailed > failed_before:
+                sys.stderr.write(f"\n----- {child.name} output -----\n{child.output()}\n")
 
 
 @pytest.fixture
-def spawn(request: pytest.FixtureRequest) -> Iterator[Callable[..., Process]]:
-    """Start processes that are stopped at the end of the test; their logs are printed on failure."""
-    started: list[Process] = []
-
-    def start(name: str, argv: list[str], env: dict[str, str]) -> Process:
-        process = Process(name, argv, env)
-        started.append(process)
-        return process
-
-    yield start
-    for process in reversed(started):
-        process.stop()
-        if getattr(request.node, "rep_call_failed", False):
-            sys.stderr.write(f"\n----- {process.name} output -----\n{process.output()}\n")
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
-    outcome = yield
-    report = outcome.get_result()
-    if report.when == "call" and report.failed:
-        item.rep_call_failed = True
+def spawn(request: pytest.FixtureRequest) -> Iterator[Spawn]:
+    """Start processes that are stopped at the end of the test."""
+    with process_group(request) as group:
+        yield group.start
 
 
 @pytest.fixture

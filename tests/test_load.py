@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.system import Spawn, System, part_env
+from scripts.processes import Spawn
+from scripts.system import System
 
 
 @pytest.mark.slow
@@ -23,7 +24,7 @@ def test_a_short_locust_run_reconciles(
         "--bad-share", "0.1", "--api-url", system.url("api"), "--gateway-url", system.url("gateway"),
         "--publisher-url", system.url("publisher"), "--out", str(tmp_path), "--drain-timeout", "60",
     ]  # fmt: skip
-    result = subprocess.run(command, env=part_env(system.env), capture_output=True, text=True, timeout=300)
+    result = subprocess.run(command, env=system.env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert "RESULT: whole" in result.stdout
     ledger = [json.loads(line) for line in (tmp_path / "ledger.jsonl").read_text().splitlines()]

@@ -153,3 +153,13 @@ def test_concurrent_writers_of_overlapping_batches_store_each_vote_once(committe
     assert Counter(outcomes)[Outcome.STORED] == 600
     assert Vote.objects.count() == 600
     recount_matches_tallies()
+
+
+@pytest.mark.django_db
+def test_sedes_that_differ_only_in_case_are_two_sedes_everywhere() -> None:
+    base = {"departamento": "Peten", "municipio": "Flores", "papeleta": "Blanca", "partido": "UNE"}
+    votes = [vote_validate({**base, "sede": sede}) for sede in ("Escuela A", "escuela a", "Escuela A")]
+    votes_record(votes=votes, route="grpc")
+    assert sorted(SedeTotal.objects.values_list("sede", "votes")) == [("Escuela A", 2), ("escuela a", 1)]
+    recount_matches_tallies()
+    assert Vote.objects.filter(sede="escuela a").count() == 1

@@ -9,7 +9,6 @@ a flooding sede: 429 / RESOURCE_EXHAUSTED beyond its burst, and none of those vo
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -26,8 +25,8 @@ from election.access import MISS_RELOAD_SECONDS
 from election.models import Vote
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
 from scripts.devservices import wait_until
-from tests.conftest import INGEST_TOKEN, ROOT, Process, database_url_of_test_db
-from tests.system import System, part_env
+from scripts.system import System
+from tests.conftest import INGEST_TOKEN, ROOT, child_env, process_group
 
 BURST = 5  # and a refill of one vote per 1000 s: within a test, exactly BURST votes per sede
 ACCESS_ENV = {
@@ -42,28 +41,9 @@ ACCESS_ENV = {
 def system(request, django_db_setup, django_db_blocker) -> Iterator[System]:  # type: ignore[no-untyped-def]
     """gRPC server, gateway, publisher and a Celery worker, shared by this module's tests."""
     with django_db_blocker.unblock():
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url_of_test_db(),
-            "ESCRUTINIO_DEV": "1",
-            "LOG_FORMAT": "plain",
-            "PYTHONUNBUFFERED": "1",
-            **ACCESS_ENV,
-        }
-    started: list[Process] = []
-
-    def spawn(name: str, argv: list[str], env: dict[str, str]) -> Process:
-        started.append(Process(name, argv, env))
-        return started[-1]
-
-    failed_before = request.session.testsfailed
-    try:
-        yield System(spawn, env).start(parts=("grpc", "gateway", "publisher", "worker"))
-    finally:
-        for process in reversed(started):
-            process.stop()
-            if request.session.testsfailed > failed_before:
-                sys.stderr.write(f"\n----- {process.name} output -----\n{process.output()}\n")
+        env = child_env(**ACCESS_ENV)
+    with process_group(request) as group:
+        yield System(group.start, env).start(parts=("grpc", "gateway", "publisher", "worker"))
 
 
 @pytest.fixture
@@ -124,7 +104,7 @@ def issue(departamento: str, municipio: str, sede: int) -> tuple[int, str]:
 
 
 def manage(*args: str) -> str:
-    env = part_env({**os.environ, "DATABASE_URL": database_url_of_test_db(), "ESCRUTINIO_DEV": "1"})
+    env = child_env()
     command = [sys.executable, "manage.py", "ingest_tokens", *args]
     return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=True).stdout
 

@@ -12,11 +12,10 @@ docs/dashboard.png.
 from __future__ import annotations
 
 import json
-import sys
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
@@ -28,8 +27,10 @@ from django.utils import timezone
 from election import live, tallies
 from election.models import Vote
 from election.services import vote_validate, votes_record
-from scripts.devservices import free_port, wait_until
-from tests.conftest import AUTHORIZATION, ROOT, Process
+from scripts.devservices import wait_until
+from scripts.processes import Spawn
+from scripts.system import System
+from tests.conftest import AUTHORIZATION, ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -163,85 +164,33 @@ def wait_for(page: Any, read: Callable[[], Any], expected: Any, what: str) -> No
 
 
 @pytest.fixture
-def api_server(
-    spawn: Callable[..., Process], service_env: dict[str, str], port: int, redis_client
-) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    argv = [sys.executable, "-m", "gunicorn", "election.wsgi:application", "--bind", f"127.0.0.1:{port}"]
-    spawn("api", [*argv, "--workers", "2", "--no-control-socket"], service_env).wait_for_port(port)
-    yield f"http://127.0.0.1:{port}"
+def system(spawn: Spawn, service_env: dict[str, str], redis_client) -> System:  # type: ignore[no-untyped-def]
+    """The API and both ingest routes, as `make run` starts them, on free ports."""
+    return System(spawn, service_env).start()
 
 
-class IngestRoutes:
-    """Both ingest routes as `make run` starts them, each on free ports; started without waiting."""
-
-    def __init__(self, spawn: Callable[..., Process], env: dict[str, str]) -> None:
-        grpc_port, self.gateway_port, self.publisher_port = free_port(), free_port(), free_port()
-        env = {**env, "GRPC_ADDRESS": f"127.0.0.1:{grpc_port}", "CELERY_BROKER_URL": ""}
-        uvicorn = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-k",
-            "uvicorn_worker.UvicornWorker",
-            "-w",
-            "1",
-            "--no-control-socket",
-        ]
-        gateway = [*uvicorn, "ingest_grpc.gateway:app", "-b", f"127.0.0.1:{self.gateway_port}"]
-        publisher = [*uvicorn, "ingest_pubsub.publisher:app", "-b", f"127.0.0.1:{self.publisher_port}"]
-        self.waits = [
-            (spawn("grpc-server", [sys.executable, "-m", "ingest_grpc.server"], env), grpc_port),
-            (spawn("gateway", gateway, env), self.gateway_port),
-            (spawn("publisher", publisher, env), self.publisher_port),
-        ]
-        celery = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "election",
-            "worker",
-            "-Q",
-            "votes",
-            "--concurrency",
-            "1",
-        ]
-        self.worker = spawn(
-            "worker", [*celery, "--without-mingle", "--without-gossip", "--loglevel", "INFO"], env
-        )
-
-    def wait_ready(self) -> None:
-        for process, port in self.waits:
-            process.wait_for_port(port)
-        wait_until(lambda: " ready." in self.worker.output(), 60, "the Celery worker")
-
-    def send(self, rows: list[tuple[str, str, int, str, str, str, int]]) -> list[str]:
-        """POST each vote to its route's /votes; returns the vote_ids, all acknowledged."""
-        sent: list[str] = []
-        for departamento, municipio, sede, papeleta, partido, route, count in rows:
-            port = self.gateway_port if route == "grpc" else self.publisher_port
-            for _ in range(count):
-                vote_id = str(uuid.uuid4())
-                body = {"vote_id": vote_id, "departamento": departamento, "municipio": municipio}
-                body |= {"sede": sede, "papeleta": papeleta, "partido": partido}
-                request = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/votes",
-                    data=json.dumps(body).encode(),
-                    headers={"Content-Type": "application/json", "Authorization": AUTHORIZATION},
-                )
-                with urllib.request.urlopen(request, timeout=30) as answer:
-                    assert answer.status in (200, 201, 202), answer.read()
-                sent.append(vote_id)
-        return sent
-
-
-@pytest.fixture
-def ingest_routes(spawn: Callable[..., Process], service_env: dict[str, str]) -> IngestRoutes:
-    return IngestRoutes(spawn, service_env)
+def send(system: System, rows: list[tuple[str, str, int, str, str, str, int]]) -> list[str]:
+    """POST each vote to its route's /votes; returns the vote_ids, all acknowledged."""
+    sent: list[str] = []
+    for departamento, municipio, sede, papeleta, partido, route, count in rows:
+        url = system.url("gateway" if route == "grpc" else "publisher")
+        for _ in range(count):
+            vote_id = str(uuid.uuid4())
+            body = {"vote_id": vote_id, "departamento": departamento, "municipio": municipio}
+            body |= {"sede": sede, "papeleta": papeleta, "partido": partido}
+            request = urllib.request.Request(
+                f"{url}/votes",
+                data=json.dumps(body).encode(),
+                headers={"Content-Type": "application/json", "Authorization": AUTHORIZATION},
+            )
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                assert answer.status in (200, 201, 202), answer.read()
+            sent.append(vote_id)
+    return sent
 
 
 def test_the_dashboard_shows_the_votes_and_follows_new_ones_without_reload(
-    browser: Any, dashboard_dist: Path, api_server: str, ingest_routes: IngestRoutes
+    browser: Any, dashboard_dist: Path, system: System
 ) -> None:
     first = record(KNOWN)
     votes = stored_votes()
@@ -250,7 +199,7 @@ def test_the_dashboard_shows_the_votes_and_follows_new_ones_without_reload(
     page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="es-GT")
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(api_server + "/")
+    page.goto(system.url("api") + "/")
     page.evaluate("window.__notReloaded = true")  # gone if the page ever reloads
 
     def text(selector: str, attribute: str) -> Any:
@@ -303,8 +252,7 @@ def test_the_dashboard_shows_the_votes_and_follows_new_ones_without_reload(
     check_votes_table(page, votes)
 
     # More votes, through the ingest routes, while the page is open: it must change by itself.
-    ingest_routes.wait_ready()
-    more = ingest_routes.send(MORE)
+    more = send(system, MORE)
     wait_until(lambda: Vote.objects.filter(vote_id__in=more).count() == len(more), 60, "the new votes stored")
     votes = stored_votes()
     wait_for(page, lambda: text('[data-testid="total"]', "data-value"), str(len(votes)), "total after")

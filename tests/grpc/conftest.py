@@ -7,9 +7,8 @@ the tests that leave it running; the vote tables are emptied around every test b
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import grpc
@@ -17,17 +16,18 @@ import pytest
 
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2_grpc
 from scripts.devservices import free_port
-from tests.conftest import AUTHORIZATION, INGEST_TOKEN, UNBOUND_RATE, Process, database_url_of_test_db
+from scripts.processes import ChildProcess, Spawn
+from tests.conftest import AUTHORIZATION, child_env, process_group
 
 
-def grpc_server_process(spawn: Callable[..., Process], env: dict[str, str], port: int) -> Process:
+def grpc_server_process(spawn: Spawn, env: dict[str, str], port: int) -> ChildProcess:
     env = {**env, "GRPC_ADDRESS": f"127.0.0.1:{port}"}
     return spawn("grpc-server", [sys.executable, "-m", "ingest_grpc.server"], env).wait_for_port(port)
 
 
 def gateway_process(
-    spawn: Callable[..., Process], env: dict[str, str], grpc_port: int, workers: int = 1
-) -> tuple[Process, str]:
+    spawn: Spawn, env: dict[str, str], grpc_port: int, workers: int = 1
+) -> tuple[ChildProcess, str]:
     http_port = free_port()
     env = {**env, "GRPC_ADDRESS": f"127.0.0.1:{grpc_port}", "GATEWAY_GRPC_TIMEOUT": "5"}
     argv = [
@@ -72,31 +72,11 @@ class Route:
 @pytest.fixture(scope="module")
 def shared_route(request, django_db_setup, django_db_blocker) -> Iterator[Route]:  # type: ignore[no-untyped-def]
     with django_db_blocker.unblock():
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url_of_test_db(),
-            "ESCRUTINIO_DEV": "1",
-            "LOG_FORMAT": "plain",
-            "PYTHONUNBUFFERED": "1",
-            "INGEST_TOKEN": INGEST_TOKEN,
-            **UNBOUND_RATE,
-        }
-    started: list[Process] = []
-
-    def spawn(name: str, argv: list[str], env: dict[str, str]) -> Process:
-        started.append(Process(name, argv, env))
-        return started[-1]
-
-    failed_before = request.session.testsfailed
-    try:
+        env = child_env()
+    with process_group(request) as group:
         grpc_port = free_port()
-        grpc_server_process(spawn, env, grpc_port)
-        yield Route(grpc_port, gateway_process(spawn, env, grpc_port)[1])
-    finally:
-        for process in reversed(started):
-            process.stop()
-            if request.session.testsfailed > failed_before:
-                sys.stderr.write(f"\n----- {process.name} output -----\n{process.output()}\n")
+        grpc_server_process(group.start, env, grpc_port)
+        yield Route(grpc_port, gateway_process(group.start, env, grpc_port)[1])
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Prometheus metrics of every part, scraped from real processes after real votes.
 
-The whole system runs (tests/system.py: the Procfile's commands through scripts.part, so each
+The whole system runs (scripts/system.py: the Procfile's commands through scripts.part, so each
 multi-process part gets its own PROMETHEUS_MULTIPROC_DIR). Votes go through both routes, good,
 bad and repeated; then every part's `/metrics` must show exactly what it did, and nothing of
 the other route: answers at the gateway and the publisher, recordings and receipt-to-storage
@@ -23,7 +23,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from election.metrics import QueueDepthCollector
 from election.simulation import VoteGenerator
 from scripts.devservices import port_answers, wait_until
-from tests.system import Spawn, System
+from scripts.processes import Spawn
+from scripts.system import System
 
 GOOD = {"grpc": 5, "redis": 4}
 BAD = {"grpc": 2, "redis": 3}

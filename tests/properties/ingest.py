@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,8 +12,8 @@ from typing import Any
 import pytest
 import redis as redis_lib
 
-from tests.conftest import INGEST_TOKEN, UNBOUND_RATE, Process, _empty_vote_tables, database_url_of_test_db
-from tests.system import System
+from scripts.system import System
+from tests.conftest import INGEST_TOKEN, _empty_vote_tables, child_env, process_group
 
 QUEUE_KEY = "votes"  # kombu's Redis transport keeps the Celery queue "votes" as a list of that name
 
@@ -82,36 +81,15 @@ def ingest(request, django_db_setup, django_db_blocker) -> Iterator[Ingest]:  # 
     (hypothesis cannot use the function-scoped `committed_db`); the vote tables and the test
     Redis are emptied around it.
     """
-    token = INGEST_TOKEN
     broker = redis_lib.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"))
-    started: list[Process] = []
-
-    def spawn(name: str, argv: list[str], env: dict[str, str]) -> Process:
-        started.append(Process(name, argv, env))
-        return started[-1]
-
-    failed_before = request.session.testsfailed
     with django_db_blocker.unblock():
         _empty_vote_tables()
         broker.flushdb()
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url_of_test_db(),
-            "ESCRUTINIO_DEV": "1",
-            "LOG_FORMAT": "plain",
-            "PYTHONUNBUFFERED": "1",
-            "RESULTS_MAX_AGE_MS": "0",
-            "INGEST_TOKEN": token,
-            **UNBOUND_RATE,
-        }
         try:
-            system = System(spawn, env).start(parts=("grpc", "gateway", "publisher"))
-            yield Ingest(system, token, broker)
+            with process_group(request) as group:
+                system = System(group.start, child_env()).start(parts=("grpc", "gateway", "publisher"))
+                yield Ingest(system, INGEST_TOKEN, broker)
         finally:
-            for process in reversed(started):
-                process.stop()
-                if request.session.testsfailed > failed_before:
-                    sys.stderr.write(f"\n----- {process.name} output -----\n{process.output()}\n")
             _empty_vote_tables()
             broker.flushdb()
             broker.close()

@@ -22,7 +22,7 @@ import redis as redis_lib
 
 from scripts.devservices import free_port, wait_until
 from tests.api.conftest import KNOWN_VOTES, record
-from tests.conftest import Process, _empty_vote_tables, database_url_of_test_db
+from tests.conftest import _empty_vote_tables, child_env, process_group
 from tests.properties.conftest import INPUTS_TRIED
 from tests.properties.strategies import SQL_AND_HTML
 
@@ -53,26 +53,15 @@ def api_url(request, django_db_setup, django_db_blocker) -> Iterator[str]:  # ty
         _empty_vote_tables()
         broker.flushdb()
         record(KNOWN_VOTES + hostile_votes())
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url_of_test_db(),
-            "ESCRUTINIO_DEV": "1",
-            "LOG_FORMAT": "plain",
-            "PYTHONUNBUFFERED": "1",
-        }
         argv = [sys.executable, "-m", "gunicorn", "election.wsgi:application", "--bind", f"127.0.0.1:{port}"]
         argv += ["--workers", "2"]
-        api = Process("api", argv, env)
-        failed_before = request.session.testsfailed
         try:
-            api.wait_for_port(port)
-            base = f"http://127.0.0.1:{port}"
-            wait_until(lambda: _answers(f"{base}/readyz"), 30, "the API's readiness")
-            yield base
+            with process_group(request) as group:
+                group.start("api", argv, child_env()).wait_for_port(port)
+                base = f"http://127.0.0.1:{port}"
+                wait_until(lambda: _answers(f"{base}/readyz"), 30, "the API's readiness")
+                yield base
         finally:
-            api.stop()
-            if request.session.testsfailed > failed_before:
-                sys.stderr.write(f"\n----- api output -----\n{api.output()}\n")
             _empty_vote_tables()
             broker.flushdb()
             broker.close()

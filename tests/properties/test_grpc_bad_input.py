@@ -7,7 +7,6 @@ timestamp outside what a datetime can hold, or plain noise.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 
@@ -19,14 +18,7 @@ from hypothesis import strategies as st
 from election.models import Vote
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2
 from scripts.devservices import free_port
-from tests.conftest import (
-    AUTHORIZATION,
-    INGEST_TOKEN,
-    UNBOUND_RATE,
-    Process,
-    _empty_vote_tables,
-    database_url_of_test_db,
-)
+from tests.conftest import AUTHORIZATION, _empty_vote_tables, child_env, process_group
 from tests.properties.conftest import counted, outcome_seen
 from tests.properties.strategies import MUNICIPIOS, PAPELETAS, PARTIDOS
 
@@ -113,26 +105,14 @@ def grpc_target(request, django_db_setup, django_db_blocker) -> Iterator[str]:  
     port = free_port()
     with django_db_blocker.unblock():
         _empty_vote_tables()
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url_of_test_db(),
-            "GRPC_ADDRESS": f"127.0.0.1:{port}",
-            "GRPC_METRICS_PORT": str(free_port()),
-            "ESCRUTINIO_DEV": "1",
-            "LOG_FORMAT": "plain",
-            "PYTHONUNBUFFERED": "1",
-            "INGEST_TOKEN": INGEST_TOKEN,
-            **UNBOUND_RATE,
-        }
-        server = Process("grpc-server", [sys.executable, "-m", "ingest_grpc.server"], env)
-        failed_before = request.session.testsfailed
+        env = child_env(GRPC_ADDRESS=f"127.0.0.1:{port}", GRPC_METRICS_PORT=str(free_port()))
         try:
-            server.wait_for_port(port)
-            yield f"127.0.0.1:{port}"
+            with process_group(request) as group:
+                group.start("grpc-server", [sys.executable, "-m", "ingest_grpc.server"], env).wait_for_port(
+                    port
+                )
+                yield f"127.0.0.1:{port}"
         finally:
-            server.stop()
-            if request.session.testsfailed > failed_before:
-                sys.stderr.write(f"\n----- grpc-server output -----\n{server.output()}\n")
             _empty_vote_tables()
 
 

@@ -16,9 +16,9 @@ from django.db import connection
 
 from election.models import Vote
 from scripts.devservices import wait_until
+from scripts.system import System
 from tests.conftest import AUTHORIZATION, VOTE_TABLES
 from tests.properties.strategies import SQL_AND_HTML
-from tests.system import System
 
 FIELD_VOTE = {"departamento": "Peten", "municipio": "Flores", "papeleta": "Blanca", "partido": "UNE"}
 

@@ -10,14 +10,15 @@ import http.client
 import json
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from scripts.devservices import RedisServer, free_port, wait_until
-from tests.conftest import AUTHORIZATION, Process
+from scripts.processes import ChildProcess, Spawn
+from tests.conftest import AUTHORIZATION
 
 QUEUE_KEY = "votes"  # kombu's Redis transport keeps the queue "votes" as a list of that name
 UNACKED_KEY = "unacked"  # and delivered, unacknowledged messages in this hash
@@ -42,7 +43,7 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server.stop()
 
 
-def start_worker(spawn: Callable[..., Process], env: dict[str, str], name: str = "worker") -> Process:
+def start_worker(spawn: Spawn, env: dict[str, str], name: str = "worker") -> ChildProcess:
     """`celery -A election worker -Q votes`, as in the README, returned once it consumes."""
     argv = [
         sys.executable,
@@ -73,7 +74,7 @@ def start_worker(spawn: Callable[..., Process], env: dict[str, str], name: str =
     return process
 
 
-def start_publisher(spawn: Callable[..., Process], env: dict[str, str]) -> int:
+def start_publisher(spawn: Spawn, env: dict[str, str]) -> int:
     """The publisher on a free port, returned once it answers /healthz."""
     port = free_port()
     argv = [

@@ -1,4 +1,5 @@
-"""The whole system as `make run` starts it, each part on free ports, for end-to-end tests.
+"""The whole system as `make run` starts it, each part on free ports: for end-to-end tests,
+benchmarks and the fault suite.
 
 Every part is started through `scripts.part`, that is, from its Procfile line: the tests
 run exactly the commands of `make run`, docker compose and Kubernetes.
@@ -6,27 +7,16 @@ run exactly the commands of `make run`, docker compose and Kubernetes.
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from scripts.devservices import free_port, wait_until
-from tests.conftest import Process
-
-Spawn = Callable[[str, list[str], dict[str, str]], Process]
+from scripts.processes import ChildProcess, Spawn
 
 
-def part_env(env: dict[str, str]) -> dict[str, str]:
-    """The environment a part needs: this interpreter's virtualenv first on PATH."""
-    venv_bin = str(Path(sys.executable).parent)
-    return {**env, "PATH": f"{venv_bin}{os.pathsep}{env.get('PATH', '')}"}
-
-
-def start_part(spawn: Spawn, name: str, env: dict[str, str], label: str | None = None) -> Process:
-    return spawn(label or name, [sys.executable, "-m", "scripts.part", name], part_env(env))
+def start_part(spawn: Spawn, name: str, env: dict[str, str], label: str | None = None) -> ChildProcess:
+    return spawn(label or name, [sys.executable, "-m", "scripts.part", name], env)
 
 
 @dataclass
@@ -36,7 +26,7 @@ class System:
     spawn: Spawn
     env: dict[str, str]
     ports: dict[str, int] = field(default_factory=dict)
-    processes: dict[str, Process] = field(default_factory=dict)
+    processes: dict[str, ChildProcess] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
 
     def start(self, parts: tuple[str, ...] = ("api", "grpc", "gateway", "publisher", "worker")) -> System:
@@ -62,7 +52,7 @@ class System:
             self._wait_serving(name)
         return self
 
-    def restart(self, name: str, sig: int = signal.SIGTERM) -> Process:
+    def restart(self, name: str, sig: int = signal.SIGTERM) -> ChildProcess:
         """Signal a part (SIGKILL: a crash), wait for it to exit, start it anew on the same port."""
         old = self.processes[name]
         old.signal(sig)
