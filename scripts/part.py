@@ -50,6 +50,10 @@ def main(argv: list[str]) -> int:
         print(f"usage: python -m scripts.part {{{'|'.join(sorted(parts))}}}", file=sys.stderr)
         return 2
     os.chdir(ROOT)
+    # The Procfile's `python`, `gunicorn`, `celery` are this interpreter's (its virtualenv's),
+    # however the caller's PATH is set.
+    bin_dir = str(Path(sys.executable).parent)
+    os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
     metrics_dir_prepare(argv[0], os.environ)
     os.execvp("sh", ["sh", "-c", exec_line(parts[argv[0]])])  # noqa: S606 -- our Procfile, not user input
     return 0  # not reached

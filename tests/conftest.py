@@ -85,11 +85,9 @@ def database_url_of_test_db() -> str:
 
 def child_env(**extra: str) -> dict[str, str]:
     """The environment for a child process of the system under test: the test database,
-    this virtualenv first on PATH, the shared test token, a rate limit that never binds."""
-    venv_bin = str(Path(sys.executable).parent)
+    the shared test token, a rate limit that never binds."""
     return {
         **os.environ,
-        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
         "DATABASE_URL": database_url_of_test_db(),
         "ESCRUTINIO_DEV": "1",
         "LOG_FORMAT": "plain",
