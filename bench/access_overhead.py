@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import secrets
 import statistics
 import subprocess
 import sys
@@ -30,7 +31,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEFAULT_DATABASE_URL = "mysql://root@127.0.0.1:3306/esc_bench_access"
-SHARED_TOKEN = "bench-shared-token"
+SHARED_TOKEN = secrets.token_urlsafe(24)  # a throwaway of this run
 
 
 def prepare_database(url: str) -> None:
