@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import os
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
 import redis as redis_lib
 from django.db import connection
 
+from election.models import Vote
+from election.services import ValidatedVote, vote_validate
+from election.tallies import TALLIES
 from scripts.devservices import free_port
 from scripts.processes import ProcessGroup, Spawn
 
@@ -30,13 +36,17 @@ AUTHORIZATION = f"Bearer {INGEST_TOKEN}"
 # The per-sede rate limit stays on in tests but never binds: many tests send one sede's
 # votes back to back. tests/access sets real limits.
 UNBOUND_RATE = {"INGEST_RATE_PER_SEDE": "1000000", "INGEST_RATE_BURST": "1000000"}
-VOTE_TABLES = (
-    "election_vote",
-    "election_areatally",
-    "election_sedetally",
-    "election_sedetotal",
-    "election_routetally",
-)
+# The vote table and every tally the recording transaction keeps in step with it.
+VOTE_TABLES = (Vote._meta.db_table, *(tally.model._meta.db_table for tally in TALLIES))
+
+
+def field_vote(
+    departamento: str, municipio: str, sede: Any, papeleta: str, partido: str, *, received_at: datetime
+) -> ValidatedVote:
+    """A vote as a sede reports it, with a fresh vote_id, validated as the ingest does."""
+    data = {"departamento": departamento, "municipio": municipio, "sede": sede}
+    data |= {"papeleta": papeleta, "partido": partido, "vote_id": str(uuid.uuid4())}
+    return vote_validate(data, received_at=received_at)
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -12,7 +11,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from election import live
-from election.services import vote_validate, votes_record
+from election.services import votes_record
+from tests.conftest import field_vote
 
 # (departamento, municipio, sede, papeleta, partido, route, how many), as the field writes them.
 KNOWN_VOTES: list[tuple[str, str, Any, str, str, str, int]] = [
@@ -33,19 +33,12 @@ def record(rows: list[tuple[str, str, Any, str, str, str, int]], *, latency_ms: 
     vote_ids: list[str] = []
     for departamento, municipio, sede, papeleta, partido, route, count in rows:
         votes = [
-            vote_validate(
-                {
-                    "vote_id": str(uuid.uuid4()),
-                    "departamento": departamento,
-                    "municipio": municipio,
-                    "sede": sede,
-                    "papeleta": papeleta,
-                    "partido": partido,
-                },
+            field_vote(
+                departamento, municipio, sede, papeleta, partido,
                 received_at=timezone.now() - timedelta(milliseconds=latency_ms * (i + 1)),
             )
             for i in range(count)
-        ]
+        ]  # fmt: skip
         results = votes_record(votes=votes, route=route)
         live.live_publish(results=results, route=route)
         vote_ids += [str(v.vote_id) for v in votes]

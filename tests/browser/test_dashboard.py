@@ -26,11 +26,11 @@ from django.utils import timezone
 
 from election import live, tallies
 from election.models import Vote
-from election.services import vote_validate, votes_record
+from election.services import votes_record
 from scripts.devservices import wait_until
 from scripts.processes import Spawn
 from scripts.system import System
-from tests.conftest import AUTHORIZATION, ROOT
+from tests.conftest import AUTHORIZATION, ROOT, field_vote
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -71,17 +71,7 @@ def record(rows: list[tuple[str, str, int, str, str, str, int]]) -> list[str]:
     for route in ("grpc", "redis"):
         received_at = timezone.now() - timedelta(milliseconds=LATENCY_MS[route])
         votes = [
-            vote_validate(
-                {
-                    "vote_id": str(uuid.uuid4()),
-                    "departamento": departamento,
-                    "municipio": municipio,
-                    "sede": sede,
-                    "papeleta": papeleta,
-                    "partido": partido,
-                },
-                received_at=received_at,
-            )
+            field_vote(departamento, municipio, sede, papeleta, partido, received_at=received_at)
             for departamento, municipio, sede, papeleta, partido, r, count in rows
             if r == route
             for _ in range(count)
