@@ -2,5 +2,8 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from election.api.microcache import Microcache
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "election.settings")
-application = get_wsgi_application()
+# Repeated public API reads are answered from memory, before Django: see the module.
+application = Microcache(get_wsgi_application())

@@ -3,22 +3,18 @@
 Every results answer carries a weak ETag, the results version (see
 selectors.results_version), and `Cache-Control: public, max-age=1`. A poller that sends
 If-None-Match gets 304 for the price of that version query until votes are stored.
+Repeats within RESULTS_MAX_AGE_MS never reach these views: see election/api/microcache.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
-import threading
-import time
 from typing import Any
 
 import redis
-from django.conf import settings
 from django.http import HttpResponseNotModified
 from django.utils.cache import patch_vary_headers
-from django.utils.http import parse_etags
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -31,6 +27,7 @@ from rest_framework.views import APIView
 
 from election import live, selectors
 from election.api import serializers as api
+from election.api.etags import etag_matches
 from election.catalogue import catalogue_index
 from election.models import Departamento, Papeleta, Partido
 
@@ -58,17 +55,8 @@ class PublicReadView(APIView):
         return dict(parsed.validated_data)
 
 
-def _etag_matches(request: Request, etag: str) -> bool:
-    wanted = request.headers.get("If-None-Match")
-    if not wanted:
-        return False
-    tags = parse_etags(wanted)
-    bare = etag.removeprefix("W/")
-    return "*" in tags or any(tag.removeprefix("W/") == bare for tag in tags)
-
-
 def _conditional(request: Request, etag: str) -> HttpResponseNotModified | None:
-    if not _etag_matches(request, etag):
+    if not etag_matches(request.headers.get("If-None-Match", ""), etag):
         return None
     response = HttpResponseNotModified()
     _cache_headers(response, etag)
@@ -87,58 +75,6 @@ def _content_etag(data: Any) -> str:
     return f'W/"{digest}"'
 
 
-class AnswersByVersion:
-    """This process's answers, each kept with the results version it was computed at.
-
-    Between two stored batches every reader of the same URL gets the same answer, so it
-    is computed once per version and process, not once per request: hundreds of dashboards
-    polling cost one version query each. Bounded: emptied when it holds MAX_ENTRIES.
-    """
-
-    MAX_ENTRIES = 2048
-
-    def __init__(self) -> None:
-        self._answers: dict[str, tuple[str, Any]] = {}
-
-    def get(self, key: str, version: str) -> Any | None:
-        found = self._answers.get(key)
-        return found[1] if found is not None and found[0] == version else None
-
-    def put(self, key: str, version: str, answer: Any) -> None:
-        if len(self._answers) >= self.MAX_ENTRIES:
-            self._answers = {}
-        self._answers[key] = (version, answer)
-
-
-answers_by_version = AnswersByVersion()
-
-
-class RecentVersion:
-    """The results version, read from the database at most once per `max_age` seconds.
-
-    While votes arrive the version changes with every commit, so without this every request
-    would compute its answer afresh. Reading it at most every RESULTS_MAX_AGE_MS (500 ms by
-    default) makes the answers at most that old, well within the dashboard's 2 s, and lets a
-    process answer all its readers of one URL from one computation per interval.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._version = ""
-        self._read_at = -math.inf
-
-    def get(self) -> str:
-        max_age = settings.RESULTS_MAX_AGE_MS / 1000
-        with self._lock:
-            if time.monotonic() - self._read_at >= max_age:
-                self._version = selectors.results_version()
-                self._read_at = time.monotonic()
-            return self._version
-
-
-recent_version = RecentVersion()
-
-
 class ResultsView(PublicReadView):
     """An answer computed from the tallies, tagged with the results version."""
 
@@ -146,17 +82,11 @@ class ResultsView(PublicReadView):
         params = self.query(request)
         # The version is read before the answer: at worst the answer is newer than its tag,
         # and the next poll fetches it again; a stale answer is never tagged as current.
-        version = recent_version.get()
-        etag = f'W/"{version}"'
+        etag = f'W/"{selectors.results_version()}"'
         not_modified = _conditional(request, etag)
         if not_modified is not None:
             return not_modified
-        key = request.build_absolute_uri()  # the votes list's links carry the host
-        answer = answers_by_version.get(key, version)
-        if answer is None:
-            answer = self.answer(request, params)
-            answers_by_version.put(key, version, answer)
-        return _cache_headers(Response(answer), etag)
+        return _cache_headers(Response(self.answer(request, params)), etag)
 
     def answer(self, request: Request, params: dict[str, Any]) -> Any:
         raise NotImplementedError

@@ -16,7 +16,8 @@ def fetch(url: str, method: str = "GET", **headers: str) -> tuple[int, dict[str,
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             body = response.read()
-            return response.status, dict(response.headers), json.loads(body) if body else None
+            is_json = response.headers.get("Content-Type", "").startswith("application/json")
+            return response.status, dict(response.headers), json.loads(body) if body and is_json else body
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), None
 

@@ -1,0 +1,60 @@
+"""The half-second cache in front of the API (election/api/microcache.py), under gunicorn over HTTP."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from tests.api.conftest import KNOWN_VOTES, record
+from tests.api.test_http import fetch
+
+MAX_AGE_MS = 1500  # long enough that two requests a few ms apart fall in one interval
+
+
+def test_repeats_are_answered_from_memory_until_max_age(
+    service_env: dict[str, str], redis_client: Any, spawn: Any, port: int
+) -> None:
+    env = {**service_env, "RESULTS_MAX_AGE_MS": str(MAX_AGE_MS)}
+    # One worker: the second request must reach the process that kept the first answer.
+    argv = [sys.executable, "-m", "gunicorn", "election.wsgi:application", "--workers", "1"]
+    spawn("gunicorn", [*argv, "--bind", f"127.0.0.1:{port}"], env).wait_for_port(port)
+    summary_url = f"http://127.0.0.1:{port}/api/results/summary"
+    record(KNOWN_VOTES)
+    total = sum(row[-1] for row in KNOWN_VOTES)
+
+    started = time.monotonic()
+    status, headers, first = fetch(summary_url, Accept="application/json")
+    assert status == 200 and first["total"] == total
+    record([("Peten", "Flores", 1, "Blanca", "UNE", "redis", 1)])  # committed, but within max age
+    kept = fetch(summary_url, Accept="application/json")
+    not_modified = fetch(summary_url, Accept="application/json", **{"If-None-Match": headers["ETag"]})
+    browsable = fetch(f"{summary_url}?format=json", Accept="application/json")
+    assert time.monotonic() - started < MAX_AGE_MS / 1000, "the machine was too slow for this test"
+
+    assert kept[2] == first and kept[1]["ETag"] == headers["ETag"]  # the kept answer, not a new one
+    assert kept[1]["Content-Type"] == "application/json"
+    assert not_modified[0] == 304 and not_modified[1]["ETag"] == headers["ETag"]
+    assert "Content-Type" not in not_modified[1]
+    assert browsable[2]["total"] == total + 1  # another URL, so another entry: computed afresh
+
+    time.sleep(MAX_AGE_MS / 1000)
+    status, fresh_headers, fresh = fetch(summary_url, Accept="application/json")
+    assert status == 200 and fresh["total"] == total + 1 and fresh_headers["ETag"] != headers["ETag"]
+
+
+def test_the_browsable_page_and_json_are_kept_apart(
+    service_env: dict[str, str], redis_client: Any, spawn: Any, port: int
+) -> None:
+    env = {**service_env, "RESULTS_MAX_AGE_MS": "60000"}
+    argv = [sys.executable, "-m", "gunicorn", "election.wsgi:application", "--workers", "1"]
+    spawn("gunicorn", [*argv, "--bind", f"127.0.0.1:{port}"], env).wait_for_port(port)
+    summary_url = f"http://127.0.0.1:{port}/api/results/summary"
+    record(KNOWN_VOTES)
+
+    for _ in range(2):  # the second round is answered from memory
+        status, headers, _ = fetch(summary_url, Accept="application/json")
+        assert status == 200 and headers["Content-Type"] == "application/json"
+        status, headers, page = fetch(summary_url, Accept="text/html")
+        assert status == 200 and headers["Content-Type"].startswith("text/html")
+        assert b"Summary" in page or b"summary" in page
