@@ -13,6 +13,8 @@ FastHttpUser, `--users` closed-loop users, no think time, good votes only) four 
 - split: half and half (`--grpc-weight 50`), the shape of election night
 - http_ceiling: the same Locust against a plain Django view that stores nothing
   (bench/plain_view.py, gunicorn with as many sync workers as the gateway has processes)
+- load_generator_ceiling: the same Locust against a server that does nothing at all
+  (bench/null_app.py under uvicorn): what Locust itself can send on this machine
 
 For each route scenario: the end-to-end rate (votes stored in MySQL divided by the time from
 the first receipt to the last commit, so a queue that drains slower than it fills counts
@@ -82,6 +84,11 @@ def started(name: str, argv: list[str], env: dict[str, str], port: int) -> Child
 
 def start_part(name: str, env: dict[str, str], port: int) -> ChildProcess:
     return started(name, [sys.executable, "-m", "scripts.part", name], env, port)
+
+
+def start_null_app(env: dict[str, str], port: int) -> ChildProcess:
+    argv = [sys.executable, "-m", "uvicorn", "bench.null_app:app", "--port", str(port), "--no-access-log"]
+    return started("null-app", [*argv, "--log-level", "warning"], env, port)
 
 
 def start_plain_view(env: dict[str, str], port: int, workers: int) -> ChildProcess:
@@ -350,6 +357,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "gunicorn_sync_workers": workers["gateway"],
         }
         print("http_ceiling", json.dumps(results["http_ceiling"]), flush=True)
+        parts.pop().stop()
+        null_port = free_port()
+        parts.append(start_null_app(env, null_port))
+        null = f"http://127.0.0.1:{null_port}"
+        generator = locust_run(args, "load_generator_ceiling", 100, (null, null), env)
+        results["load_generator_ceiling"] = {
+            "requests_per_s": generator["accepted_per_s"],
+            "client_ms": generator["client_ms"],
+            "failures": generator["failures"],
+            "server": "bench/null_app.py under uvicorn: answers 201, does nothing",
+        }
+        print("load_generator_ceiling", json.dumps(results["load_generator_ceiling"]), flush=True)
     finally:
         for part in reversed(parts):
             part.stop()
@@ -389,10 +408,15 @@ def scenario_figures(
 
 
 def summary(results: dict[str, Any]) -> dict[str, Any]:
-    split, ceiling = results["split"], results["http_ceiling"]["requests_per_s"]
-    failures = sum(results[name]["failures"] for name in ROUTE_SCENARIOS)
+    split, failures = results["split"], sum(results[name]["failures"] for name in ROUTE_SCENARIOS)
+
+    def fraction_of(ceiling: str) -> float | None:
+        rate = results[ceiling]["requests_per_s"]
+        return round(split["votes_per_s"] / rate, 2) if rate else None
+
     return {
-        "fraction_of_http_ceiling": round(split["votes_per_s"] / ceiling, 2) if ceiling else None,
+        "fraction_of_http_ceiling": fraction_of("http_ceiling"),
+        "fraction_of_load_generator_ceiling": fraction_of("load_generator_ceiling"),
         "goal": {
             "split_votes_per_s_at_least": GOAL_VOTES_PER_S,
             "split_p99_ms_below": GOAL_P99_MS,
@@ -412,13 +436,14 @@ def chart(report: dict[str, Any], path: Path) -> None:
 
     names = list(ROUTE_SCENARIOS)
     fig, (rate_ax, latency_ax) = plt.subplots(1, 2, figsize=(12, 4.8))
-    rates = [report[name]["votes_per_s"] for name in names] + [report["http_ceiling"]["requests_per_s"]]
-    accepted = [report[name]["accepted_per_s"] for name in names] + [None]
-    labels = [*names, "plain view\n(stores nothing)"]
+    ceilings = [report[name]["requests_per_s"] for name in ("http_ceiling", "load_generator_ceiling")]
+    rates = [report[name]["votes_per_s"] for name in names] + ceilings
+    accepted = [report[name]["accepted_per_s"] for name in names] + [None, None]
+    labels = [*names, "plain view\n(stores nothing)", "no server work\n(Locust alone)"]
     x = range(len(labels))
     rate_ax.bar([i - 0.2 for i in x], rates, width=0.4, label="end to end (stored in MySQL), votes/s")
     rate_ax.bar(
-        [i + 0.2 for i in x][:-1], accepted[:-1], width=0.4, label="answered to Locust, requests/s", alpha=0.6
+        [i + 0.2 for i in x][:-2], accepted[:-2], width=0.4, label="answered to Locust, requests/s", alpha=0.6
     )
     rate_ax.axhline(GOAL_VOTES_PER_S, color="red", linestyle="--", linewidth=1, label="goal for split")
     rate_ax.set_xticks(list(x), labels)
@@ -483,7 +508,8 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
     chart(report, (RUN_DIR / f"{stem}.png") if args.quick else ROOT / "docs" / "compare_routes.png")
-    print(json.dumps({k: report[k] for k in ("fraction_of_http_ceiling", "goal")}, indent=2))
+    keys = ("fraction_of_http_ceiling", "fraction_of_load_generator_ceiling", "goal")
+    print(json.dumps({k: report[k] for k in keys}, indent=2))
     print(f"split: {report['split']['votes_per_s']} votes/s end to end, p99 {report['split']['p99_ms']} ms")
     return 0
 
