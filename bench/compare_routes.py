@@ -38,6 +38,7 @@ import sys
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -346,35 +347,34 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for part in reversed(parts):
             part.stop()  # the ceiling runs alone, as the routes did
         parts.clear()
-        plain_port = free_port()
-        parts.append(start_plain_view(env, plain_port, workers["gateway"]))
-        plain = f"http://127.0.0.1:{plain_port}"
-        ceiling = locust_run(args, "http_ceiling", 100, (plain, plain), env)
-        results["http_ceiling"] = {
-            "requests_per_s": ceiling["accepted_per_s"],
-            "client_ms": ceiling["client_ms"],
-            "failures": ceiling["failures"],
-            "gunicorn_sync_workers": workers["gateway"],
+        ceilings = {
+            "http_ceiling": lambda port: start_plain_view(env, port, workers["gateway"]),
+            "load_generator_ceiling": lambda port: start_null_app(env, port),
         }
-        print("http_ceiling", json.dumps(results["http_ceiling"]), flush=True)
-        parts.pop().stop()
-        null_port = free_port()
-        parts.append(start_null_app(env, null_port))
-        null = f"http://127.0.0.1:{null_port}"
-        generator = locust_run(args, "load_generator_ceiling", 100, (null, null), env)
-        results["load_generator_ceiling"] = {
-            "requests_per_s": generator["accepted_per_s"],
-            "client_ms": generator["client_ms"],
-            "failures": generator["failures"],
-            "server": "bench/null_app.py under uvicorn: answers 201, does nothing",
-        }
-        print("load_generator_ceiling", json.dumps(results["load_generator_ceiling"]), flush=True)
+        for name, start in ceilings.items():
+            results[name] = ceiling_run(args, name, start, env)
+            print(name, json.dumps(results[name]), flush=True)
+        results["http_ceiling"]["gunicorn_sync_workers"] = workers["gateway"]
     finally:
         for part in reversed(parts):
             part.stop()
         redis_server.stop()
     results["processes"] = workers
     return results
+
+
+def ceiling_run(
+    args: argparse.Namespace, name: str, start: Callable[[int], ChildProcess], env: dict[str, str]
+) -> dict[str, Any]:
+    """The same Locust against a server that stores nothing, alone on the machine."""
+    port = free_port()
+    server = start(port)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        load = locust_run(args, name, 100, (url, url), env)
+    finally:
+        server.stop()
+    return {"requests_per_s": load["accepted_per_s"], **{k: load[k] for k in ("client_ms", "failures")}}
 
 
 def scenario_figures(
