@@ -116,12 +116,12 @@ def test_a_stream_past_its_deadline_keeps_what_committed_and_a_resend_stores_eac
         stub.CastVoteBatches(slow_sender(), timeout=1.5)
     assert error.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
     assert sent_first.is_set()
-    committed = Vote.objects.count()
-    assert committed <= 200  # never any vote of the message that was never sent
+    assert Vote.objects.count() <= 200  # never a vote of the message that was never sent
 
     summary = stub.CastVoteBatches(iter(messages(requests, 200)), timeout=30)
 
-    assert (summary.stored, summary.duplicate) == (400 - committed, committed)
+    # the first message's commit may still have been finishing: it shows up as duplicates
+    assert summary.stored + summary.duplicate == 400 and summary.duplicate <= 200
     assert Vote.objects.count() == 400
 
 
