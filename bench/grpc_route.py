@@ -7,7 +7,10 @@ In one run, so the ratios hold on a noisy machine:
    `ceiling` (the same server whose handler does no validation and no database work),
    `naive` (one transaction per call: votes_record per vote, 10 database threads, as
    grpc's examples size a server's pool) and `group` (the product: python -m ingest_grpc.server).
-2. The client-streaming CastVotes: votes/s stored, over 1 and 4 concurrent streams.
+2. Streaming: CastVoteBatches (1,000 pre-built votes per message) over 1 and 4 concurrent
+   streams, the goal's figure; and CastVotes (one vote per message) over one stream, for
+   comparison. Also `votes_record` alone, in-process, in batches of 2,000 (no gRPC): the
+   most any route can store on this machine.
 3. HTTP with wrk (-t2 -c32, bench/post_vote.lua, a fresh vote_id per request): the gateway
    (gunicorn + uvicorn workers) in front of the group server, and a plain Django view that
    stores nothing under two sync gunicorn workers (bench/plain_view.py).
@@ -85,6 +88,9 @@ class NaiveStore:
     async def cast(self, ballot: Any) -> Any:
         return (await self.cast_many([ballot]))[0]
 
+    async def cast_together(self, ballots: list[Any]) -> list[Any]:
+        return await self.cast_many(ballots)
+
     async def cast_many(self, ballots: list[Any]) -> list[Any]:
         from ingest_grpc.recording import ballots_record
 
@@ -119,6 +125,9 @@ class CeilingStore:
 
     async def cast_many(self, ballots: list[Any]) -> list[Any]:
         return [await self.cast(ballot) for ballot in ballots]
+
+    async def cast_together(self, ballots: list[Any]) -> list[Any]:
+        return await self.cast_many(ballots)
 
     async def close(self) -> None:
         pass
@@ -223,22 +232,38 @@ async def unary_load(address: str, callers: int, seconds: float, warmup: float) 
     }
 
 
-async def stream_load(address: str, streams: int, votes_per_stream: int) -> dict[str, Any]:
+STREAM_MESSAGE_VOTES = 1000  # votes per CastVoteBatches message
+
+
+async def stream_load(
+    address: str, streams: int, votes_per_stream: int, per_message: int = STREAM_MESSAGE_VOTES
+) -> dict[str, Any]:
+    """`streams` concurrent streams of pre-built requests: CastVoteBatches with `per_message`
+    votes per message, or CastVotes (one vote per message) when per_message is 1."""
     import grpc
 
-    from ingest_grpc.protos.escrutinio.v1 import votes_pb2_grpc
+    from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
 
-    batches = [[new_request() for _ in range(votes_per_stream)] for _ in range(streams)]
+    votes = [[new_request() for _ in range(votes_per_stream)] for _ in range(streams)]
     async with grpc.aio.insecure_channel(address) as channel:
         stub = votes_pb2_grpc.VoteServiceStub(channel)
+
+        def send(requests: list[Any]) -> Any:
+            if per_message == 1:
+                return stub.CastVotes(iter(requests), timeout=300, metadata=TOKEN_METADATA)
+            messages = [
+                votes_pb2.CastVoteBatchRequest(requests=requests[start : start + per_message])
+                for start in range(0, len(requests), per_message)
+            ]
+            return stub.CastVoteBatches(iter(messages), timeout=300, metadata=TOKEN_METADATA)
+
         started = time.perf_counter()
-        summaries = await asyncio.gather(
-            *(stub.CastVotes(iter(batch), timeout=300, metadata=TOKEN_METADATA) for batch in batches)
-        )
+        summaries = await asyncio.gather(*(send(requests) for requests in votes))
         elapsed = time.perf_counter() - started
     stored = sum(summary.stored for summary in summaries)
     return {
         "streams": streams,
+        "votes_per_message": per_message,
         "votes": streams * votes_per_stream,
         "stored": stored,
         "rejected": sum(len(summary.rejected) for summary in summaries),
@@ -313,16 +338,46 @@ def run(quick: bool, parts: set[str]) -> dict[str, Any]:
                     results["streaming"][f"{streams}_streams"] = asyncio.run(
                         stream_load(address, streams, stream_votes // streams)
                     )
+                results["streaming_one_vote_per_message"] = asyncio.run(
+                    stream_load(address, 1, stream_votes // 5, per_message=1)
+                )
         finally:
             child.stop()
         print(store, json.dumps(results["unary_64"][store]), flush=True)
     print("streaming", json.dumps(results["streaming"]), flush=True)
+    if "grpc" in parts:
+        print("one vote per message", json.dumps(results["streaming_one_vote_per_message"]), flush=True)
+        results["recording_only"] = recording_only(env, stream_votes)
+        print("recording only", json.dumps(results["recording_only"]), flush=True)
 
     if "http" in parts:
         results["http"] = http_runs(env, log_dir, wrk_seconds)
     if parts != {"grpc", "http"}:
         return results  # a partial run: figures only, no ratios
     return results | ratios(results)
+
+
+def recording_only(env: dict[str, str], votes: int) -> dict[str, Any]:
+    """`bench/grpc_route.py record` in a child process (it needs Django; this one does not)."""
+    argv = [sys.executable, str(Path(__file__)), "record", "--votes", str(votes)]
+    output = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def record(votes: int, batch: int = 2000) -> None:
+    """Validate and store `votes` votes through ballots_record in-process: no gRPC at all."""
+    from ingest_grpc.recording import Ballot, ballots_record, catalogue_warm
+    from ingest_grpc.server import ballot
+
+    catalogue_warm()
+    ballots: list[Ballot] = [ballot(new_request(), INGEST_TOKEN) for _ in range(votes)]
+    started = time.perf_counter()
+    stored = 0
+    for start in range(0, votes, batch):
+        verdicts = ballots_record(ballots[start : start + batch])
+        stored += sum(1 for verdict in verdicts if not isinstance(verdict, Exception))
+    rate = round(stored / (time.perf_counter() - started))
+    print(json.dumps({"votes": votes, "batch": batch, "stored": stored, "votes_per_s": rate}))
 
 
 def http_runs(env: dict[str, str], log_dir: Path, wrk_seconds: int) -> dict[str, Any]:
@@ -365,6 +420,7 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
         "speedup_vs_naive": round(unary["group"]["votes_per_s"] / unary["naive"]["votes_per_s"], 2),
         "fraction_of_ceiling": round(unary["group"]["votes_per_s"] / unary["ceiling"]["votes_per_s"], 2),
         "streaming_votes_per_s": max(r["votes_per_s"] for r in results["streaming"].values()),
+        "recording_only_votes_per_s": results["recording_only"]["votes_per_s"],
         "gateway_fraction_of_http_ceiling": round(
             http["gateway"]["requests_per_s"] / http["plain_django_view"]["requests_per_s"], 2
         ),
@@ -382,9 +438,14 @@ def main() -> int:
     serve_parser = sub.add_parser("serve", help="(internal) run a compared gRPC server")
     serve_parser.add_argument("--store", choices=["group", "naive", "ceiling"], required=True)
     serve_parser.add_argument("--address", required=True)
+    record_parser = sub.add_parser("record", help="(internal) votes_record alone, in-process")
+    record_parser.add_argument("--votes", type=int, required=True)
     args = parser.parse_args()
     if args.command == "serve":
         serve(args.store, args.address)
+        return 0
+    if args.command == "record":
+        record(args.votes)
         return 0
     if not shutil.which("wrk"):
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
@@ -409,7 +470,7 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / ("grpc_route.quick.json" if args.quick else "grpc_route.json")
     out.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps({k: report[k] for k in report["goals"]}, indent=2))
+    print(json.dumps({k: report[k] for k in [*report["goals"], "recording_only_votes_per_s"]}, indent=2))
     print(f"wrote {out.relative_to(ROOT)}")
     return 0
 

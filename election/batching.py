@@ -29,11 +29,33 @@ class GroupBatcher(Generic[T, R]):
     async def submit(self, item: T) -> R:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
+        self._drain_soon()
+        # shield: a caller that gives up (deadline) does not cancel the flush of the others
+        return await asyncio.shield(future)
+
+    async def submit_many(self, items: Sequence[T]) -> list[R]:
+        """Submit several items at once; their results in order (the first failure raises).
+
+        The items join the same queue as single submissions, so they share flushes with
+        whatever else arrives meanwhile.
+        """
+        if not items:
+            return []
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[R]] = [loop.create_future() for _ in items]
+        self._pending.extend(zip(items, futures, strict=True))
+        self._drain_soon()
+        return await asyncio.shield(asyncio.gather(*futures))
+
+    def _drain_soon(self) -> None:
         if self._drainer is None:
             self._idle.clear()
             self._drainer = asyncio.create_task(self._drain())
-        # shield: a caller that gives up (deadline) does not cancel the flush of the others
-        return await asyncio.shield(future)
+
+    @property
+    def busy(self) -> bool:
+        """Whether items are waiting or being flushed."""
+        return self._drainer is not None or bool(self._pending)
 
     async def wait_idle(self) -> None:
         """Return once every submitted item has been flushed (for graceful shutdown)."""

@@ -37,6 +37,14 @@ def request_parse(raw: bytes) -> votes_pb2.CastVoteRequest | MalformedRequest:
         return MalformedRequest(str(exc))
 
 
+def batch_parse(raw: bytes) -> votes_pb2.CastVoteBatchRequest | MalformedRequest:
+    """`request_parse` for the messages that carry many votes."""
+    try:
+        return votes_pb2.CastVoteBatchRequest.FromString(raw)
+    except DecodeError as exc:
+        return MalformedRequest(str(exc))
+
+
 def request_errors(request: votes_pb2.CastVoteRequest | MalformedRequest) -> FieldErrors | None:
     """What makes a request unreadable before its vote is even looked at, or None."""
     if isinstance(request, MalformedRequest):

@@ -5,6 +5,12 @@ An ASGI app on the shared edge (election.edge), served by gunicorn with uvicorn 
 Each worker process keeps one grpc.aio channel to the server and many votes in flight on it.
 It needs no Django and no database: the server validates and records.
 
+The votes a process receives while its previous call to the server is in flight go together
+in the next one (`CastVoteBatch`, group commit as in election.batching, one batcher per bearer
+token since the token travels in the call's metadata): a gRPC call costs both processes far
+more CPU than the vote inside it, so under load each call carries many votes, and a lone
+vote is still sent at once. Each vote gets its own answer from the batch's results.
+
 It transcodes the JSON vote to the protobuf contract. What the contract cannot carry (a
 body that is not an object, a field it does not have, a value that is not text) is refused
 here with 400; every other rule is the server's.
@@ -21,6 +27,7 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from election.batching import GroupBatcher
 from election.edge import EdgeReply, edge_app, refusal_reply, unavailable_reply
 from ingest_grpc import contract
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
@@ -29,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 GRPC_ADDRESS = os.environ.get("GRPC_ADDRESS", "127.0.0.1:50051")
 CALL_TIMEOUT_SECONDS = float(os.environ.get("GATEWAY_GRPC_TIMEOUT", "5"))
+MAX_BATCH = int(os.environ.get("GATEWAY_MAX_BATCH", "200"))
 ROUTE = "grpc"
 _STATUS_NAMES = {votes_pb2.CAST_STATUS_STORED: "stored", votes_pb2.CAST_STATUS_DUPLICATE: "duplicate"}
 _JSON_TYPES = {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "an object"}
@@ -43,6 +51,8 @@ class _Channel:
 
 
 _grpc = _Channel()
+VoteBatcher = GroupBatcher[votes_pb2.CastVoteRequest, votes_pb2.CastVoteResult]
+_batchers: dict[str | None, VoteBatcher] = {}  # by bearer token; dropped when idle
 
 
 def cast_request(data: Any, received_at: datetime) -> votes_pb2.CastVoteRequest | contract.FieldErrors:
@@ -91,21 +101,61 @@ async def handle_vote(data: Any, received_at: datetime, token: str | None = None
     request = cast_request(data, received_at)
     if not isinstance(request, votes_pb2.CastVoteRequest):
         return EdgeReply(400, {"errors": request})
-    # The server checks the token (election.access); the gateway only passes it on.
-    metadata = (("authorization", f"Bearer {token}"),) if token else None
     try:
-        response = await _grpc.votes.CastVote(request, timeout=CALL_TIMEOUT_SECONDS, metadata=metadata)
+        result = await _cast(request, token)
     except grpc.aio.AioRpcError as error:
         return error_reply(error, request.vote.vote_id)
+    if result.HasField("rejected"):
+        return rejected_reply(result.rejected)
     return EdgeReply(
         201,
         {
-            "vote_id": response.vote.vote_id,
+            "vote_id": result.vote.vote_id,
             "route": ROUTE,
-            "status": _STATUS_NAMES[response.status],
-            "vote": contract.canonical_vote(response.vote),
+            "status": _STATUS_NAMES[result.status],
+            "vote": contract.canonical_vote(result.vote),
         },
     )
+
+
+async def _cast(request: votes_pb2.CastVoteRequest, token: str | None) -> votes_pb2.CastVoteResult:
+    """The vote's result, sent with the other votes of the same token that wait meanwhile."""
+    batcher = _batchers.get(token)
+    if batcher is None:
+        batcher = _batchers[token] = GroupBatcher(
+            lambda requests: _cast_batch(requests, token), max_batch=MAX_BATCH
+        )
+    try:
+        return await batcher.submit(request)
+    finally:
+        if not batcher.busy and _batchers.get(token) is batcher:
+            del _batchers[token]  # so unknown tokens cannot pile up batchers
+
+
+async def _cast_batch(
+    requests: list[votes_pb2.CastVoteRequest], token: str | None
+) -> list[votes_pb2.CastVoteResult]:
+    # The server checks the token (election.access); the gateway only passes it on.
+    metadata = (("authorization", f"Bearer {token}"),) if token else None
+    response = await _grpc.votes.CastVoteBatch(
+        votes_pb2.CastVoteBatchRequest(requests=requests), timeout=CALL_TIMEOUT_SECONDS, metadata=metadata
+    )
+    return list(response.results)
+
+
+def rejected_reply(rejected: votes_pb2.RejectedVote) -> EdgeReply:
+    """400, 403, 409 or 429 for a vote the server refused within its batch."""
+    errors = contract.field_errors_dict((error.field, error.message) for error in rejected.errors)
+    message = " ".join(error.message for error in rejected.errors)
+    reason = rejected.reason
+    if reason == votes_pb2.RejectedVote.REASON_CONFLICT:
+        return EdgeReply(409, {"errors": {"vote_id": [message or "vote_id already used."]}})
+    if reason == votes_pb2.RejectedVote.REASON_FORBIDDEN:
+        return refusal_reply("forbidden", message or "Refused.")
+    if reason == votes_pb2.RejectedVote.REASON_THROTTLED:
+        retry_after = rejected.retry_after_seconds or 1
+        return refusal_reply("throttled", message or "Refused.", retry_after=retry_after)
+    return EdgeReply(400, {"errors": errors or {"non_field_errors": ["Invalid vote."]}})
 
 
 _REFUSALS = {

@@ -50,6 +50,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 VOTE_SERVICE = votes_pb2.DESCRIPTOR.services_by_name["VoteService"].full_name
 MAX_BATCH = int(os.environ.get("GRPC_MAX_BATCH", "300"))
+# Votes per transaction of a stream: large, since one sender's votes need no sharing.
+STREAM_MAX_BATCH = int(os.environ.get("GRPC_STREAM_MAX_BATCH", "2000"))
 SHUTDOWN_GRACE_SECONDS = float(os.environ.get("GRPC_SHUTDOWN_GRACE", "10"))
 METRICS_PORT = int(os.environ.get("GRPC_METRICS_PORT", "9101"))
 UNAVAILABLE_MESSAGE = "The database is unavailable; nothing was stored. Retry with the same vote_id."
@@ -62,6 +64,7 @@ class VoteStore(Protocol):
 
     async def start(self) -> None: ...
     async def cast(self, ballot: Ballot) -> Verdict: ...
+    async def cast_together(self, ballots: list[Ballot]) -> list[Verdict]: ...
     async def cast_many(self, ballots: list[Ballot]) -> list[Verdict]: ...
     async def close(self) -> None: ...
 
@@ -82,7 +85,12 @@ class GroupCommitStore:
     async def cast(self, ballot: Ballot) -> Verdict:
         return await self._batcher.submit(ballot)
 
+    async def cast_together(self, ballots: list[Ballot]) -> list[Verdict]:
+        """Several votes of one call, committed with whatever other calls send meanwhile."""
+        return await self._batcher.submit_many(ballots)
+
     async def cast_many(self, ballots: list[Ballot]) -> list[Verdict]:
+        """A chunk of a stream: one transaction of its own."""
         return await self._in_db_thread(ballots_record, ballots)
 
     async def close(self) -> None:
@@ -140,7 +148,7 @@ async def abort_refused(context: grpc.aio.ServicerContext, refusal: AccessDenied
 class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
     """Translates calls to the store and verdicts to answers; decides nothing about votes."""
 
-    def __init__(self, store: VoteStore, stream_batch: int = MAX_BATCH) -> None:
+    def __init__(self, store: VoteStore, stream_batch: int = STREAM_MAX_BATCH) -> None:
         self._store = store
         self._stream_batch = stream_batch
         self._in_flight = 0
@@ -178,7 +186,23 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
         self, request_iterator: AsyncIterator[votes_pb2.CastVoteRequest], context: grpc.aio.ServicerContext
     ) -> votes_pb2.CastVotesResponse:
         with self._call():
-            return await self._cast_votes(request_iterator, context)
+            return await self._cast_votes(_one_per_message(request_iterator), context)
+
+    async def CastVoteBatches(
+        self,
+        request_iterator: AsyncIterator[votes_pb2.CastVoteBatchRequest | contract.MalformedRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> votes_pb2.CastVotesResponse:
+        with self._call():
+            return await self._cast_votes(_many_per_message(request_iterator), context)
+
+    async def CastVoteBatch(
+        self,
+        request: votes_pb2.CastVoteBatchRequest | contract.MalformedRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> votes_pb2.CastVoteBatchResponse:
+        with self._call():
+            return await self._cast_vote_batch(request, context)
 
     async def _cast_vote(
         self,
@@ -204,20 +228,46 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
         if isinstance(verdict, VoteInvalid):
             await abort_invalid(context, verdict.errors)
         if verdict.outcome is Outcome.CONFLICT:
-            await context.abort(
-                grpc.StatusCode.ALREADY_EXISTS,
-                f"vote_id {verdict.vote.vote_id} was stored before with different content; nothing changed.",
-            )
+            await context.abort(grpc.StatusCode.ALREADY_EXISTS, conflict_message(str(verdict.vote.vote_id)))
         return votes_pb2.CastVoteResponse(
             status=_CAST_STATUS[verdict.outcome], vote=contract.vote_message(verdict.vote.canonical())
         )
 
+    async def _cast_vote_batch(
+        self,
+        batch: votes_pb2.CastVoteBatchRequest | contract.MalformedRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> votes_pb2.CastVoteBatchResponse:
+        if isinstance(batch, contract.MalformedRequest):
+            await abort_invalid(context, contract.request_errors(batch) or {})
+        assert isinstance(batch, votes_pb2.CastVoteBatchRequest)
+        token = bearer_token(context)
+        verdicts: list[Verdict | None] = []
+        readable: list[Ballot] = []
+        for request in batch.requests:
+            unreadable = contract.request_errors(request)
+            verdicts.append(VoteInvalid(unreadable) if unreadable else None)
+            if not unreadable:
+                readable.append(ballot(request, token))
+        try:
+            recorded = iter(await self._store.cast_together(readable))
+        except StorageUnavailable as exc:
+            logger.warning("batch not stored: database unavailable", extra={"error": str(exc)})
+            await context.abort(grpc.StatusCode.UNAVAILABLE, UNAVAILABLE_MESSAGE)
+        results = [next(recorded) if verdict is None else verdict for verdict in verdicts]
+        for result in results:
+            if isinstance(result, AccessDenied) and result.kind.value == "unauthenticated":
+                await context.abort(grpc.StatusCode.UNAUTHENTICATED, result.message)
+        return votes_pb2.CastVoteBatchResponse(
+            results=[_batch_result(index, result) for index, result in enumerate(results)]
+        )
+
     async def _cast_votes(
-        self, request_iterator: AsyncIterator[votes_pb2.CastVoteRequest], context: grpc.aio.ServicerContext
+        self, messages: AsyncIterator[list[Readable]], context: grpc.aio.ServicerContext
     ) -> votes_pb2.CastVotesResponse:
         summary = StreamSummary()
         try:
-            await self._record_stream(request_iterator, summary, bearer_token(context))
+            await self._record_stream(messages, summary, bearer_token(context))
         except StorageUnavailable as exc:
             logger.warning("stream stopped: database unavailable", extra={"error": str(exc)})
             await context.abort(
@@ -230,27 +280,30 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
         return summary.response()
 
     async def _record_stream(
-        self,
-        requests: AsyncIterator[votes_pb2.CastVoteRequest | contract.MalformedRequest],
-        summary: StreamSummary,
-        token: str | None,
+        self, messages: AsyncIterator[list[Readable]], summary: StreamSummary, token: str | None
     ) -> None:
-        """Group commit within one stream: while a chunk commits, the next one fills up."""
+        """Group commit within one stream: while a chunk commits, the next one is read.
+
+        A chunk goes to the database as soon as the previous one has committed, so a slow
+        sender's votes are not held back, and a fast one's pile up into large transactions
+        (up to `stream_batch`; then reading waits for the commit).
+        """
         chunk: list[Ballot] = []
         committing: asyncio.Task[list[Verdict]] | None = None
-        async for request in requests:
-            unreadable = contract.request_errors(request)
-            if unreadable:  # listed at its place in the stream, after everything before it
-                if committing is not None:
-                    summary.add(await committing)
-                    committing = None
-                if chunk:
-                    summary.add(await self._store.cast_many(chunk))
-                    chunk = []
-                summary.add([VoteInvalid(unreadable)])
-                continue
-            chunk.append(ballot(request, token))  # type: ignore[arg-type]  # readable: checked above
-            if committing is None or committing.done() or len(chunk) >= self._stream_batch:
+        async for requests in messages:
+            for request in requests:
+                unreadable = contract.request_errors(request)
+                if unreadable:  # listed at its place in the stream, after everything before it
+                    if committing is not None:
+                        summary.add(await committing)
+                        committing = None
+                    if chunk:
+                        summary.add(await self._store.cast_many(chunk))
+                        chunk = []
+                    summary.add([VoteInvalid(unreadable)])
+                    continue
+                chunk.append(ballot(request, token))  # type: ignore[arg-type]  # readable: checked above
+            if chunk and (committing is None or committing.done() or len(chunk) >= self._stream_batch):
                 if committing is not None:
                     summary.add(await committing)
                 committing = asyncio.create_task(self._store.cast_many(chunk))
@@ -259,6 +312,35 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
             summary.add(await committing)
         if chunk:
             summary.add(await self._store.cast_many(chunk))
+
+
+# What a stream carries per vote: a request, or bytes that did not decode as one.
+Readable = votes_pb2.CastVoteRequest | contract.MalformedRequest
+
+
+async def _one_per_message(
+    requests: AsyncIterator[Readable],
+) -> AsyncIterator[list[Readable]]:
+    async for request in requests:
+        yield [request]
+
+
+async def _many_per_message(
+    batches: AsyncIterator[votes_pb2.CastVoteBatchRequest | contract.MalformedRequest],
+) -> AsyncIterator[list[Readable]]:
+    async for batch in batches:
+        # an undecodable message is listed as one refused vote: how many it held is unknown
+        yield [batch] if isinstance(batch, contract.MalformedRequest) else list(batch.requests)
+
+
+def _batch_result(index: int, verdict: Verdict) -> votes_pb2.CastVoteResult:
+    rejected = _rejection(index, verdict)
+    if rejected is not None:
+        return votes_pb2.CastVoteResult(rejected=rejected)
+    assert not isinstance(verdict, Exception)
+    return votes_pb2.CastVoteResult(
+        status=_CAST_STATUS[verdict.outcome], vote=contract.vote_message(verdict.vote.canonical())
+    )
 
 
 _CAST_STATUS = {
@@ -282,25 +364,10 @@ class StreamSummary:
         for index, verdict in enumerate(verdicts, start=self.received):
             if isinstance(verdict, AccessDenied) and verdict.kind.value == "unauthenticated":
                 raise verdict
-            if isinstance(verdict, AccessDenied | Throttled):
-                self.rejected.append(_refused_in_stream(index, verdict))
-            elif isinstance(verdict, VoteInvalid):
-                self.rejected.append(
-                    votes_pb2.RejectedVote(
-                        index=index,
-                        reason=votes_pb2.RejectedVote.REASON_INVALID,
-                        errors=contract.field_errors_list(verdict.errors),
-                    )
-                )
-            elif verdict.outcome is Outcome.CONFLICT:
-                self.rejected.append(
-                    votes_pb2.RejectedVote(
-                        index=index,
-                        vote_id=str(verdict.vote.vote_id),
-                        reason=votes_pb2.RejectedVote.REASON_CONFLICT,
-                    )
-                )
-            elif verdict.outcome is Outcome.DUPLICATE:
+            rejected = _rejection(index, verdict)
+            if rejected is not None:
+                self.rejected.append(rejected)
+            elif verdict.outcome is Outcome.DUPLICATE:  # type: ignore[union-attr]  # not refused
                 self.duplicate += 1
             else:
                 self.stored += 1
@@ -310,6 +377,31 @@ class StreamSummary:
         return votes_pb2.CastVotesResponse(
             received=self.received, stored=self.stored, duplicate=self.duplicate, rejected=self.rejected
         )
+
+
+def _rejection(index: int, verdict: Verdict) -> votes_pb2.RejectedVote | None:
+    """Why the vote at `index` was not accepted, or None when it was stored or a duplicate."""
+    if isinstance(verdict, AccessDenied | Throttled):
+        return _refused_in_stream(index, verdict)
+    if isinstance(verdict, VoteInvalid):
+        return votes_pb2.RejectedVote(
+            index=index,
+            reason=votes_pb2.RejectedVote.REASON_INVALID,
+            errors=contract.field_errors_list(verdict.errors),
+        )
+    if verdict.outcome is Outcome.CONFLICT:
+        vote_id = str(verdict.vote.vote_id)
+        return votes_pb2.RejectedVote(
+            index=index,
+            vote_id=vote_id,
+            reason=votes_pb2.RejectedVote.REASON_CONFLICT,
+            errors=[votes_pb2.FieldError(field="vote_id", message=conflict_message(vote_id))],
+        )
+    return None
+
+
+def conflict_message(vote_id: str) -> str:
+    return f"vote_id {vote_id} was stored before with different content; nothing changed."
 
 
 def _refused_in_stream(index: int, refusal: AccessDenied | Throttled) -> votes_pb2.RejectedVote:
@@ -324,6 +416,7 @@ def _refused_in_stream(index: int, refusal: AccessDenied | Throttled) -> votes_p
                 field="authorization" if forbidden else "non_field_errors", message=refusal.message
             )
         ],
+        retry_after_seconds=refusal.retry_after_seconds if isinstance(refusal, Throttled) else 0,
     )
 
 
@@ -378,6 +471,16 @@ def add_vote_service(servicer: VoteServicer, server: grpc.aio.Server) -> None:
         "CastVotes": grpc.stream_unary_rpc_method_handler(
             servicer.CastVotes,
             request_deserializer=contract.request_parse,
+            response_serializer=votes_pb2.CastVotesResponse.SerializeToString,
+        ),
+        "CastVoteBatch": grpc.unary_unary_rpc_method_handler(
+            servicer.CastVoteBatch,
+            request_deserializer=contract.batch_parse,
+            response_serializer=votes_pb2.CastVoteBatchResponse.SerializeToString,
+        ),
+        "CastVoteBatches": grpc.stream_unary_rpc_method_handler(
+            servicer.CastVoteBatches,
+            request_deserializer=contract.batch_parse,
             response_serializer=votes_pb2.CastVotesResponse.SerializeToString,
         ),
     }

@@ -60,7 +60,7 @@ class FieldError(_message.Message):
     def __init__(self, field: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class RejectedVote(_message.Message):
-    __slots__ = ("index", "vote_id", "reason", "errors")
+    __slots__ = ("index", "vote_id", "reason", "errors", "retry_after_seconds")
     class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         REASON_UNSPECIFIED: _ClassVar[RejectedVote.Reason]
@@ -77,11 +77,13 @@ class RejectedVote(_message.Message):
     VOTE_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     ERRORS_FIELD_NUMBER: _ClassVar[int]
+    RETRY_AFTER_SECONDS_FIELD_NUMBER: _ClassVar[int]
     index: int
     vote_id: str
     reason: RejectedVote.Reason
     errors: _containers.RepeatedCompositeFieldContainer[FieldError]
-    def __init__(self, index: _Optional[int] = ..., vote_id: _Optional[str] = ..., reason: _Optional[_Union[RejectedVote.Reason, str]] = ..., errors: _Optional[_Iterable[_Union[FieldError, _Mapping]]] = ...) -> None: ...
+    retry_after_seconds: int
+    def __init__(self, index: _Optional[int] = ..., vote_id: _Optional[str] = ..., reason: _Optional[_Union[RejectedVote.Reason, str]] = ..., errors: _Optional[_Iterable[_Union[FieldError, _Mapping]]] = ..., retry_after_seconds: _Optional[int] = ...) -> None: ...
 
 class CastVotesResponse(_message.Message):
     __slots__ = ("received", "stored", "duplicate", "rejected")
@@ -94,3 +96,25 @@ class CastVotesResponse(_message.Message):
     duplicate: int
     rejected: _containers.RepeatedCompositeFieldContainer[RejectedVote]
     def __init__(self, received: _Optional[int] = ..., stored: _Optional[int] = ..., duplicate: _Optional[int] = ..., rejected: _Optional[_Iterable[_Union[RejectedVote, _Mapping]]] = ...) -> None: ...
+
+class CastVoteBatchRequest(_message.Message):
+    __slots__ = ("requests",)
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    requests: _containers.RepeatedCompositeFieldContainer[CastVoteRequest]
+    def __init__(self, requests: _Optional[_Iterable[_Union[CastVoteRequest, _Mapping]]] = ...) -> None: ...
+
+class CastVoteResult(_message.Message):
+    __slots__ = ("status", "vote", "rejected")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    VOTE_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    status: CastStatus
+    vote: Vote
+    rejected: RejectedVote
+    def __init__(self, status: _Optional[_Union[CastStatus, str]] = ..., vote: _Optional[_Union[Vote, _Mapping]] = ..., rejected: _Optional[_Union[RejectedVote, _Mapping]] = ...) -> None: ...
+
+class CastVoteBatchResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[CastVoteResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[CastVoteResult, _Mapping]]] = ...) -> None: ...

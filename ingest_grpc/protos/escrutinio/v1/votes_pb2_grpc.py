@@ -49,6 +49,16 @@ class VoteServiceStub:
                 request_serializer=ingest__grpc_dot_protos_dot_escrutinio_dot_v1_dot_votes__pb2.CastVoteRequest.SerializeToString,
                 response_deserializer=ingest__grpc_dot_protos_dot_escrutinio_dot_v1_dot_votes__pb2.CastVotesResponse.FromString,
                 _registered_method=True)
+        self.CastVoteBatch = channel.unary_unary(
+                '/escrutinio.v1.VoteService/CastVoteBatch',
+                request_serializer=ingest__grpc_dot_protos_dot_escrutinio_dot_v1_dot_votes__pb2.CastVoteBatchRequest.SerializeToString,
+                response_deserializer=ingest__grpc_dot_protos_dot_escrutinio_dot_v1_dot_votes__pb2.CastVoteBatchResponse.FromString,
+                _registered_method=True)
+        self.CastVoteBatches = channel.stream_unary(
+                '/escrutinio.v1.VoteService/CastVoteBatches',
+                request_serializer=ingest__grpc_dot_protos_dot_escrutinio_dot_v1_dot_votes__pb2.CastVoteBatchRequest.SerializeToString,
+                response_deserializer=ingest__grpc_dot_protos_dot_escrutinio_dot_v1_dot_votes__pb2.CastVotesResponse.FromString,
+                _registered_method=True)
 
 
 class VoteServiceServicer:
@@ -80,6 +90,25 @@ class VoteServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CastVoteBatch(self, request, context):
+        """Many votes in one message, each answered on its own, in order: for gateways and bulk
+        senders, since a message costs far more to carry than the vote inside it. The votes are
+        committed together (a vote that is refused fails alone, as in CastVotes); the call
+        answers once they are. Errors of the whole call: UNAVAILABLE (nothing of the batch was
+        stored; resend it whole) and UNAUTHENTICATED, as CastVote.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CastVoteBatches(self, request_iterator, context):
+        """CastVotes with many votes per message: the fast way to stream. Indexes in the summary
+        count votes from the start of the stream, across messages.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_VoteServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -91,6 +120,16 @@ def add_VoteServiceServicer_to_server(servicer, server):
             'CastVotes': grpc.stream_unary_rpc_method_handler(
                     servicer.CastVotes,
                     request_deserializer=ingest__grpc_dot_protos_dot_escrutinio_dot_v1_dot_votes__pb2.CastVoteRequest.FromString,
+                    response_serializer=ingest__grpc_dot_protos_dot_escrutinio_dot_v1_dot_votes__pb2.CastVotesResponse.SerializeToString,
+            ),
+            'CastVoteBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.CastVoteBatch,
+                    request_deserializer=ingest__grpc_dot_protos_dot_escrutinio_dot_v1_dot_votes__pb2.CastVoteBatchRequest.FromString,
+                    response_serializer=ingest__grpc_dot_protos_dot_escrutinio_dot_v1_dot_votes__pb2.CastVoteBatchResponse.SerializeToString,
+            ),
+            'CastVoteBatches': grpc.stream_unary_rpc_method_handler(
+                    servicer.CastVoteBatches,
+                    request_deserializer=ingest__grpc_dot_protos_dot_escrutinio_dot_v1_dot_votes__pb2.CastVoteBatchRequest.FromString,
                     response_serializer=ingest__grpc_dot_protos_dot_escrutinio_dot_v1_dot_votes__pb2.CastVotesResponse.SerializeToString,
             ),
     }
@@ -152,6 +191,60 @@ class VoteService:
             target,
             '/escrutinio.v1.VoteService/CastVotes',
             ingest__grpc_dot_protos_dot_escrutinio_dot_v1_dot_votes__pb2.CastVoteRequest.SerializeToString,
+            ingest__grpc_dot_protos_dot_escrutinio_dot_v1_dot_votes__pb2.CastVotesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CastVoteBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/escrutinio.v1.VoteService/CastVoteBatch',
+            ingest__grpc_dot_protos_dot_escrutinio_dot_v1_dot_votes__pb2.CastVoteBatchRequest.SerializeToString,
+            ingest__grpc_dot_protos_dot_escrutinio_dot_v1_dot_votes__pb2.CastVoteBatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CastVoteBatches(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/escrutinio.v1.VoteService/CastVoteBatches',
+            ingest__grpc_dot_protos_dot_escrutinio_dot_v1_dot_votes__pb2.CastVoteBatchRequest.SerializeToString,
             ingest__grpc_dot_protos_dot_escrutinio_dot_v1_dot_votes__pb2.CastVotesResponse.FromString,
             options,
             channel_credentials,
