@@ -26,7 +26,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,6 +44,7 @@ from scripts.processes import ChildProcess  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 DEFAULT_DATABASE_URL = "mysql://root@127.0.0.1:3306/escrutinio_bench_redis"
+WORKER_PROCESSES = int(os.environ.get("CELERY_WORKER_PROCESSES") or 2)  # as the Procfile's default
 
 
 # --- processes ------------------------------------------------------------------
@@ -53,14 +53,13 @@ DEFAULT_DATABASE_URL = "mysql://root@127.0.0.1:3306/escrutinio_bench_redis"
 def start_worker(log_dir: Path, name: str) -> ChildProcess:
     """The Procfile's `worker:` line, as `make run`, compose and Kubernetes start it."""
     argv = [sys.executable, "-m", "scripts.part", "worker"]
-    hostname = f"celery@{socket.gethostname()}"  # the Procfile's default; one worker at a time here
     from election.celery import app
 
     env = {**os.environ, "CELERY_METRICS_PORT": str(free_port())}
     worker = ChildProcess(name, argv, env, log_dir / f"{name}.log")
     try:
-        # Consuming once it answers a ping (its logs are at WARNING, so there is no "ready" line).
-        worker.wait_until(lambda: bool(app.control.ping(destination=[hostname], timeout=0.5)), 60, name)
+        # Consuming once every process answers a ping (its logs are at WARNING: no "ready" line).
+        worker.wait_until(lambda: len(app.control.ping(timeout=0.5)) >= WORKER_PROCESSES, 60, name)
     except BaseException:
         worker.stop()  # never leave a worker behind
         raise

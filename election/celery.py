@@ -49,3 +49,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "election.settings")
 
 app = Celery("escrutinio")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# kombu's Redis transport with the acks of one event-loop turn written in one MULTI/EXEC
+# (see that module). Named, not imported, as CELERY_IMPORTS names the tasks.
+app.conf.broker_transport = "ingest_pubsub.broker:Transport"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -58,6 +59,15 @@ TASK_OPTIONS: dict[str, Any] = {
 }
 
 
+@signals.worker_init.connect
+def worker_switch_interval(**_: Any) -> None:
+    """Hand the interpreter lock over every 0.5 ms instead of 5 ms. The consumer loop waits on
+    Redis between messages; with the committer and task threads busy, each return from such a
+    wait could otherwise queue up to 5 ms for the lock (measured: one process drained about
+    1,600 votes/s before, 2,050 after)."""
+    sys.setswitchinterval(0.0005)
+
+
 @signals.worker_ready.connect
 def worker_metrics_serve(**_: Any) -> None:
     """In the worker's main process: `/metrics` adding up its pool's processes, and the depth
@@ -67,6 +77,8 @@ def worker_metrics_serve(**_: Any) -> None:
             "PROMETHEUS_MULTIPROC_DIR is not set: /metrics shows this process only, not its pool "
             "(start the worker with `python -m scripts.part worker`)"
         )
+    if METRICS_PORT == 0:  # one process of several (ingest_pubsub/workers.py): another serves
+        return
     metrics_serve(METRICS_PORT, QueueDepthCollector(app.conf.broker_url), what="worker")
 
 

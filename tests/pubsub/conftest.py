@@ -19,6 +19,7 @@ from scripts.devservices import RedisServer, free_port, wait_until
 from scripts.processes import ChildProcess, Spawn
 from tests.conftest import AUTHORIZATION
 
+WORKER_PROCESSES = 2  # the Procfile's default (CELERY_WORKER_PROCESSES)
 QUEUE_KEY = "votes"  # kombu's Redis transport keeps the queue "votes" as a list of that name
 UNACKED_KEY = "unacked"  # and delivered, unacknowledged messages in this hash
 
@@ -50,7 +51,7 @@ def start_worker(spawn: Spawn, env: dict[str, str], name: str = "worker") -> Chi
     def ready() -> bool:
         if process.popen.poll() is not None:
             raise RuntimeError(f"{name} exited with {process.popen.returncode}:\n{process.output()}")
-        return " ready." in process.output()
+        return process.output().count(" ready.") >= WORKER_PROCESSES
 
     wait_until(ready, 60, f"celery {name}")
     return process
