@@ -3,12 +3,15 @@
     flock /tmp/escrutinio-bench.lock .venv/bin/python bench/redis_route.py [--quick]
 
 1. Accept and end to end: N votes POSTed to the publisher (gunicorn, 2 workers) by
-   `--concurrency` keep-alive connections while a worker (`celery ... -Q votes`, 2 processes)
-   consumes; the accept rate (all answered 202) and the end-to-end rate (all in MySQL).
+   `--concurrency` keep-alive connections while a worker (the Procfile's `worker:` line:
+   threads pool, group commit) consumes; the accept rate (all answered 202) and the
+   end-to-end rate (all in MySQL).
 2. Drain: with no worker running, the queue is filled with `--drain-votes` votes, once as
    the batching design queues them (record_batch messages of the size the publisher formed
    in step 1) and once one vote per message (record_one); then a worker is started and the
-   rate at which it commits them is measured from the votes' stored_at.
+   rate at which it commits them is measured from the votes' stored_at. The same worker
+   command both times; record_batch goes through the group committer (the votes of many
+   messages per transaction), record_one stores each vote in a transaction of its own.
 
 Uses its own Redis (AOF, appendfsync always, like production) and the database at
 BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/escrutinio_bench_redis), whose
@@ -41,25 +44,32 @@ from scripts.processes import ChildProcess  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 DEFAULT_DATABASE_URL = "mysql://root@127.0.0.1:3306/escrutinio_bench_redis"
+WORKER_PROCESSES = int(os.environ.get("CELERY_WORKER_PROCESSES") or 2)  # as the Procfile's default
 
 
 # --- processes ------------------------------------------------------------------
 
 
 def start_worker(log_dir: Path, name: str) -> ChildProcess:
-    argv = [sys.executable, "-m", "celery", "-A", "election", "worker", "-Q", "votes"]
-    argv += ["--loglevel", "WARNING", "--concurrency", "2", "--without-mingle", "--without-gossip"]
-    hostname = f"{name}-{os.getpid()}@bench"
+    """The Procfile's `worker:` line, as `make run`, compose and Kubernetes start it."""
+    argv = [sys.executable, "-m", "scripts.part", "worker"]
     from election.celery import app
 
-    worker = ChildProcess(name, [*argv, "--hostname", hostname], dict(os.environ), log_dir / f"{name}.log")
+    env = {**os.environ, "CELERY_METRICS_PORT": str(free_port())}
+    worker = ChildProcess(name, argv, env, log_dir / f"{name}.log")
     try:
-        # Consuming once it answers a ping (its logs are at WARNING, so there is no "ready" line).
-        worker.wait_until(lambda: bool(app.control.ping(destination=[hostname], timeout=0.5)), 60, name)
+        # Consuming once every process answers a ping (its logs are at WARNING: no "ready" line).
+        worker.wait_until(lambda: len(app.control.ping(timeout=0.5)) >= WORKER_PROCESSES, 60, name)
     except BaseException:
         worker.stop()  # never leave a worker behind
         raise
     return worker
+
+
+def worker_command() -> str:
+    from scripts.part import procfile_commands
+
+    return procfile_commands()["worker"]
 
 
 def start_publisher(log_dir: Path, port: int) -> ChildProcess:
@@ -146,12 +156,21 @@ def stored_votes() -> int:
     return int(RouteTally.objects.filter(route="redis").aggregate(total=Sum("votes"))["total"] or 0)
 
 
+def messages_done() -> int:
+    """record_batch messages the running worker has handled (Celery's own count)."""
+    from election.celery import app
+    from ingest_pubsub.dead_letters import RECORD_BATCH
+
+    stats = app.control.inspect(timeout=2).stats() or {}
+    return sum(worker["total"].get(RECORD_BATCH, 0) for worker in stats.values())
+
+
 def wait_stored(n: int, timeout: float) -> None:
     wait_until(lambda: stored_votes() >= n, timeout, f"{n} votes stored")
 
 
 def commit_profile() -> dict[str, Any]:
-    """From the stored votes: transactions (one per message) and the commit-to-commit drain rate."""
+    """From the stored votes: transactions (one stored_at each) and the commit-to-commit drain rate."""
     from django.db.models import Count, Max, Min
 
     from election.models import Vote
@@ -189,12 +208,14 @@ def accept_phase(log_dir: Path, votes: int, concurrency: int) -> dict[str, Any]:
         asyncio.run(post_all(port, warmup, 8))
         wait_stored(len(warmup), 60)
         empty_vote_tables()
+        messages_before = messages_done()
         bodies = [json.dumps(generator.vote()).encode() for _ in range(votes)]
         started = time.perf_counter()
         statuses, latencies = asyncio.run(post_all(port, bodies, concurrency))
         accept_seconds = time.perf_counter() - started
         wait_stored(statuses[202], 300)
         end_to_end_seconds = time.perf_counter() - started
+        messages = messages_done() - messages_before
     finally:
         publisher.stop()
         worker.stop()
@@ -213,7 +234,11 @@ def accept_phase(log_dir: Path, votes: int, concurrency: int) -> dict[str, Any]:
         },
         "end_to_end_seconds": round(end_to_end_seconds, 3),
         "end_to_end_votes_per_second": round(statuses[202] / end_to_end_seconds),
-        "votes_per_message": profile["votes_per_transaction"],  # the publisher's batches under this load
+        # The publisher's batches under this load, and the worker's transactions (group commit).
+        "messages": messages,
+        "votes_per_message": round(statuses[202] / messages, 1),
+        "transactions": profile["transactions"],
+        "votes_per_transaction": profile["votes_per_transaction"],
     }
 
 
@@ -261,6 +286,7 @@ def drain_phase(log_dir: Path, votes: int, batch_size: int, name: str) -> dict[s
         "drain_seconds": profile["seconds"],
         "votes_per_second": profile["votes_per_second"],
         "transactions": profile["transactions"],
+        "votes_per_transaction": profile["votes_per_transaction"],
     }
 
 
@@ -331,8 +357,8 @@ def main() -> int:
             "python": platform.python_version(),
             "platform": platform.platform(),
         },
-        "setup": "publisher: gunicorn 2 uvicorn workers; consumer: 1 celery worker, prefork 2; "
-        f"Redis AOF appendfsync {args.appendfsync}; MariaDB on the same machine",
+        "setup": "publisher: gunicorn 2 uvicorn workers; consumer: the Procfile's worker line "
+        f"({worker_command()}); Redis AOF appendfsync {args.appendfsync}; MariaDB on the same machine",
         "accept": accept,
         "drain": {"batching": batching, "one_per_task": one_per_task},
         "speedup_vs_one_per_task": round(speedup, 2),

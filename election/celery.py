@@ -1,8 +1,50 @@
-"""The Celery app of the Redis route: `celery -A election worker -Q votes`.
+"""The Celery app of the Redis route: `celery -A election worker -Q votes` (Procfile `worker:`).
 
-Configured from Django settings (the CELERY_ names in election/settings.py, where each
-reliability choice is explained). The tasks live in `ingest_pubsub.tasks`, named in
-CELERY_IMPORTS, so this package never imports a route.
+Configured from Django settings (the CELERY_ names in election/settings.py). The tasks live
+in `ingest_pubsub.tasks`, named in CELERY_IMPORTS, so this package never imports a route.
+
+How the worker is run (Procfile `worker:`), and why (a vote must never be lost nor counted twice):
+
+- Two processes (CELERY_WORKER_PROCESSES, `python -m ingest_pubsub.workers`), each
+  `--pool threads --concurrency 32` (CELERY_WORKER_CONCURRENCY). py-spy and timing showed the
+  drain bound by the consumer loop, not the database: kombu's Redis transport makes three
+  writes per message (BRPOP; recording it as unacknowledged; the ack), each waiting for
+  Redis' fsync (`appendfsync always`), one message at a time per process. Two processes
+  overlap those waits and use both cores; the acks of one event-loop turn are written in
+  one MULTI/EXEC (ingest_pubsub/broker.py, below).
+- Threads and group commit: the 32 tasks of a process hand their votes to its one
+  committer thread (ingest_pubsub/group_commit.py), which stores the votes of every task
+  waiting meanwhile in one transaction: the per-transaction cost (commit fsync, the hot
+  tally rows held until commit) is paid once per group, not per message of ~15 votes. The
+  threads mostly wait, so the interpreter lock is no limit; the switch interval is cut to
+  0.5 ms (ingest_pubsub/tasks.py) so the consumer thread gets it back quickly.
+- Prefetch (CELERY_PREFETCH_MULTIPLIER, 4 by default, x the concurrency): the messages a
+  process reserves ahead, so new tasks are ready while a group commits. They stay
+  unacknowledged while reserved: a dead worker strands at most processes x concurrency x
+  multiplier messages until the visibility timeout.
+- acks_late (CELERY_TASK_ACKS_LATE): a task returns only once the committer has committed
+  its votes, and its message is acknowledged only then. A worker that dies before leaves the
+  message unacknowledged, so it is delivered again, and the redelivery finds its votes
+  stored (votes_record is idempotent on vote_id) and changes nothing. The acks of one turn
+  of the event loop are removed from Redis together at the next turn: one that is not yet
+  written when the worker dies only means one more, harmless, redelivery.
+- reject_on_worker_lost: in a prefork pool, a killed child requeues its message instead of
+  acknowledging it as failed. With threads, the whole process dies together, which leaves
+  all its messages unacknowledged.
+- Visibility timeout and restore (CELERY_VISIBILITY_TIMEOUT 300 s,
+  CELERY_UNACKED_RESTORE_INTERVAL x _THROTTLE 10 s): Redis has no broker-side acks; kombu
+  keeps each delivered message in the "unacked" hash, and any worker puts it back on the
+  queue once it has been held that long. A SIGKILLed worker's messages come back after the
+  timeout plus one sweep. Known gap (kombu): a message is popped (BRPOP) before it is
+  recorded there, so a worker killed between the two, while it is fetching, loses it.
+- Time limit: the threads pool cannot kill a task, so CELERY_TASK_TIME_LIMIT applies to a
+  prefork pool only. A stuck database call ends with InnoDB's lock wait timeout (an error,
+  retried); a message held past the visibility timeout is delivered again (harmless).
+- Retries with backoff: a batch the database cannot take (StorageUnavailable) fails every
+  task of its group; each retries after 1, 2, 4 ... 60 s with jitter, VOTES_TASK_MAX_RETRIES
+  times (~25 min), then is parked in the dead letters. Any other failure of a group is taken
+  for one bad message: its messages are committed one by one, so a poison message fails
+  alone and is parked, never dropped, while the others commit.
 """
 
 from __future__ import annotations
@@ -15,3 +57,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "election.settings")
 
 app = Celery("escrutinio")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# kombu's Redis transport with the acks of one event-loop turn written in one MULTI/EXEC
+# (see that module). Named, not imported, as CELERY_IMPORTS names the tasks.
+app.conf.broker_transport = "ingest_pubsub.broker:Transport"

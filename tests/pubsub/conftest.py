@@ -9,7 +9,6 @@ from __future__ import annotations
 import http.client
 import json
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from scripts.devservices import RedisServer, free_port, wait_until
 from scripts.processes import ChildProcess, Spawn
 from tests.conftest import AUTHORIZATION
 
+WORKER_PROCESSES = 2  # the Procfile's default (CELERY_WORKER_PROCESSES)
 QUEUE_KEY = "votes"  # kombu's Redis transport keeps the queue "votes" as a list of that name
 UNACKED_KEY = "unacked"  # and delivered, unacknowledged messages in this hash
 
@@ -44,31 +44,14 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 def start_worker(spawn: Spawn, env: dict[str, str], name: str = "worker") -> ChildProcess:
-    """`celery -A election worker -Q votes`, as in the README, returned once it consumes."""
-    argv = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "election",
-        "worker",
-        "-Q",
-        "votes",
-        "--loglevel",
-        "INFO",
-        "--concurrency",
-        "2",
-        "--without-mingle",
-        "--without-gossip",
-        "--hostname",
-        f"{name}-{uuid.uuid4().hex[:8]}@%h",
-    ]
-    process = spawn(name, argv, env)
+    """The Procfile's `worker:` line (threads pool, group commit), returned once it consumes."""
+    argv = [sys.executable, "-m", "scripts.part", "worker"]
+    process = spawn(name, argv, {**env, "CELERY_METRICS_PORT": str(free_port())})
 
     def ready() -> bool:
         if process.popen.poll() is not None:
             raise RuntimeError(f"{name} exited with {process.popen.returncode}:\n{process.output()}")
-        return " ready." in process.output()
+        return process.output().count(" ready.") >= WORKER_PROCESSES
 
     wait_until(ready, 60, f"celery {name}")
     return process

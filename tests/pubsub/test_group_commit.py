@@ -1,0 +1,133 @@
+"""The worker's group committer against the real database and Redis, in one process.
+
+Task threads submit while a commit is held open, as happens when a transaction is slow; the
+submissions that waited meanwhile must go together in the next transaction, each task must
+get its own results, and a bad message must fail alone.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from django.db import IntegrityError
+
+from election import live
+from election.models import Vote
+from election.services import Outcome, RecordResult, ValidatedVote, votes_record
+from ingest_pubsub.group_commit import GroupCommitter
+from scripts.devservices import wait_until
+from tests.test_recording import make_votes, recount_matches_tallies
+
+
+class HeldFirstCommit:
+    """votes_record, with the first call held until `release()`: the others queue meanwhile."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+        self.calls = 0
+
+    def __call__(self, votes: Sequence[ValidatedVote]) -> list[RecordResult]:
+        self.calls += 1
+        if self.calls == 1:
+            self.entered.set()
+            self.gate.wait(30)
+        return votes_record(votes=votes, route="redis")
+
+    def release(self) -> None:
+        self.gate.set()
+
+
+@pytest.fixture
+def held() -> HeldFirstCommit:
+    return HeldFirstCommit()
+
+
+@pytest.fixture
+def committer(held: HeldFirstCommit, committed_db: None, redis_client: Any) -> Iterator[GroupCommitter]:
+    group = GroupCommitter(held, route="redis")
+    yield group
+    held.release()
+    group.stop()
+
+
+def submit_all(
+    committer: GroupCommitter, held: HeldFirstCommit, batches: list[list[ValidatedVote]]
+) -> list[list[RecordResult] | BaseException]:
+    """Submit the first batch, hold its commit, submit the rest from threads, then release."""
+    answers: list[list[RecordResult] | BaseException] = [RuntimeError("no answer")] * len(batches)
+
+    def task(i: int) -> None:
+        try:
+            answers[i] = committer.submit(batches[i])
+        except BaseException as exc:  # the test looks at it
+            answers[i] = exc
+
+    threads = [threading.Thread(target=task, args=(i,)) for i in range(len(batches))]
+    threads[0].start()
+    assert held.entered.wait(30)
+    for thread in threads[1:]:
+        thread.start()
+    wait_until(lambda: committer.waiting() == len(batches) - 1, 30, "the other tasks waiting")
+    held.release()
+    for thread in threads:
+        thread.join(60)
+    return answers
+
+
+def test_tasks_waiting_during_a_commit_share_the_next_transaction(
+    committer: GroupCommitter, held: HeldFirstCommit
+) -> None:
+    votes = make_votes(15 * 11)
+    batches = [votes[i : i + 15] for i in range(0, len(votes), 15)]
+
+    answers = submit_all(committer, held, batches)
+
+    assert committer.group_sizes == [1, 10]
+    assert held.calls == 2
+    for batch, answer in zip(batches, answers, strict=True):
+        assert isinstance(answer, list)
+        assert [r.vote.vote_id for r in answer] == [v.vote_id for v in batch]
+        assert {r.outcome for r in answer} == {Outcome.STORED}
+    assert Vote.objects.count() == len(votes)
+    assert Vote.objects.values("stored_at").distinct().count() == 2
+    recount_matches_tallies()
+    listed = [vote["vote_id"] for vote in live.latest_votes(live.LATEST_MAX)]
+    assert len(listed) == min(len(votes), live.LATEST_MAX)
+    assert listed[0] == str(votes[-1].vote_id)  # newest first
+
+
+def test_a_vote_in_two_messages_of_one_transaction_is_stored_once(
+    committer: GroupCommitter, held: HeldFirstCommit
+) -> None:
+    first, again = make_votes(2), make_votes(1, seed=5)
+    answers = submit_all(committer, held, [first, again, [again[0], first[1]]])
+
+    assert committer.group_sizes == [1, 2]
+    outcomes = [[r.outcome for r in answer] for answer in answers if isinstance(answer, list)]
+    assert outcomes == [
+        [Outcome.STORED, Outcome.STORED],
+        [Outcome.STORED],
+        [Outcome.DUPLICATE, Outcome.DUPLICATE],
+    ]
+    assert Vote.objects.count() == 3
+
+
+def test_a_message_the_database_refuses_fails_alone(committer: GroupCommitter, held: HeldFirstCommit) -> None:
+    votes = make_votes(40)
+    poison = replace(make_votes(1, seed=40)[0], partido="NO-SUCH-PARTIDO")  # violates a foreign key
+    batches = [votes[0:10], votes[10:20], [votes[20], poison], votes[30:40]]
+
+    answers = submit_all(committer, held, batches)
+
+    assert isinstance(answers[2], IntegrityError)
+    assert all(isinstance(answers[i], list) for i in (0, 1, 3))
+    # The group failed as a whole, then each message was committed alone.
+    assert committer.group_sizes == [1, 3, 1, 1, 1]
+    stored = {str(v) for v in Vote.objects.values_list("vote_id", flat=True)}
+    assert stored == {str(v.vote_id) for batch in (batches[0], batches[1], batches[3]) for v in batch}
+    recount_matches_tallies()
