@@ -317,7 +317,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     workers = {
         "gateway": int(env.setdefault("GATEWAY_WORKERS", "2")),
         "publisher": int(env.setdefault("PUBLISHER_WORKERS", "2")),
-        "worker": int(env.setdefault("CELERY_WORKER_CONCURRENCY", "2")),
+        "worker_processes": int(env.setdefault("CELERY_WORKER_PROCESSES", "2")),  # the Procfile's defaults
+        "worker_threads": int(env.setdefault("CELERY_WORKER_CONCURRENCY", "32")),
     }
     database_url = env["DATABASE_URL"]
     import redis
