@@ -35,8 +35,9 @@ How the worker is run (Procfile `worker:`), and why (a vote must never be lost n
   CELERY_UNACKED_RESTORE_INTERVAL x _THROTTLE 10 s): Redis has no broker-side acks; kombu
   keeps each delivered message in the "unacked" hash, and any worker puts it back on the
   queue once it has been held that long. A SIGKILLed worker's messages come back after the
-  timeout plus one sweep. Known gap (kombu): a message is popped (BRPOP) before it is
-  recorded there, so a worker killed between the two, while it is fetching, loses it.
+  timeout plus one sweep. kombu pops a message (BRPOP) before it records it there, so a
+  worker killed in between lost it; ingest_pubsub/broker.py moves it (BLMOVE) to a landing
+  list instead, which the same sweep empties back into the queue when its worker is dead.
 - Time limit: the threads pool cannot kill a task, so CELERY_TASK_TIME_LIMIT applies to a
   prefork pool only. A stuck database call ends with InnoDB's lock wait timeout (an error,
   retried); a message held past the visibility timeout is delivered again (harmless).
@@ -57,6 +58,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "election.settings")
 
 app = Celery("escrutinio")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-# kombu's Redis transport with the acks of one event-loop turn written in one MULTI/EXEC
-# (see that module). Named, not imported, as CELERY_IMPORTS names the tasks.
+# kombu's Redis transport with landing lists (no message lost between pop and unacked
+# record) and the acks of one event-loop turn written in one MULTI/EXEC (see that module).
+# Named, not imported, as CELERY_IMPORTS names the tasks.
 app.conf.broker_transport = "ingest_pubsub.broker:Transport"
