@@ -168,11 +168,12 @@ class Channel(kombu_redis.Channel):
                 client.zrem(LANDING_INDEX, key)
 
     def close(self) -> None:
+        """Put back what our landing lists hold. They stay registered: a move that Redis serves
+        after this (a BLMOVE still pending) is put back by a later sweep, once they are old."""
         try:
             with self.conn_or_acquire() as client:
-                keys = [self.landing_key(queue) for queue in self._landing_registered]
-                if keys:
-                    client.zrem(LANDING_INDEX, *keys)
+                for queue in self._landing_registered:
+                    _landing_empty(client, self.landing_key(queue), queue)
         except self.connection_errors:
             pass  # the sweep of another worker empties them once they are old
         super().close()
