@@ -6,8 +6,9 @@ whole response of a public GET under `/api/` (status, headers, body) for RESULTS
 and answers repeats from memory, before Django's middleware and DRF run: what nginx calls
 micro-caching. A repeat costs a dictionary lookup instead of a request through Django.
 
-Only 200 answers that carry an ETag (the results, the vote list, the latest votes, the
-catalogue) and set no cookie are kept. The key holds every request header those answers
+Only 200 JSON answers that carry an ETag (the results, the vote list, the latest votes, the
+catalogue) and set no cookie are kept: never the browsable API's HTML, which holds the
+requester's CSRF token. The key holds every request header those answers
 depend on: Accept (JSON or the browsable page), Origin (CORS), Host and scheme (the vote
 list's links). A request carrying If-None-Match that matches the kept ETag gets 304.
 """
@@ -115,8 +116,14 @@ def _key(environ: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _keepable(status: str, headers: list[tuple[str, str]]) -> bool:
-    names = {name.lower() for name, _ in headers}
-    return status.startswith("200") and "etag" in names and "set-cookie" not in names
+    # JSON only: the browsable API's HTML carries the requester's CSRF token, never to be shared.
+    found = {name.lower(): value for name, value in headers}
+    return (
+        status.startswith("200")
+        and "etag" in found
+        and "set-cookie" not in found
+        and found.get("content-type", "").startswith("application/json")
+    )
 
 
 def _replay(kept: KeptAnswer, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
