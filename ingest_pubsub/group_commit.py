@@ -30,6 +30,7 @@ from election.services import RecordResult, StorageUnavailable, ValidatedVote, v
 
 logger = logging.getLogger(__name__)
 
+# Stores validated votes durably, one result per vote, in order (votes_record's contract).
 Record = Callable[[Sequence[ValidatedVote]], list[RecordResult]]
 
 

@@ -17,7 +17,7 @@ import logging
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from celery import Task, signals
@@ -38,7 +38,7 @@ from election.services import (
     votes_record,
 )
 from ingest_pubsub.dead_letters import RECORD_BATCH, dead_letters_park
-from ingest_pubsub.group_commit import committer
+from ingest_pubsub.group_commit import Record, committer
 from ingest_pubsub.messages import QueuedVote, vote_from_message
 
 logger = logging.getLogger(__name__)
@@ -47,8 +47,6 @@ RECORD_ONE = "escrutinio.votes.record_one"
 # Database retries: 1, 2, 4 ... 60 s apart (with jitter), about 25 minutes in all by default.
 MAX_RETRIES = int(os.environ.get("VOTES_TASK_MAX_RETRIES", "30"))
 RETRY_BACKOFF_MAX = 60
-# Stores validated votes durably, with one result per vote (the group committer, or alone).
-Store = Callable[[Sequence[ValidatedVote]], list[RecordResult]]
 METRICS_PORT = int(os.environ.get("CELERY_METRICS_PORT", "9102"))
 
 TASK_OPTIONS: dict[str, Any] = {
@@ -102,7 +100,7 @@ def _record_alone(votes: Sequence[ValidatedVote]) -> list[RecordResult]:
     return results
 
 
-def _record(task: Task, messages: Sequence[Any], store: Store) -> dict[str, int]:
+def _record(task: Task, messages: Sequence[Any], store: Record) -> dict[str, int]:
     votes, readable = _readable_votes(messages)
     try:
         results = store(votes)
