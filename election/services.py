@@ -30,6 +30,7 @@ from election.catalogue import (
     papeleta_resolve,
     partido_resolve,
 )
+from election.commit import Statement, statements_commit
 from election.models import SEDE_MAX_LENGTH, Route, Vote
 
 logger = logging.getLogger(__name__)
@@ -263,8 +264,8 @@ def votes_record(*, votes: Sequence[ValidatedVote], route: Route | str) -> list[
     for attempt in range(1, RECORD_ATTEMPTS + 1):
         try:
             started = time.perf_counter()
-            with transaction.atomic():
-                results = _record_once(votes, route)
+            results, writes = _record_plan(votes, route)
+            statements_commit(writes)
             _observe(results, route, time.perf_counter() - started)
             return results
         except IntegrityError as exc:
@@ -274,6 +275,12 @@ def votes_record(*, votes: Sequence[ValidatedVote], route: Route | str) -> list[
             # the next attempt sees it and reports it as a duplicate.
             logger.info("vote_id race, retrying batch", extra={"attempt": attempt})
         except OperationalError as exc:
+            if _is_connection_lost(exc) and attempt == 1:
+                # A connection the server dropped while idle (a restart, a timeout): the next
+                # attempt opens a new one. Had the COMMIT gone through, it sees the votes stored.
+                logger.info("database connection lost, retrying batch on a new one")
+                connection.close()
+                continue
             if not _is_transient_lock_error(exc):
                 connection.close()  # a fresh connection next time, once the server is back
                 raise StorageUnavailable(str(exc)) from exc
@@ -306,13 +313,26 @@ def _is_duplicate_key(exc: IntegrityError) -> bool:
     return code == 1062 or "UNIQUE constraint" in str(exc)
 
 
+# MySQL client: server gone away, connection lost (twice); MariaDB: connection killed.
+_CONNECTION_LOST = (2006, 2013, 2055, 1927)
+
+
+def _is_connection_lost(exc: OperationalError) -> bool:
+    return bool(exc.args) and exc.args[0] in _CONNECTION_LOST
+
+
 def _is_transient_lock_error(exc: OperationalError) -> bool:
     code = exc.args[0] if exc.args else None
     # MySQL: 1213 deadlock, 1205 lock wait timeout. SQLite: "database is locked".
     return code in (1205, 1213) or "locked" in str(exc)
 
 
-def _record_once(votes: Sequence[ValidatedVote], route: Route) -> list[RecordResult]:
+def _record_plan(votes: Sequence[ValidatedVote], route: Route) -> tuple[list[RecordResult], list[Statement]]:
+    """Each vote's outcome, from what is stored now, and the writes that store the new ones.
+
+    A vote another transaction stores between this look and the commit makes the commit fail
+    on the vote_id's unique key; votes_record then plans again and sees it.
+    """
     stored_before = _stored_content([vote.vote_id for vote in votes])
     stored_at = timezone.now()
     fresh: dict[uuid.UUID, ValidatedVote] = {}
@@ -327,23 +347,40 @@ def _record_once(votes: Sequence[ValidatedVote], route: Route) -> list[RecordRes
             results.append(RecordResult(vote, Outcome.DUPLICATE))
         else:
             results.append(RecordResult(vote, Outcome.CONFLICT))
-    if fresh:
-        _votes_insert(list(fresh.values()), route, stored_at)
-        tallies.tallies_add(votes=list(fresh.values()), route=route, stored_at=stored_at)
-    return results
+    new = list(fresh.values())
+    writes = _votes_insert(new, route, stored_at)
+    writes += tallies.tallies_statements(votes=new, route=route, stored_at=stored_at)
+    return results, writes
 
 
 def _stored_content(vote_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str, str, str, str]]:
+    """The content key of each of these vote_ids already stored.
+
+    Raw SQL: on a small batch, building the ORM query took three times as long as the database
+    took to answer it (cProfile, 8 votes: 0.9 of 1.3 ms).
+    """
+    db = transaction.get_connection()
+    vote_id = Vote._meta.get_field("vote_id")
+    quote = db.ops.quote_name
+    columns = ", ".join(quote(Vote._meta.get_field(name).column) for name in _CONTENT_COLUMNS)  # type: ignore[arg-type]
+    table = quote(Vote._meta.db_table)
+    key = quote(vote_id.column)  # type: ignore[arg-type]
     found: dict[uuid.UUID, tuple[str, str, str, str, str]] = {}
-    for start in range(0, len(vote_ids), 1000):
-        rows = Vote.objects.filter(vote_id__in=vote_ids[start : start + 1000]).values_list(
-            "vote_id", "sede", "departamento_id", "municipio_id", "papeleta_id", "partido_id"
-        )
-        for vote_id, *content in rows:
-            found[vote_id] = tuple(content)  # type: ignore[assignment]
+    with db.cursor() as cursor:
+        for start in range(0, len(vote_ids), _INSERT_CHUNK):
+            chunk = [
+                vote_id.get_db_prep_value(value, db) for value in vote_ids[start : start + _INSERT_CHUNK]
+            ]
+            marks = ", ".join(["%s"] * len(chunk))
+            # identifiers come from the model; every value is a parameter
+            cursor.execute(f"SELECT {key}, {columns} FROM {table} WHERE {key} IN ({marks})", chunk)  # noqa: S608
+            for stored_id, *content in cursor.fetchall():
+                found[vote_id.to_python(stored_id)] = tuple(content)  # type: ignore[assignment]
     return found
 
 
+# What a vote is, for telling a duplicate from a conflict: ValidatedVote.content_key's fields.
+_CONTENT_COLUMNS = ("sede", "departamento", "municipio", "papeleta", "partido")
 # The columns `_votes_insert` writes, as Vote declares them.
 _VOTE_COLUMNS = (
     "vote_id",
@@ -359,7 +396,7 @@ _VOTE_COLUMNS = (
 _INSERT_CHUNK = 1000
 
 
-def _votes_insert(votes: Sequence[ValidatedVote], route: Route, stored_at: datetime) -> None:
+def _votes_insert(votes: Sequence[ValidatedVote], route: Route, stored_at: datetime) -> list[Statement]:
     """Multi-row INSERTs of new votes: what bulk_create writes, without a model instance and
     a field-by-field conversion per value (most of a large batch's cost). Only the UUID and
     the datetimes need the backend's conversion; the other values are plain text."""
@@ -372,22 +409,23 @@ def _votes_insert(votes: Sequence[ValidatedVote], route: Route, stored_at: datet
     columns = ", ".join(quote(field.column) for field in fields)  # type: ignore[union-attr, arg-type]
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     table = quote(Vote._meta.db_table)
-    with db.cursor() as cursor:
-        for start in range(0, len(votes), _INSERT_CHUNK):
-            chunk = votes[start : start + _INSERT_CHUNK]
-            params: list[Any] = []
-            for vote in chunk:
-                params += (
-                    uuid_value(vote.vote_id, db),
-                    vote.sede,
-                    vote.departamento_code,
-                    vote.municipio_code,
-                    vote.papeleta,
-                    vote.partido,
-                    route.value,
-                    time_value(vote.received_at, db),
-                    stored,
-                )
-            values = ", ".join([row] * len(chunk))
-            # identifiers come from the model; every value is a parameter
-            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {values}", params)  # noqa: S608
+    statements: list[Statement] = []
+    for start in range(0, len(votes), _INSERT_CHUNK):
+        chunk = votes[start : start + _INSERT_CHUNK]
+        params: list[Any] = []
+        for vote in chunk:
+            params += (
+                uuid_value(vote.vote_id, db),
+                vote.sede,
+                vote.departamento_code,
+                vote.municipio_code,
+                vote.papeleta,
+                vote.partido,
+                route.value,
+                time_value(vote.received_at, db),
+                stored,
+            )
+        values = ", ".join([row] * len(chunk))
+        # identifiers come from the model; every value is a parameter
+        statements.append((f"INSERT INTO {table} ({columns}) VALUES {values}", params))  # noqa: S608
+    return statements

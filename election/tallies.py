@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from django.db import connection, models
 
+from election.commit import Statement
 from election.models import AreaTally, RouteTally, SedeTally, SedeTotal, Vote
 
 if TYPE_CHECKING:
@@ -83,6 +84,13 @@ def _counted(
 
 
 def tallies_add(*, votes: Sequence[ValidatedVote], route: str, stored_at: datetime) -> None:
+    statements_run(tallies_statements(votes=votes, route=route, stored_at=stored_at))
+
+
+def tallies_statements(*, votes: Sequence[ValidatedVote], route: str, stored_at: datetime) -> list[Statement]:
+    """The upserts that add a batch of newly stored votes to every tally: one per tally."""
+    if not votes:
+        return []
     counted = [
         _counted(
             v.departamento_code,
@@ -96,8 +104,7 @@ def tallies_add(*, votes: Sequence[ValidatedVote], route: str, stored_at: dateti
         )
         for v in votes
     ]
-    for tally in TALLIES:
-        _increment(tally, Counter(map(tally.key, counted)))
+    return [_increment(tally, Counter(map(tally.key, counted))) for tally in TALLIES]
 
 
 def tallies_count(rows: Iterable[Counted]) -> dict[str, Counter[tuple[Hashable, ...]]]:
@@ -138,12 +145,19 @@ def tallies_replace(counts: dict[str, Counter[tuple[Hashable, ...]]]) -> None:
         wanted = counts[tally.name]
         keys = sorted(wanted)  # type: ignore[type-var]
         for start in range(0, len(keys), 2000):
-            _increment(tally, Counter({key: wanted[key] for key in keys[start : start + 2000]}))
+            chunk = Counter({key: wanted[key] for key in keys[start : start + 2000]})
+            statements_run([_increment(tally, chunk)])
 
 
-def _increment(tally: Tally, counts: Counter[tuple[Hashable, ...]]) -> None:
-    if not counts:
-        return
+def statements_run(statements: Sequence[Statement]) -> None:
+    """Execute in the current transaction (the caller's)."""
+    with connection.cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute(sql, params)
+
+
+def _increment(tally: Tally, counts: Counter[tuple[Hashable, ...]]) -> Statement:
+    """One multi-row upsert adding `counts` (not empty) to the tally's rows."""
     quote = connection.ops.quote_name
     table = quote(tally.model._meta.db_table)
     columns = [quote(tally.model._meta.get_field(name).column) for name in tally.key_fields]
@@ -160,5 +174,4 @@ def _increment(tally: Tally, counts: Counter[tuple[Hashable, ...]]) -> None:
         sql += (
             f"ON CONFLICT ({', '.join(columns)}) DO UPDATE SET {votes} = {table}.{votes} + excluded.{votes}"
         )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)  # identifiers come from the model; every value is a parameter
+    return sql, params  # identifiers come from the model; every value is a parameter

@@ -1,0 +1,79 @@
+"""Commit a list of write statements as one transaction, in as few round trips as the database allows.
+
+On MariaDB/MySQL the whole transaction travels as one multi-statement query:
+
+    START TRANSACTION; INSERT ...; INSERT ... ON DUPLICATE KEY UPDATE ...; COMMIT
+
+one round trip, where `transaction.atomic()` takes one per statement plus two to switch
+autocommit off and on. A small group commit is mostly round trips: on the 2-core bench
+machine, votes_record of 8 votes took 5.4 ms through atomic() and 3.8 ms this way. The commit
+is durable when the last reply arrives, as with atomic().
+
+Multi-statement queries are enabled only on connections that commit here (the processes that
+record votes), never on those serving the API or the admin. Every value is still a parameter.
+
+Elsewhere (SQLite, or inside an outer atomic block, as in tests) the statements run one by one
+under `transaction.atomic()`, with the same result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection, transaction
+
+# A statement and its parameters; the SQL holds identifiers only, every value is a %s.
+Statement = tuple[str, Sequence[Any]]
+
+_MULTI_STATEMENTS_ON = 0  # MYSQL_OPTION_MULTI_STATEMENTS_ON, for mysql_set_server_option()
+
+
+def statements_commit(statements: Sequence[Statement]) -> None:
+    """Run `statements` in one transaction and commit it; on any error nothing of it stays.
+
+    Raises the database's error as Django's (IntegrityError, OperationalError...).
+    """
+    if not statements:
+        return
+    if connection.vendor != "mysql" or connection.in_atomic_block:
+        with transaction.atomic(), connection.cursor() as cursor:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+        return
+    _commit_in_one_query(statements)
+
+
+def _commit_in_one_query(statements: Sequence[Statement]) -> None:
+    query = ";\n".join(["START TRANSACTION", *(sql for sql, _ in statements), "COMMIT"])
+    params = [value for _, values in statements for value in values]
+    connection.ensure_connection()
+    raw = connection.connection
+    with connection.wrap_database_errors:  # MySQLdb's errors as Django's
+        _multi_statements_allow(raw)
+        cursor = raw.cursor()
+        try:
+            cursor.execute(query, params)
+            while cursor.nextset():  # a failing statement raises here; the rest did not run
+                pass
+        except Exception:
+            _rollback_quietly(raw, cursor)
+            raise
+        finally:
+            cursor.close()
+
+
+def _multi_statements_allow(raw: Any) -> None:
+    """Once per connection: one more round trip, on its first commit only."""
+    if not getattr(raw, "escrutinio_multi_statements", False):
+        raw.set_server_option(_MULTI_STATEMENTS_ON)
+        raw.escrutinio_multi_statements = True
+
+
+def _rollback_quietly(raw: Any, cursor: Any) -> None:
+    """End the transaction a failed statement left open; a dead connection has none left."""
+    try:
+        cursor.close()  # reads what is left of the replies, so the connection takes a command
+        raw.rollback()
+    except Exception:  # noqa: S110  # the connection is gone: the server rolled back
+        pass
