@@ -1,14 +1,16 @@
 """The database side of the gRPC server: validate received ballots and record them as one batch.
 
 Runs in the server's database thread (never on the event loop), through the same
-`vote_admit` (token, `vote_validate`, sede, rate) / `votes_record` / `live_publish` path as
-every other route.
+`vote_admit` (token, `vote_validate`, sede, rate) / `votes_record` path as every other
+route. The server hands the results to `election.live.LiveFeed`, which updates Redis after.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,7 +24,7 @@ from django.db import DatabaseError, close_old_connections, connection  # noqa: 
 
 from election.access import AccessDenied, Throttled, vote_admit  # noqa: E402
 from election.catalogue import catalogue_index  # noqa: E402
-from election.live import live_publish  # noqa: E402
+from election.live import LiveFeed  # noqa: E402
 from election.models import Route  # noqa: E402
 from election.services import (  # noqa: E402
     Outcome,
@@ -54,11 +56,9 @@ def ballots_record(ballots: Sequence[Ballot]) -> list[Verdict]:
     """Admit each ballot (token, validity, sede, rate) and store the admitted ones in one transaction.
 
     Raises StorageUnavailable when the database cannot take the batch: then nothing of it
-    was stored. Django's connection is checked before and released after, as a request
-    would, so a server outlives database restarts.
+    was stored.
     """
-    close_old_connections()
-    try:
+    with _database_session():
         verdicts: list[Verdict | None] = []
         valid: list[ValidatedVote] = []
         for ballot in ballots:
@@ -68,11 +68,32 @@ def ballots_record(ballots: Sequence[Ballot]) -> list[Verdict]:
             except (VoteInvalid, AccessDenied, Throttled) as refused:
                 verdicts.append(refused)
         results = iter(votes_record(votes=valid, route=ROUTE))
-        recorded = [next(results) if verdict is None else verdict for verdict in verdicts]
-        live_publish(results=[r for r in recorded if isinstance(r, RecordResult)], route=ROUTE.value)
-        return recorded
-    finally:
+        return [next(results) if verdict is None else verdict for verdict in verdicts]
+
+
+# A batch within this long of the previous one skips the connection check (a round trip).
+_CHECK_AFTER_IDLE_SECONDS = 1.0
+_last_batch_ended = 0.0  # monotonic; the database thread's only
+
+
+@contextmanager
+def _database_session() -> Iterator[None]:
+    """Django's connection handling around a request, minus a ping before every busy batch.
+
+    After a pause, the connection is checked (and replaced if the server dropped it) before
+    use, as Django does for a request; so a server outlives database restarts. Back-to-back
+    batches reuse it as it is: if it was dropped meanwhile, the first statement fails and
+    votes_record retries on a new connection.
+    """
+    global _last_batch_ended  # one database thread per process
+    if time.monotonic() - _last_batch_ended > _CHECK_AFTER_IDLE_SECONDS:
         close_old_connections()
+    try:
+        yield
+    finally:
+        _last_batch_ended = time.monotonic()
+        if connection.errors_occurred:
+            close_old_connections()
 
 
 def _admit(ballot: Ballot) -> ValidatedVote:
@@ -96,6 +117,7 @@ __all__ = [
     "ROUTE",
     "AccessDenied",
     "Ballot",
+    "LiveFeed",
     "Outcome",
     "RecordResult",
     "Refusal",

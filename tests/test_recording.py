@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import replace
 
 import pytest
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from election.models import AreaTally, RouteTally, SedeTally, SedeTotal, Vote
@@ -163,3 +163,19 @@ def test_sedes_that_differ_only_in_case_are_two_sedes_everywhere() -> None:
     assert sorted(SedeTotal.objects.values_list("sede", "votes")) == [("Escuela A", 2), ("escuela a", 1)]
     recount_matches_tallies()
     assert Vote.objects.filter(sede="escuela a").count() == 1
+
+
+@pytest.mark.skipif("connection.vendor != 'mysql'", reason="KILL is MariaDB/MySQL's")
+def test_a_connection_the_server_dropped_is_replaced_without_failing_the_batch(committed_db: None) -> None:
+    votes_record(votes=make_votes(1), route="grpc")
+    dropped = connection.connection.thread_id()
+    admin = connections.create_connection("default")
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute("KILL %s", [dropped])
+    finally:
+        admin.close()
+    results = votes_record(votes=make_votes(5, seed=1), route="grpc")
+    assert [r.outcome for r in results] == [Outcome.STORED] * 5
+    assert connection.connection.thread_id() != dropped
+    assert Vote.objects.count() == 6
