@@ -67,6 +67,47 @@ def live_publish(*, results: Sequence[RecordResult], route: str) -> None:
         logger.warning("could not update the latest-votes list", exc_info=True, extra={"votes": len(stored)})
 
 
+class LiveFeed:
+    """`live_publish` from a thread of its own, for a caller that should not wait on Redis.
+
+    The gRPC server answers its callers as soon as their votes are durable; the list and the
+    announcement follow. Results that arrive while a publish is running go together in the
+    next one, so a slow Redis delays the list, never the votes, and holds at most what arrived
+    during one publish (the client's socket timeout bounds it).
+    """
+
+    def __init__(self, route: str) -> None:
+        self._route = route
+        self._pending: list[RecordResult] = []
+        self._changed = threading.Condition()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name=f"live-{route}", daemon=True)
+        self._thread.start()
+
+    def publish(self, results: Sequence[RecordResult]) -> None:
+        stored = [r for r in results if r.outcome is Outcome.STORED]
+        if stored:
+            with self._changed:
+                self._pending += stored
+                self._changed.notify()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Publish what is pending, then stop."""
+        with self._changed:
+            self._closing = True
+            self._changed.notify()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._pending or self._closing)
+                if not self._pending:
+                    return
+                results, self._pending = self._pending, []
+            live_publish(results=results, route=self._route)
+
+
 def latest_votes(limit: int = 5) -> list[dict[str, str]]:
     """The newest stored votes, newest first."""
     raw = redis_client().lrange(LATEST_KEY, 0, max(0, limit - 1))

@@ -4,7 +4,8 @@ An asyncio server. Calls are validated and recorded in one database thread, whic
 Django connection; while that thread commits a batch, the votes that arrive meanwhile queue
 up and go into the next transaction together (group commit, election.batching), so
 throughput is not one INSERT per call. No timer: a lone vote is committed at once. Each
-caller is answered only after its vote's transaction has committed.
+caller is answered only after its vote's transaction has committed; the latest-votes list in
+Redis is updated after that, from a thread of its own (election.live.LiveFeed).
 
 Also served: the standard health service (SERVING; NOT_SERVING from SIGTERM on),
 server reflection, and Prometheus `/metrics` over HTTP on GRPC_METRICS_PORT.
@@ -34,9 +35,12 @@ from election.metrics import metrics_serve
 from ingest_grpc import contract
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
 from ingest_grpc.recording import (
+    ROUTE,
     AccessDenied,
     Ballot,
+    LiveFeed,
     Outcome,
+    RecordResult,
     StorageUnavailable,
     Throttled,
     Verdict,
@@ -75,6 +79,7 @@ class GroupCommitStore:
     def __init__(self, max_batch: int = MAX_BATCH) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grpc-db")
         self._batcher: GroupBatcher[Ballot, Verdict] = GroupBatcher(self.cast_many, max_batch=max_batch)
+        self._live = LiveFeed(ROUTE.value)  # Redis after the answers: callers wait for the commit only
 
     async def start(self) -> None:
         try:
@@ -91,12 +96,15 @@ class GroupCommitStore:
 
     async def cast_many(self, ballots: list[Ballot]) -> list[Verdict]:
         """A chunk of a stream: one transaction of its own."""
-        return await self._in_db_thread(ballots_record, ballots)
+        verdicts = await self._in_db_thread(ballots_record, ballots)
+        self._live.publish([verdict for verdict in verdicts if isinstance(verdict, RecordResult)])
+        return verdicts
 
     async def close(self) -> None:
         await self._batcher.wait_idle()
         await self._in_db_thread(connections.close_all)
         self._executor.shutdown(wait=True)
+        await asyncio.to_thread(self._live.close)
 
     async def _in_db_thread(self, function: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
