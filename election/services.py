@@ -11,7 +11,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -258,13 +258,54 @@ def votes_record(*, votes: Sequence[ValidatedVote], route: Route | str) -> list[
     Raises StorageUnavailable when the database cannot take the batch; then nothing of
     the batch was written and the caller may retry it whole.
     """
+    return plan_commit(RecordPlan(votes, Route(route)))
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPlan:
+    """A batch, and what storing it will write, decided from what was stored when it looked.
+
+    votes_record looks and commits in one go. A pipelined caller (the gRPC server) makes the
+    next batch's plan (`votes_plan`) while the previous batch commits (`plan_commit`), on two
+    connections.
+    """
+
+    votes: Sequence[ValidatedVote]
+    route: Route
+    results: list[RecordResult] | None = None  # None: not looked yet, or looking failed
+    writes: list[Statement] = field(default_factory=list)
+
+
+def votes_plan(*, votes: Sequence[ValidatedVote], route: Route | str) -> RecordPlan:
+    """Look up a batch's vote_ids and prepare its writes; `plan_commit` stores them.
+
+    If the lookup fails, the plan is left unmade and `plan_commit` makes it, with its own
+    handling of database errors.
+    """
     route = Route(route)
+    try:
+        results, writes = _record_plan(votes, route)
+    except DatabaseError:
+        connection.close()
+        return RecordPlan(votes, route)
+    return RecordPlan(votes, route, results, writes)
+
+
+def plan_commit(plan: RecordPlan) -> list[RecordResult]:
+    """Commit a plan's writes in one transaction and return its results (see votes_record).
+
+    A plan made stale by another commit since it looked (one of its vote_ids is now stored)
+    fails on the unique key: it is made again and retried, and then reports that vote as a
+    duplicate.
+    """
+    votes, route, results, writes = plan.votes, plan.route, plan.results, plan.writes
     if not votes:
         return []
     for attempt in range(1, RECORD_ATTEMPTS + 1):
         try:
             started = time.perf_counter()
-            results, writes = _record_plan(votes, route)
+            if results is None:
+                results, writes = _record_plan(votes, route)
             statements_commit(writes)
             _observe(results, route, time.perf_counter() - started)
             return results
@@ -280,6 +321,7 @@ def votes_record(*, votes: Sequence[ValidatedVote], route: Route | str) -> list[
                 # attempt opens a new one. Had the COMMIT gone through, it sees the votes stored.
                 logger.info("database connection lost, retrying batch on a new one")
                 connection.close()
+                results = None
                 continue
             if not _is_transient_lock_error(exc):
                 connection.close()  # a fresh connection next time, once the server is back
@@ -288,6 +330,7 @@ def votes_record(*, votes: Sequence[ValidatedVote], route: Route | str) -> list[
         except DatabaseError as exc:
             connection.close()
             raise StorageUnavailable(str(exc)) from exc
+        results = None
         time.sleep(0.01 * 2**attempt)
     raise StorageUnavailable(f"batch of {len(votes)} votes failed {RECORD_ATTEMPTS} times")
 

@@ -8,6 +8,7 @@ route. The server hands the results to `election.live.LiveFeed`, which updates R
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,11 +29,13 @@ from election.live import LiveFeed  # noqa: E402
 from election.models import Route  # noqa: E402
 from election.services import (  # noqa: E402
     Outcome,
+    RecordPlan,
     RecordResult,
     StorageUnavailable,
     ValidatedVote,
     VoteInvalid,
-    votes_record,
+    plan_commit,
+    votes_plan,
 )
 
 ROUTE = Route.GRPC
@@ -58,40 +61,58 @@ def ballots_record(ballots: Sequence[Ballot]) -> list[Verdict]:
     Raises StorageUnavailable when the database cannot take the batch: then nothing of it
     was stored.
     """
+    return admitted_record(ballots_admit(ballots))
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """A batch after admission: each refused ballot's refusal, and the plan for the others."""
+
+    refusals: list[Refusal | None]  # None where the ballot was admitted, in ballot order
+    plan: RecordPlan
+
+
+def ballots_admit(ballots: Sequence[Ballot]) -> Admitted:
+    """The first half of ballots_record: admission, and the lookup of the admitted votes."""
     with _database_session():
-        verdicts: list[Verdict | None] = []
+        refusals: list[Refusal | None] = []
         valid: list[ValidatedVote] = []
         for ballot in ballots:
             try:
                 valid.append(_admit(ballot))
-                verdicts.append(None)
+                refusals.append(None)
             except (VoteInvalid, AccessDenied, Throttled) as refused:
-                verdicts.append(refused)
-        results = iter(votes_record(votes=valid, route=ROUTE))
-        return [next(results) if verdict is None else verdict for verdict in verdicts]
+                refusals.append(refused)
+        return Admitted(refusals, votes_plan(votes=valid, route=ROUTE))
 
 
-# A batch within this long of the previous one skips the connection check (a round trip).
+def admitted_record(admitted: Admitted) -> list[Verdict]:
+    """The second half: the commit. Verdicts in ballot order."""
+    with _database_session():
+        results = iter(plan_commit(admitted.plan))
+        return [next(results) if refusal is None else refusal for refusal in admitted.refusals]
+
+
+# A batch within this long of the thread's previous one skips the connection check (a round trip).
 _CHECK_AFTER_IDLE_SECONDS = 1.0
-_last_batch_ended = 0.0  # monotonic; the database thread's only
+_thread = threading.local()  # last_batch_ended: monotonic seconds, per database thread
 
 
 @contextmanager
 def _database_session() -> Iterator[None]:
     """Django's connection handling around a request, minus a ping before every busy batch.
 
-    After a pause, the connection is checked (and replaced if the server dropped it) before
-    use, as Django does for a request; so a server outlives database restarts. Back-to-back
-    batches reuse it as it is: if it was dropped meanwhile, the first statement fails and
-    votes_record retries on a new connection.
+    After a pause, the thread's connection is checked (and replaced if the server dropped it)
+    before use, as Django does for a request; so a server outlives database restarts.
+    Back-to-back batches reuse it as it is: if it was dropped meanwhile, the first statement
+    fails and plan_commit retries on a new connection.
     """
-    global _last_batch_ended  # one database thread per process
-    if time.monotonic() - _last_batch_ended > _CHECK_AFTER_IDLE_SECONDS:
+    if time.monotonic() - getattr(_thread, "last_batch_ended", 0.0) > _CHECK_AFTER_IDLE_SECONDS:
         close_old_connections()
     try:
         yield
     finally:
-        _last_batch_ended = time.monotonic()
+        _thread.last_batch_ended = time.monotonic()
         if connection.errors_occurred:
             close_old_connections()
 
@@ -116,6 +137,7 @@ def catalogue_warm() -> None:
 __all__ = [
     "ROUTE",
     "AccessDenied",
+    "Admitted",
     "Ballot",
     "LiveFeed",
     "Outcome",
@@ -125,6 +147,8 @@ __all__ = [
     "Throttled",
     "Verdict",
     "VoteInvalid",
+    "admitted_record",
+    "ballots_admit",
     "ballots_record",
     "catalogue_warm",
 ]

@@ -88,6 +88,27 @@ def test_a_large_batch_stream_is_stored_exactly_once_even_when_resent(stub) -> N
     assert sum(AreaTally.objects.values_list("votes", flat=True)) == 6_000
 
 
+def test_votes_repeated_in_the_next_message_of_a_stream_are_stored_once(stub) -> None:  # type: ignore[no-untyped-def]
+    # The server admits a stream's next chunk while the one before commits: a vote_id in both
+    # is looked up before the first commit, and must still be stored once, then a duplicate.
+    requests = [cast_request(sede=1 + i % 40) for i in range(3_000)]
+    stream = []
+    for start in range(0, 3_000, 1_000):
+        stream += [batch(requests[start : start + 1_000]), batch(requests[start + 500 : start + 1_000])]
+    stream.append(batch(requests[:1_500]))
+
+    summary = stub.CastVoteBatches(iter(stream), timeout=60)
+
+    assert (summary.received, summary.stored, summary.duplicate, len(summary.rejected)) == (
+        6_000,
+        3_000,
+        3_000,
+        0,
+    )  # 1,500 repeated right after their first message, 1,500 at the end
+    assert Vote.objects.count() == 3_000
+    assert sum(AreaTally.objects.values_list("votes", flat=True)) == 3_000
+
+
 def test_a_bad_vote_inside_a_stream_message_fails_alone_at_its_stream_index(stub) -> None:  # type: ignore[no-untyped-def]
     good = [cast_request(sede=i) for i in range(1, 301)]
     bad = cast_request(papeleta="Morada")
