@@ -81,14 +81,14 @@ class LiveFeed:
         self._pending: list[RecordResult] = []
         self._changed = threading.Condition()
         self._closing = False
-        self._thread = threading.Thread(target=self._run, name=f"live-{route}", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
 
     def publish(self, results: Sequence[RecordResult]) -> None:
         stored = [r for r in results if r.outcome is Outcome.STORED]
         if stored:
             with self._changed:
                 self._pending += stored
+                self._thread_ensure()
                 self._changed.notify()
 
     def close(self, timeout: float = 5.0) -> None:
@@ -96,7 +96,14 @@ class LiveFeed:
         with self._changed:
             self._closing = True
             self._changed.notify()
-        self._thread.join(timeout)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _thread_ensure(self) -> None:
+        # Started on first use, so a forked child gets its own (a thread does not survive fork).
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._run, name=f"live-{self._route}", daemon=True)
+            self._thread.start()
 
     def _run(self) -> None:
         while True:
@@ -105,7 +112,10 @@ class LiveFeed:
                 if not self._pending:
                     return
                 results, self._pending = self._pending, []
-            live_publish(results=results, route=self._route)
+            try:
+                live_publish(results=results, route=self._route)
+            except Exception:  # the votes are durable: a failure here only delays the list
+                logger.exception("could not publish the committed votes")
 
 
 def latest_votes(limit: int = 5) -> list[dict[str, str]]:

@@ -8,10 +8,7 @@ route. The server hands the results to `election.live.LiveFeed`, which updates R
 from __future__ import annotations
 
 import os
-import threading
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +22,7 @@ from django.db import DatabaseError, close_old_connections, connection  # noqa: 
 
 from election.access import AccessDenied, Throttled, vote_admit  # noqa: E402
 from election.catalogue import catalogue_index  # noqa: E402
+from election.db_thread import database_session  # noqa: E402
 from election.live import LiveFeed  # noqa: E402
 from election.models import Route  # noqa: E402
 from election.services import (  # noqa: E402
@@ -74,7 +72,7 @@ class Admitted:
 
 def ballots_admit(ballots: Sequence[Ballot]) -> Admitted:
     """The first half of ballots_record: admission, and the lookup of the admitted votes."""
-    with _database_session():
+    with database_session():
         refusals: list[Refusal | None] = []
         valid: list[ValidatedVote] = []
         for ballot in ballots:
@@ -88,33 +86,9 @@ def ballots_admit(ballots: Sequence[Ballot]) -> Admitted:
 
 def admitted_record(admitted: Admitted) -> list[Verdict]:
     """The second half: the commit. Verdicts in ballot order."""
-    with _database_session():
+    with database_session():
         results = iter(plan_commit(admitted.plan))
         return [next(results) if refusal is None else refusal for refusal in admitted.refusals]
-
-
-# A batch within this long of the thread's previous one skips the connection check (a round trip).
-_CHECK_AFTER_IDLE_SECONDS = 1.0
-_thread = threading.local()  # last_batch_ended: monotonic seconds, per database thread
-
-
-@contextmanager
-def _database_session() -> Iterator[None]:
-    """Django's connection handling around a request, minus a ping before every busy batch.
-
-    After a pause, the thread's connection is checked (and replaced if the server dropped it)
-    before use, as Django does for a request; so a server outlives database restarts.
-    Back-to-back batches reuse it as it is: if it was dropped meanwhile, the first statement
-    fails and plan_commit retries on a new connection.
-    """
-    if time.monotonic() - getattr(_thread, "last_batch_ended", 0.0) > _CHECK_AFTER_IDLE_SECONDS:
-        close_old_connections()
-    try:
-        yield
-    finally:
-        _thread.last_batch_ended = time.monotonic()
-        if connection.errors_occurred:
-            close_old_connections()
 
 
 def _admit(ballot: Ballot) -> ValidatedVote:

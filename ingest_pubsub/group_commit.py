@@ -12,7 +12,8 @@ message, and one writer never waits on the tally row locks of another in this pr
 Failures: StorageUnavailable from the database fails every submission of the group (each
 task retries with backoff). Any other failure of a group of several submissions is taken for
 one bad message: each submission is then committed alone, so only the bad one fails.
-The latest-votes list and the announcement are written once per commit (election.live).
+The latest-votes list and the announcement follow each commit, from a thread of their own
+(election.live.LiveFeed).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from dataclasses import dataclass, field
 
 from django import db
 
-from election.live import live_publish
+from election.db_thread import database_session
+from election.live import LiveFeed
 from election.models import Route
 from election.services import RecordResult, StorageUnavailable, ValidatedVote, votes_record
 
@@ -50,6 +52,7 @@ class GroupCommitter:
     def __init__(self, record: Record, *, route: str, max_votes: int = 2000) -> None:
         self._record = record
         self._route = route
+        self._live = LiveFeed(route)
         self._max_votes = max_votes
         self._pending: list[_Submission] = []
         self._wakeup = threading.Condition()
@@ -85,6 +88,8 @@ class GroupCommitter:
         if self._thread is not None:
             self._thread.join()
         self._thread, self._stopping = None, False
+        self._live.close()  # what it still had to publish, published
+        self._live = LiveFeed(self._route)
 
     def _thread_ensure(self) -> None:
         # Started on first use, so a prefork child gets its own (a thread does not survive fork).
@@ -122,9 +127,10 @@ class GroupCommitter:
         return group
 
     def _commit(self, group: list[_Submission]) -> None:
-        # As Django does around a request: drop a connection past CONN_MAX_AGE or broken,
-        # and health-check the kept one before use.
-        db.close_old_connections()
+        with database_session():
+            self._commit_group(group)
+
+    def _commit_group(self, group: list[_Submission]) -> None:
         self.group_sizes = [*self.group_sizes[-99:], len(group)]
         try:
             results = self._record([vote for submission in group for vote in submission.votes])
@@ -142,23 +148,15 @@ class GroupCommitter:
             logger.warning("group commit failed; committing its messages one by one", exc_info=True)
             self._commit_each(group)
             return
-        self._publish(results)
         start = 0
         for submission in group:
             submission.finish(results=results[start : start + len(submission.votes)])
             start += len(submission.votes)
+        self._live.publish(results)  # from its own thread: the next group does not wait on Redis
 
     def _commit_each(self, group: list[_Submission]) -> None:
         for submission in group:
             self._commit([submission])
-
-    def _publish(self, results: list[RecordResult]) -> None:
-        """The latest list and the announcement, once per commit: the votes are durable
-        already, so a failure here is logged, never passed to the tasks."""
-        try:
-            live_publish(results=results, route=self._route)
-        except Exception:
-            logger.exception("could not publish the committed votes")
 
 
 def _database_answers() -> bool:

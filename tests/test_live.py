@@ -31,3 +31,14 @@ def test_the_list_is_capped(redis_client: redis.Redis, monkeypatch: pytest.Monke
 def test_a_redis_outage_does_not_fail_the_caller(settings, redis_client: redis.Redis) -> None:  # type: ignore[no-untyped-def]
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     live.live_publish(results=votes_record(votes=make_votes(1), route="grpc"), route="grpc")
+
+
+def test_the_live_feed_lists_what_it_was_given_in_order_and_only_new_votes(redis_client: redis.Redis) -> None:
+    batches = [make_votes(3), make_votes(4, seed=3), make_votes(2, seed=7)]
+    feed = live.LiveFeed("grpc")
+    for batch in batches:
+        feed.publish(votes_record(votes=batch, route="grpc"))
+    feed.publish(votes_record(votes=batches[0], route="grpc"))  # duplicates: nothing to list
+    feed.close()  # publishes what is still pending
+    every = [vote for batch in batches for vote in batch]
+    assert [v["vote_id"] for v in live.latest_votes(limit=20)] == [str(v.vote_id) for v in reversed(every)]

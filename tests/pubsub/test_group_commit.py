@@ -96,6 +96,7 @@ def test_tasks_waiting_during_a_commit_share_the_next_transaction(
     assert Vote.objects.count() == len(votes)
     assert Vote.objects.values("stored_at").distinct().count() == 2
     recount_matches_tallies()
+    committer.stop()  # the latest list follows the commits; stopping publishes what is left
     listed = [vote["vote_id"] for vote in live.latest_votes(live.LATEST_MAX)]
     assert len(listed) == min(len(votes), live.LATEST_MAX)
     assert listed[0] == str(votes[-1].vote_id)  # newest first
