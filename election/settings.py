@@ -133,6 +133,11 @@ if _db["ENGINE"] == "django.db.backends.mysql":
         # Strict mode: an over-long or malformed value is an error, never silently truncated.
         "init_command": "SET sql_mode='STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION'",
         "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5),
+        # A reply that never comes (a server frozen, a network partition without a reset)
+        # fails the call instead of holding its thread forever: the gRPC server's and the
+        # worker's committers then answer UNAVAILABLE / retry. Far above any normal query.
+        "read_timeout": env_int("DB_READ_TIMEOUT", 60),
+        "write_timeout": env_int("DB_WRITE_TIMEOUT", 60),
     }
     _db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
 elif _db["ENGINE"] == "django.db.backends.sqlite3":

@@ -1,12 +1,13 @@
 """votes_record against the real database: idempotent on vote_id, one transaction per batch."""
 
 import threading
+import time
 import uuid
 from collections import Counter
 from dataclasses import replace
 
 import pytest
-from django.db import IntegrityError, connection, connections
+from django.db import IntegrityError, OperationalError, connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from election.models import AreaTally, RouteTally, SedeTally, SedeTotal, Vote
@@ -179,3 +180,27 @@ def test_a_connection_the_server_dropped_is_replaced_without_failing_the_batch(c
     assert [r.outcome for r in results] == [Outcome.STORED] * 5
     assert connection.connection.thread_id() != dropped
     assert Vote.objects.count() == 6
+
+
+@pytest.mark.skipif("connection.vendor != 'mysql'", reason="the driver's read timeout is MySQLdb's")
+def test_a_reply_that_never_comes_fails_the_call_instead_of_holding_the_thread(
+    committed_db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importlib import reload
+
+    from election import settings as configured
+
+    with monkeypatch.context() as env:
+        env.setenv("DB_READ_TIMEOUT", "1")
+        options = reload(configured).DATABASES["default"]["OPTIONS"]
+    reload(configured)  # as it was
+    assert options["read_timeout"] == 1
+    frozen = connections.create_connection("default")
+    frozen.settings_dict = {**frozen.settings_dict, "OPTIONS": options}
+    started = time.monotonic()
+    try:
+        with pytest.raises(OperationalError), frozen.cursor() as cursor:
+            cursor.execute("SELECT SLEEP(30)")  # a server that does not answer for 30 s
+    finally:
+        frozen.close()
+    assert time.monotonic() - started < 10  # the client's timeout, with its retries
