@@ -6,10 +6,11 @@ Each worker process keeps one grpc.aio channel to the server and many votes in f
 It needs no Django and no database: the server validates and records.
 
 The votes a process receives while its previous call to the server is in flight go together
-in the next one (`CastVoteBatch`, group commit as in election.batching, one batcher per bearer
-token since the token travels in the call's metadata): a gRPC call costs both processes far
-more CPU than the vote inside it, so under load each call carries many votes, and a lone
-vote is still sent at once. Each vote gets its own answer from the batch's results.
+in the next one (`CastVoteBatch`, group commit as in election.batching), whichever sede sent
+them: each vote carries its sender's bearer token as its own `credential`, so the server
+checks every vote against its own sede and refuses a bad one alone. A gRPC call costs both
+processes far more CPU than the vote inside it, so under load each call carries many votes,
+and a lone vote is still sent at once. Each vote gets its own answer from the batch's results.
 
 It transcodes the JSON vote to the protobuf contract. What the contract cannot carry (a
 body that is not an object, a field it does not have, a value that is not text) is refused
@@ -43,16 +44,15 @@ _JSON_TYPES = {bool: "a boolean", int: "a number", float: "a number", list: "a l
 
 
 class _Channel:
-    """The process's one channel to the gRPC server, opened at startup."""
+    """The process's one channel to the gRPC server and its batcher, made at startup."""
 
     channel: grpc.aio.Channel | None = None
     votes: votes_pb2_grpc.VoteServiceStub
     health: health_pb2_grpc.HealthStub
+    batcher: GroupBatcher[votes_pb2.CastVoteRequest, votes_pb2.CastVoteResult]
 
 
 _grpc = _Channel()
-VoteBatcher = GroupBatcher[votes_pb2.CastVoteRequest, votes_pb2.CastVoteResult]
-_batchers: dict[str | None, VoteBatcher] = {}  # by bearer token; dropped when idle
 
 
 def cast_request(data: Any, received_at: datetime) -> votes_pb2.CastVoteRequest | contract.FieldErrors:
@@ -119,26 +119,15 @@ async def handle_vote(data: Any, received_at: datetime, token: str | None = None
 
 
 async def _cast(request: votes_pb2.CastVoteRequest, token: str | None) -> votes_pb2.CastVoteResult:
-    """The vote's result, sent with the other votes of the same token that wait meanwhile."""
-    batcher = _batchers.get(token)
-    if batcher is None:
-        batcher = _batchers[token] = GroupBatcher(
-            lambda requests: _cast_batch(requests, token), max_batch=MAX_BATCH
-        )
-    try:
-        return await batcher.submit(request)
-    finally:
-        if not batcher.busy and _batchers.get(token) is batcher:
-            del _batchers[token]  # so unknown tokens cannot pile up batchers
-
-
-async def _cast_batch(
-    requests: list[votes_pb2.CastVoteRequest], token: str | None
-) -> list[votes_pb2.CastVoteResult]:
+    """The vote's result, sent with the other votes that wait meanwhile, of whatever sede."""
     # The server checks the token (election.access); the gateway only passes it on.
-    metadata = (("authorization", f"Bearer {token}"),) if token else None
+    request.credential = token or ""
+    return await _grpc.batcher.submit(request)
+
+
+async def _cast_batch(requests: list[votes_pb2.CastVoteRequest]) -> list[votes_pb2.CastVoteResult]:
     response = await _grpc.votes.CastVoteBatch(
-        votes_pb2.CastVoteBatchRequest(requests=requests), timeout=CALL_TIMEOUT_SECONDS, metadata=metadata
+        votes_pb2.CastVoteBatchRequest(requests=requests), timeout=CALL_TIMEOUT_SECONDS
     )
     return list(response.results)
 
@@ -152,6 +141,8 @@ def rejected_reply(rejected: votes_pb2.RejectedVote) -> EdgeReply:
         return EdgeReply(409, {"errors": {"vote_id": [message or "vote_id already used."]}})
     if reason == votes_pb2.RejectedVote.REASON_FORBIDDEN:
         return refusal_reply("forbidden", message or "Refused.")
+    if reason == votes_pb2.RejectedVote.REASON_UNAUTHENTICATED:
+        return refusal_reply("unauthenticated", message or "Refused.")
     if reason == votes_pb2.RejectedVote.REASON_THROTTLED:
         retry_after = rejected.retry_after_seconds or 1
         return refusal_reply("throttled", message or "Refused.", retry_after=retry_after)
@@ -197,6 +188,7 @@ async def open_channel() -> None:
     _grpc.channel = grpc.aio.insecure_channel(GRPC_ADDRESS, options=[("grpc.lb_policy_name", "round_robin")])
     _grpc.votes = votes_pb2_grpc.VoteServiceStub(_grpc.channel)
     _grpc.health = health_pb2_grpc.HealthStub(_grpc.channel)
+    _grpc.batcher = GroupBatcher(_cast_batch, max_batch=MAX_BATCH)
     logger.info("gateway started", extra={"grpc_address": GRPC_ADDRESS, "pid": os.getpid()})
 
 

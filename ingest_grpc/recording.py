@@ -20,7 +20,7 @@ django.setup()
 
 from django.db import DatabaseError, close_old_connections, connection  # noqa: E402
 
-from election.access import AccessDenied, Throttled, vote_admit  # noqa: E402
+from election.access import AccessDenied, AccessKind, Throttled, vote_admit  # noqa: E402
 from election.catalogue import catalogue_index  # noqa: E402
 from election.db_thread import database_session  # noqa: E402
 from election.live import LiveFeed  # noqa: E402
@@ -45,7 +45,12 @@ class Ballot:
 
     data: dict[str, Any]
     received_at: datetime
-    token: str | None = None  # from the call's `authorization: Bearer <token>` metadata
+    token: str | None = None  # the call's `authorization: Bearer <token>`, or the vote's credential
+    own_credential: bool = False  # token is this vote's own: a bad one refuses this vote alone
+
+
+class VoteCredentialRefused(AccessDenied):
+    """A vote's own credential is missing, unknown or revoked: that vote alone is refused."""
 
 
 # Per ballot: how it was recorded, or why it was refused.
@@ -79,7 +84,9 @@ def ballots_admit(ballots: Sequence[Ballot]) -> Admitted:
             try:
                 valid.append(_admit(ballot))
                 refusals.append(None)
-            except (VoteInvalid, AccessDenied, Throttled) as refused:
+            except AccessDenied as refused:
+                refusals.append(_credential_refusal(ballot, refused))
+            except (VoteInvalid, Throttled) as refused:
                 refusals.append(refused)
         return Admitted(refusals, votes_plan(votes=valid, route=ROUTE))
 
@@ -89,6 +96,12 @@ def admitted_record(admitted: Admitted) -> list[Verdict]:
     with database_session():
         results = iter(plan_commit(admitted.plan))
         return [next(results) if refusal is None else refusal for refusal in admitted.refusals]
+
+
+def _credential_refusal(ballot: Ballot, refused: AccessDenied) -> AccessDenied:
+    if ballot.own_credential and refused.kind is AccessKind.UNAUTHENTICATED:
+        return VoteCredentialRefused(refused.kind, refused.message)
+    return refused
 
 
 def _admit(ballot: Ballot) -> ValidatedVote:
@@ -120,6 +133,7 @@ __all__ = [
     "StorageUnavailable",
     "Throttled",
     "Verdict",
+    "VoteCredentialRefused",
     "VoteInvalid",
     "admitted_record",
     "ballots_admit",

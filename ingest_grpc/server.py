@@ -45,6 +45,7 @@ from ingest_grpc.recording import (
     StorageUnavailable,
     Throttled,
     Verdict,
+    VoteCredentialRefused,
     VoteInvalid,
     admitted_record,
     ballots_admit,
@@ -132,9 +133,13 @@ async def _in_thread(executor: ThreadPoolExecutor, function: Callable[..., T], *
 
 
 def ballot(request: votes_pb2.CastVoteRequest, token: str | None = None) -> Ballot:
+    """The request as a Ballot. `token` is the call's; a vote with a credential of its own, or
+    in a call without one (a gateway relaying many sedes' votes), is checked by its own."""
     received_at = (
         request.received_at.ToDatetime(tzinfo=UTC) if request.HasField("received_at") else datetime.now(UTC)
     )
+    if request.credential or token is None:
+        return Ballot(contract.vote_data(request.vote), received_at, request.credential or None, True)
     return Ballot(contract.vote_data(request.vote), received_at, token)
 
 
@@ -285,8 +290,8 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
             await context.abort(grpc.StatusCode.UNAVAILABLE, UNAVAILABLE_MESSAGE)
         results = [next(recorded) if verdict is None else verdict for verdict in verdicts]
         for result in results:
-            if isinstance(result, AccessDenied) and result.kind.value == "unauthenticated":
-                await context.abort(grpc.StatusCode.UNAUTHENTICATED, result.message)
+            if _call_unauthenticated(result):
+                await context.abort(grpc.StatusCode.UNAUTHENTICATED, result.message)  # type: ignore[union-attr]
         return votes_pb2.CastVoteBatchResponse(
             results=[_batch_result(index, result) for index, result in enumerate(results)]
         )
@@ -398,8 +403,8 @@ class StreamSummary:
         Raises AccessDenied when the stream's token is unknown (the call is refused whole).
         """
         for index, verdict in enumerate(verdicts, start=self.received):
-            if isinstance(verdict, AccessDenied) and verdict.kind.value == "unauthenticated":
-                raise verdict
+            if _call_unauthenticated(verdict):
+                raise verdict  # type: ignore[misc]
             rejected = _rejection(index, verdict)
             if rejected is not None:
                 self.rejected.append(rejected)
@@ -440,7 +445,22 @@ def conflict_message(vote_id: str) -> str:
     return f"vote_id {vote_id} was stored before with different content; nothing changed."
 
 
+def _call_unauthenticated(verdict: Verdict) -> bool:
+    """The call's own token is unknown: every vote of it would be refused, so the call is."""
+    return (
+        isinstance(verdict, AccessDenied)
+        and verdict.kind.value == "unauthenticated"
+        and not isinstance(verdict, VoteCredentialRefused)
+    )
+
+
 def _refused_in_stream(index: int, refusal: AccessDenied | Throttled) -> votes_pb2.RejectedVote:
+    if isinstance(refusal, VoteCredentialRefused):
+        return votes_pb2.RejectedVote(
+            index=index,
+            reason=votes_pb2.RejectedVote.REASON_UNAUTHENTICATED,
+            errors=[votes_pb2.FieldError(field="credential", message=refusal.message)],
+        )
     forbidden = isinstance(refusal, AccessDenied)
     return votes_pb2.RejectedVote(
         index=index,

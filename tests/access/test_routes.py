@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
@@ -183,6 +184,47 @@ def test_a_sede_token_may_report_its_own_sede_only(
 
     wait_stored(accepted)
     assert stored(refused) == set()
+
+
+def test_one_batch_of_many_sedes_checks_each_vote_by_its_own_credential(
+    live: System, stub: votes_pb2_grpc.VoteServiceStub
+) -> None:
+    """What the gateway sends: one CastVoteBatch, no call token, each vote with its sede's."""
+    sede_a, sede_b = new_sede(), new_sede()
+    _, token_a = issue("Chimaltenango", "Patzún", sede_a)
+    _, token_b = issue("Chimaltenango", "Patzún", sede_b)
+    sent = [
+        (vote(sede_a), token_a),
+        (vote(sede_b), token_b),
+        (vote(sede_a), token_b),  # claims another sede than its credential's
+        (vote(sede_b), "not-a-token"),
+        (vote(sede_b), ""),
+    ]
+    requests = [
+        votes_pb2.CastVoteRequest(
+            vote=votes_pb2.Vote(**{k: str(v) for k, v in body.items()}), credential=credential
+        )
+        for body, credential in sent
+    ]
+    answer = stub.CastVoteBatch(votes_pb2.CastVoteBatchRequest(requests=requests), timeout=15)
+
+    Reason = votes_pb2.RejectedVote
+    assert [r.status for r in answer.results[:2]] == [votes_pb2.CAST_STATUS_STORED] * 2
+    assert [r.rejected.reason for r in answer.results[2:]] == [
+        Reason.REASON_FORBIDDEN,
+        Reason.REASON_UNAUTHENTICATED,
+        Reason.REASON_UNAUTHENTICATED,
+    ]
+    assert answer.results[3].rejected.errors[0].field == "credential"
+    assert stored([body["vote_id"] for body, _ in sent]) == {body["vote_id"] for body, _ in sent[:2]}
+
+    # Through the gateway, at once: each vote is answered for its own token.
+    bodies = [(vote(sede_a), token_a), (vote(sede_b), token_b), (vote(sede_b), token_a), (vote(sede_a), "x")]
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        statuses = list(pool.map(lambda sent: post(live.url("gateway"), *sent)[0], bodies))
+    assert statuses == [201, 201, 403, 401]
+    accepted = {bodies[0][0]["vote_id"], bodies[1][0]["vote_id"]}
+    assert stored([body["vote_id"] for body, _ in bodies]) == accepted
 
 
 def test_a_revoked_token_is_refused_everywhere_within_the_cache_time(

@@ -36,12 +36,14 @@ class Vote(_message.Message):
     def __init__(self, vote_id: _Optional[str] = ..., sede: _Optional[str] = ..., municipio: _Optional[str] = ..., departamento: _Optional[str] = ..., papeleta: _Optional[str] = ..., partido: _Optional[str] = ...) -> None: ...
 
 class CastVoteRequest(_message.Message):
-    __slots__ = ("vote", "received_at")
+    __slots__ = ("vote", "received_at", "credential")
     VOTE_FIELD_NUMBER: _ClassVar[int]
     RECEIVED_AT_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_FIELD_NUMBER: _ClassVar[int]
     vote: Vote
     received_at: _timestamp_pb2.Timestamp
-    def __init__(self, vote: _Optional[_Union[Vote, _Mapping]] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    credential: str
+    def __init__(self, vote: _Optional[_Union[Vote, _Mapping]] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., credential: _Optional[str] = ...) -> None: ...
 
 class CastVoteResponse(_message.Message):
     __slots__ = ("status", "vote")
@@ -68,11 +70,13 @@ class RejectedVote(_message.Message):
         REASON_CONFLICT: _ClassVar[RejectedVote.Reason]
         REASON_FORBIDDEN: _ClassVar[RejectedVote.Reason]
         REASON_THROTTLED: _ClassVar[RejectedVote.Reason]
+        REASON_UNAUTHENTICATED: _ClassVar[RejectedVote.Reason]
     REASON_UNSPECIFIED: RejectedVote.Reason
     REASON_INVALID: RejectedVote.Reason
     REASON_CONFLICT: RejectedVote.Reason
     REASON_FORBIDDEN: RejectedVote.Reason
     REASON_THROTTLED: RejectedVote.Reason
+    REASON_UNAUTHENTICATED: RejectedVote.Reason
     INDEX_FIELD_NUMBER: _ClassVar[int]
     VOTE_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]

@@ -26,8 +26,9 @@ if _version_not_supported:
 
 
 class VoteServiceStub:
-    """Every call carries the sede's credential in its metadata, `authorization: Bearer <token>`.
-    A token is bound to one sede (or, the shared INGEST_TOKEN, to all). Errors of access:
+    """Every call carries the sede's credential in its metadata, `authorization: Bearer <token>`,
+    or each vote carries its own in CastVoteRequest.credential (a gateway relaying the votes of
+    many sedes in one batch). A token is bound to one sede (or, the shared INGEST_TOKEN, to all). Errors of access:
     UNAUTHENTICATED (missing, unknown or revoked token), PERMISSION_DENIED (the vote claims
     another sede than its token's), RESOURCE_EXHAUSTED (the sede sends faster than its rate:
     retry later with the same vote_id; trailing metadata `retry-after` gives the seconds).
@@ -62,8 +63,9 @@ class VoteServiceStub:
 
 
 class VoteServiceServicer:
-    """Every call carries the sede's credential in its metadata, `authorization: Bearer <token>`.
-    A token is bound to one sede (or, the shared INGEST_TOKEN, to all). Errors of access:
+    """Every call carries the sede's credential in its metadata, `authorization: Bearer <token>`,
+    or each vote carries its own in CastVoteRequest.credential (a gateway relaying the votes of
+    many sedes in one batch). A token is bound to one sede (or, the shared INGEST_TOKEN, to all). Errors of access:
     UNAUTHENTICATED (missing, unknown or revoked token), PERMISSION_DENIED (the vote claims
     another sede than its token's), RESOURCE_EXHAUSTED (the sede sends faster than its rate:
     retry later with the same vote_id; trailing metadata `retry-after` gives the seconds).
@@ -141,8 +143,9 @@ def add_VoteServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class VoteService:
-    """Every call carries the sede's credential in its metadata, `authorization: Bearer <token>`.
-    A token is bound to one sede (or, the shared INGEST_TOKEN, to all). Errors of access:
+    """Every call carries the sede's credential in its metadata, `authorization: Bearer <token>`,
+    or each vote carries its own in CastVoteRequest.credential (a gateway relaying the votes of
+    many sedes in one batch). A token is bound to one sede (or, the shared INGEST_TOKEN, to all). Errors of access:
     UNAUTHENTICATED (missing, unknown or revoked token), PERMISSION_DENIED (the vote claims
     another sede than its token's), RESOURCE_EXHAUSTED (the sede sends faster than its rate:
     retry later with the same vote_id; trailing metadata `retry-after` gives the seconds).
