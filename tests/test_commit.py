@@ -1,11 +1,12 @@
 """statements_commit on committed data: the whole transaction in one query on MariaDB, and
 all or nothing whichever of its statements fails."""
 
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
 
 from election.commit import statements_commit
 from election.models import AreaTally, Route, Vote
@@ -38,15 +39,17 @@ def test_a_batch_is_one_lookup_and_one_query(committed_db: None) -> None:
     recount_matches_tallies()
 
 
-def test_a_batch_whose_insert_fails_stores_nothing(committed_db: None) -> None:
-    votes = make_votes(99)
-    broken = replace(make_votes(1, seed=99)[0], partido="NO-SUCH-PARTIDO")  # violates the foreign key
-    with pytest.raises(IntegrityError):
-        votes_record(votes=[*votes, broken], route="grpc")
-    assert Vote.objects.count() == 0
-    assert AreaTally.objects.count() == 0
-    # the connection takes the next batch
-    assert {r.outcome for r in votes_record(votes=votes, route="grpc")} == {Outcome.STORED}
+@pytest.mark.parametrize("outer", [False, True], ids=["one query", "inside an outer transaction"])
+def test_a_batch_that_fails_at_its_last_vote_stores_nothing(committed_db: None, outer: bool) -> None:
+    votes = make_votes(999)
+    broken = replace(make_votes(1, seed=999)[0], partido="NO-SUCH-PARTIDO")  # violates the foreign key
+    with transaction.atomic() if outer else nullcontext():
+        with pytest.raises(IntegrityError):
+            votes_record(votes=[*votes, broken], route="grpc")
+        assert Vote.objects.count() == 0
+        assert AreaTally.objects.count() == 0
+        # the connection takes the next batch
+        assert {r.outcome for r in votes_record(votes=votes, route="grpc")} == {Outcome.STORED}
     recount_matches_tallies()
 
 
