@@ -405,7 +405,7 @@ def _stored_content(vote_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str
     db = transaction.get_connection()
     vote_id = Vote._meta.get_field("vote_id")
     quote = db.ops.quote_name
-    columns = ", ".join(quote(Vote._meta.get_field(name).column) for name in _CONTENT_COLUMNS)  # type: ignore[arg-type]
+    columns = ", ".join(quote(Vote._meta.get_field(name).column) for name in _CONTENT_COLUMNS)  # type: ignore[union-attr, arg-type]
     table = quote(Vote._meta.db_table)
     key = quote(vote_id.column)  # type: ignore[arg-type]
     found: dict[uuid.UUID, tuple[str, str, str, str, str]] = {}
