@@ -289,9 +289,11 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
             logger.warning("batch not stored: database unavailable", extra={"error": str(exc)})
             await context.abort(grpc.StatusCode.UNAVAILABLE, UNAVAILABLE_MESSAGE)
         results = [next(recorded) if verdict is None else verdict for verdict in verdicts]
-        for result in results:
-            if _call_unauthenticated(result):
-                await context.abort(grpc.StatusCode.UNAUTHENTICATED, result.message)  # type: ignore[union-attr]
+        # The call's token is unknown and nothing was stored: the call is refused, as CastVote.
+        # (Votes with good credentials of their own were stored: then each vote is answered.)
+        refused = next((r for r in results if _call_unauthenticated(r)), None)
+        if refused is not None and not any(isinstance(r, RecordResult) for r in results):
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, refused.message)  # type: ignore[union-attr]
         return votes_pb2.CastVoteBatchResponse(
             results=[_batch_result(index, result) for index, result in enumerate(results)]
         )
@@ -455,11 +457,12 @@ def _call_unauthenticated(verdict: Verdict) -> bool:
 
 
 def _refused_in_stream(index: int, refusal: AccessDenied | Throttled) -> votes_pb2.RejectedVote:
-    if isinstance(refusal, VoteCredentialRefused):
+    if isinstance(refusal, AccessDenied) and refusal.kind.value == "unauthenticated":
+        field = "credential" if isinstance(refusal, VoteCredentialRefused) else "authorization"
         return votes_pb2.RejectedVote(
             index=index,
             reason=votes_pb2.RejectedVote.REASON_UNAUTHENTICATED,
-            errors=[votes_pb2.FieldError(field="credential", message=refusal.message)],
+            errors=[votes_pb2.FieldError(field=field, message=refusal.message)],
         )
     forbidden = isinstance(refusal, AccessDenied)
     return votes_pb2.RejectedVote(

@@ -218,6 +218,27 @@ def test_one_batch_of_many_sedes_checks_each_vote_by_its_own_credential(
     assert answer.results[3].rejected.errors[0].field == "credential"
     assert stored([body["vote_id"] for body, _ in sent]) == {body["vote_id"] for body, _ in sent[:2]}
 
+    # A call token that is unknown refuses the votes that rely on it, not one with its own.
+    mixed = [vote(sede_a), vote(sede_b)]
+    requests = [
+        votes_pb2.CastVoteRequest(vote=votes_pb2.Vote(**{k: str(v) for k, v in mixed[0].items()})),
+        votes_pb2.CastVoteRequest(
+            vote=votes_pb2.Vote(**{k: str(v) for k, v in mixed[1].items()}), credential=token_b
+        ),
+    ]
+    answer = stub.CastVoteBatch(
+        votes_pb2.CastVoteBatchRequest(requests=requests),
+        timeout=15,
+        metadata=(("authorization", "Bearer not-a-token"),),
+    )
+    first, second = answer.results
+    assert (first.rejected.reason, first.rejected.errors[0].field) == (
+        Reason.REASON_UNAUTHENTICATED,
+        "authorization",
+    )
+    assert second.status == votes_pb2.CAST_STATUS_STORED
+    assert stored([body["vote_id"] for body in mixed]) == {mixed[1]["vote_id"]}
+
     # Through the gateway, at once: each vote is answered for its own token.
     bodies = [(vote(sede_a), token_a), (vote(sede_b), token_b), (vote(sede_b), token_a), (vote(sede_a), "x")]
     with ThreadPoolExecutor(len(bodies)) as pool:

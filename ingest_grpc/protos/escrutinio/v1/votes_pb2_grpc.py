@@ -97,7 +97,8 @@ class VoteServiceServicer:
         senders, since a message costs far more to carry than the vote inside it. The votes are
         committed together (a vote that is refused fails alone, as in CastVotes); the call
         answers once they are. Errors of the whole call: UNAVAILABLE (nothing of the batch was
-        stored; resend it whole) and UNAUTHENTICATED, as CastVote.
+        stored; resend it whole) and UNAUTHENTICATED, as CastVote, when the call's token is
+        unknown and no vote had a good credential of its own (else each vote is answered).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
