@@ -139,7 +139,9 @@ def ballot(request: votes_pb2.CastVoteRequest, token: str | None = None) -> Ball
         request.received_at.ToDatetime(tzinfo=UTC) if request.HasField("received_at") else datetime.now(UTC)
     )
     if request.credential or token is None:
-        return Ballot(contract.vote_data(request.vote), received_at, request.credential or None, True)
+        return Ballot(
+            contract.vote_data(request.vote), received_at, request.credential or None, own_credential=True
+        )
     return Ballot(contract.vote_data(request.vote), received_at, token)
 
 
