@@ -12,7 +12,7 @@ FastHttpUser, `--users` closed-loop users, no think time, good votes only) four 
 - redis: every vote to the publisher (`--grpc-weight 0`)
 - split: half and half (`--grpc-weight 50`), the shape of election night
 - http_ceiling: the same Locust against a plain Django view that stores nothing
-  (bench/plain_view.py, gunicorn with as many sync workers as the gateway has processes)
+  (bench/plain_view.py, gunicorn with two sync workers)
 - load_generator_ceiling: the same Locust against a server that does nothing at all
   (bench/null_app.py under uvicorn): what Locust itself can send on this machine
 
@@ -66,6 +66,8 @@ ROUTE_SCENARIOS = {"grpc": 100, "redis": 0, "split": 50}  # name: --grpc-weight
 LATENCY = "escrutinio_receipt_to_storage_seconds"
 GOAL_VOTES_PER_S = 2000
 GOAL_P99_MS = 200
+# A sync worker answers one request at a time: two use both cores (issue 3's plain view).
+PLAIN_VIEW_WORKERS = 2
 
 
 # --- processes ------------------------------------------------------------------
@@ -317,8 +319,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     workers = {
-        "gateway": int(env.setdefault("GATEWAY_WORKERS", "2")),
-        "publisher": int(env.setdefault("PUBLISHER_WORKERS", "2")),
+        "gateway": int(env.setdefault("GATEWAY_WORKERS", "1")),
+        "publisher": int(env.setdefault("PUBLISHER_WORKERS", "1")),
         "worker_processes": int(env.setdefault("CELERY_WORKER_PROCESSES", "2")),  # the Procfile's defaults
         "worker_threads": int(env.setdefault("CELERY_WORKER_CONCURRENCY", "32")),
     }
@@ -351,13 +353,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             part.stop()  # the ceiling runs alone, as the routes did
         parts.clear()
         ceilings = {
-            "http_ceiling": lambda port: start_plain_view(env, port, workers["gateway"]),
+            "http_ceiling": lambda port: start_plain_view(env, port, PLAIN_VIEW_WORKERS),
             "load_generator_ceiling": lambda port: start_null_app(env, port),
         }
         for name, start in ceilings.items():
             results[name] = ceiling_run(args, name, start, env)
             print(name, json.dumps(results[name]), flush=True)
-        results["http_ceiling"]["gunicorn_sync_workers"] = workers["gateway"]
+        results["http_ceiling"]["gunicorn_sync_workers"] = PLAIN_VIEW_WORKERS
     finally:
         for part in reversed(parts):
             part.stop()

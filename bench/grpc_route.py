@@ -71,7 +71,7 @@ def serve(store_name: str, address: str) -> None:
     from ingest_grpc import server
 
     store = {"group": None, "naive": NaiveStore, "ceiling": CeilingStore}[store_name]
-    asyncio.run(server.serve(address, store() if store else None))
+    server.run(address, store() if store else None)
 
 
 class NaiveStore:
@@ -382,7 +382,7 @@ def record(votes: int, batch: int = 2000) -> None:
 
 def http_runs(env: dict[str, str], log_dir: Path, wrk_seconds: int) -> dict[str, Any]:
     results: dict[str, Any] = {"http": {}}
-    workers = int(os.environ.get("GATEWAY_WORKERS", "2"))
+    workers = int(os.environ.get("GATEWAY_WORKERS", "1"))
     child, address = grpc_server("group", env, log_dir)
     gateway, url = gunicorn(
         "gateway",
