@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Sequence
 
 import redis
@@ -24,6 +25,8 @@ logger = logging.getLogger(__name__)
 LATEST_KEY = "escrutinio:latest"
 STORED_CHANNEL = "votes.stored"
 LATEST_MAX = int(os.environ.get("LATEST_VOTES_MAX", "100"))
+# The least time between two updates of the list by one process (LiveFeed).
+LIVE_INTERVAL_MS = float(os.environ.get("LIVE_INTERVAL_MS", "100"))
 
 _clients: dict[str, redis.Redis] = {}
 _clients_lock = threading.Lock()
@@ -53,41 +56,51 @@ def latest_entry(result: RecordResult, route: str) -> str:
 
 def live_publish(*, results: Sequence[RecordResult], route: str) -> None:
     stored = [r for r in results if r.outcome is Outcome.STORED]
-    if not stored:
+    _publish(stored, len(stored), route)
+
+
+def _publish(stored: Sequence[RecordResult], count: int, route: str) -> None:
+    """Push the newest of `stored` onto the list and announce `count` new votes."""
+    if not count:
         return
-    # Only the batch's last LATEST_MAX survive the LTRIM below: serialize just those.
+    # Only the last LATEST_MAX survive the LTRIM below: serialize just those.
     entries = [latest_entry(r, route) for r in stored[-LATEST_MAX:]]
     try:
         pipe = redis_client().pipeline(transaction=True)
         pipe.lpush(LATEST_KEY, *entries)  # the last of the batch ends up first: newest first
         pipe.ltrim(LATEST_KEY, 0, LATEST_MAX - 1)
-        pipe.publish(STORED_CHANNEL, json.dumps({"route": route, "stored": len(stored)}))
+        pipe.publish(STORED_CHANNEL, json.dumps({"route": route, "stored": count}))
         pipe.execute()
     except redis.RedisError:
-        logger.warning("could not update the latest-votes list", exc_info=True, extra={"votes": len(stored)})
+        logger.warning("could not update the latest-votes list", exc_info=True, extra={"votes": count})
 
 
 class LiveFeed:
     """`live_publish` from a thread of its own, for a caller that should not wait on Redis.
 
-    The gRPC server answers its callers as soon as their votes are durable; the list and the
-    announcement follow. Results that arrive while a publish is running go together in the
-    next one, so a slow Redis delays the list, never the votes, and holds at most what arrived
-    during one publish (the client's socket timeout bounds it).
+    The gRPC server and the Celery worker answer as soon as the votes are durable; the list
+    and the announcement follow, at most every LIVE_INTERVAL_MS. What is committed meanwhile
+    goes together in the next publish, of which only the newest LATEST_MAX are kept and
+    serialized: under load the list costs a few publishes a second, not one per transaction,
+    and a slow Redis delays the list, never the votes.
     """
 
-    def __init__(self, route: str) -> None:
+    def __init__(self, route: str, interval_s: float | None = None) -> None:
         self._route = route
-        self._pending: list[RecordResult] = []
+        self._interval_s = LIVE_INTERVAL_MS / 1000 if interval_s is None else interval_s
+        self._pending: list[RecordResult] = []  # the newest LATEST_MAX stored, oldest first
+        self._pending_count = 0  # every stored vote not yet announced
         self._changed = threading.Condition()
         self._closing = False
         self._thread: threading.Thread | None = None
 
-    def publish(self, results: Sequence[RecordResult]) -> None:
-        stored = [r for r in results if r.outcome is Outcome.STORED]
+    def publish(self, results: Sequence[object]) -> None:
+        """Queue the stored votes among `results` (a batch's verdicts may hold refusals too)."""
+        stored = [r for r in results if isinstance(r, RecordResult) and r.outcome is Outcome.STORED]
         if stored:
             with self._changed:
-                self._pending += stored
+                self._pending = (self._pending + stored)[-LATEST_MAX:]
+                self._pending_count += len(stored)
                 self._thread_ensure()
                 self._changed.notify()
 
@@ -108,14 +121,18 @@ class LiveFeed:
     def _run(self) -> None:
         while True:
             with self._changed:
-                self._changed.wait_for(lambda: self._pending or self._closing)
-                if not self._pending:
+                self._changed.wait_for(lambda: self._pending_count or self._closing)
+                if not self._pending_count:
                     return
-                results, self._pending = self._pending, []
+                results, count = self._pending, self._pending_count
+                self._pending, self._pending_count = [], 0
+            started = time.monotonic()
             try:
-                live_publish(results=results, route=self._route)
+                _publish(results, count, self._route)
             except Exception:  # the votes are durable: a failure here only delays the list
                 logger.exception("could not publish the committed votes")
+            with self._changed:  # a pause between publishes, cut short by close()
+                self._changed.wait_for(lambda: self._closing, started + self._interval_s - time.monotonic())
 
 
 def latest_votes(limit: int = 5) -> list[dict[str, str]]:

@@ -1,10 +1,14 @@
 """The latest-votes list in the real Redis: newest first, capped, never a vote twice."""
 
+import json
+import time
+
 import pytest
 import redis
 
 from election import live
 from election.services import votes_record
+from scripts.devservices import wait_until
 from tests.test_recording import make_votes
 
 pytestmark = pytest.mark.django_db
@@ -42,3 +46,26 @@ def test_the_live_feed_lists_what_it_was_given_in_order_and_only_new_votes(redis
     feed.close()  # publishes what is still pending
     every = [vote for batch in batches for vote in batch]
     assert [v["vote_id"] for v in live.latest_votes(limit=20)] == [str(v.vote_id) for v in reversed(every)]
+
+
+def test_the_live_feed_publishes_once_an_interval_and_close_flushes(redis_client: redis.Redis) -> None:
+    announcements = redis_client.pubsub(ignore_subscribe_messages=True)
+    announcements.subscribe(live.STORED_CHANNEL)
+    first, second, third = make_votes(3), make_votes(4, seed=3), make_votes(2, seed=7)
+    feed = live.LiveFeed("grpc", interval_s=60)
+    feed.publish(votes_record(votes=first, route="grpc"))
+    wait_until(lambda: len(live.latest_votes(limit=20)) == 3, 10, "the first batch listed at once")
+    feed.publish(votes_record(votes=second, route="grpc"))
+    feed.publish(votes_record(votes=third, route="grpc"))
+    time.sleep(0.3)
+    assert len(live.latest_votes(limit=20)) == 3  # the next publish waits for the interval
+    feed.close()  # ... or for close, which publishes both batches together
+    every = first + second + third
+    assert [v["vote_id"] for v in live.latest_votes(limit=20)] == [str(v.vote_id) for v in reversed(every)]
+    counts = []
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:  # get_message answers None for the subscription itself
+        message = announcements.get_message(timeout=0.2)
+        if message is not None:
+            counts.append(json.loads(message["data"])["stored"])
+    assert counts == [3, 6]
