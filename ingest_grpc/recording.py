@@ -23,6 +23,7 @@ from django.db import DatabaseError, close_old_connections, connection  # noqa: 
 from election.access import AccessDenied, AccessKind, Throttled, vote_admit  # noqa: E402
 from election.catalogue import catalogue_index  # noqa: E402
 from election.db_thread import database_session  # noqa: E402
+from election.group_commit import GroupCommitter  # noqa: E402
 from election.live import LiveFeed  # noqa: E402
 from election.models import Route  # noqa: E402
 from election.services import (  # noqa: E402
@@ -126,6 +127,7 @@ __all__ = [
     "AccessDenied",
     "Admitted",
     "Ballot",
+    "GroupCommitter",
     "LiveFeed",
     "Outcome",
     "RecordResult",

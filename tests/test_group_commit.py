@@ -1,12 +1,14 @@
-"""The worker's group committer against the real database and Redis, in one process.
+"""The group committer (Celery worker, gRPC server) against the real database and Redis.
 
-Task threads submit while a commit is held open, as happens when a transaction is slow; the
-submissions that waited meanwhile must go together in the next transaction, each task must
-get its own results, and a bad message must fail alone.
+Callers submit while a commit is held open, as happens when a transaction is slow: task
+threads that block, and coroutines that await. The submissions that waited meanwhile must go
+together in the next transaction, each caller must get its own results, a bad message must
+fail alone, and a coroutine that gives up must not take its votes out of the transaction.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -16,9 +18,9 @@ import pytest
 from django.db import IntegrityError
 
 from election import live
+from election.group_commit import GroupCommitter
 from election.models import Vote
 from election.services import Outcome, RecordResult, ValidatedVote, votes_record
-from ingest_pubsub.group_commit import GroupCommitter
 from scripts.devservices import wait_until
 from tests.test_recording import make_votes, recount_matches_tallies
 
@@ -131,4 +133,34 @@ def test_a_message_the_database_refuses_fails_alone(committer: GroupCommitter, h
     assert committer.group_sizes == [1, 3, 1, 1, 1]
     stored = {str(v) for v in Vote.objects.values_list("vote_id", flat=True)}
     assert stored == {str(v.vote_id) for batch in (batches[0], batches[1], batches[3]) for v in batch}
+    recount_matches_tallies()
+
+
+def test_coroutines_waiting_during_a_commit_share_the_next_one_and_a_cancelled_ones_votes_stay(
+    committer: GroupCommitter, held: HeldFirstCommit
+) -> None:
+    votes = make_votes(4 * 5)
+    first, *waiting = [votes[i : i + 5] for i in range(0, len(votes), 5)]
+    first_thread = threading.Thread(target=committer.submit, args=(first,))
+    first_thread.start()
+    assert held.entered.wait(30)
+
+    async def callers() -> list[list[RecordResult] | BaseException]:
+        tasks = [asyncio.ensure_future(committer.submit_async(batch)) for batch in waiting]
+        while committer.waiting() < len(waiting):
+            await asyncio.sleep(0.01)
+        tasks[1].cancel()  # its caller's deadline passed while the commit was held
+        held.release()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    answers = asyncio.run(callers())
+    first_thread.join(30)
+
+    assert isinstance(answers[1], asyncio.CancelledError)
+    for batch, answer in zip(waiting, answers, strict=True):
+        if answer is not answers[1]:
+            assert isinstance(answer, list)
+            assert [r.vote.vote_id for r in answer] == [v.vote_id for v in batch]
+    assert committer.group_sizes == [1, 3]
+    assert Vote.objects.count() == len(votes)  # the cancelled caller's votes were committed too
     recount_matches_tallies()

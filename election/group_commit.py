@@ -1,0 +1,199 @@
+"""Group commit in a thread of its own: the items of many callers in one transaction.
+
+Callers hand their items to `GroupCommitter.submit` (a Celery task's thread, which blocks)
+or `submit_async` (a coroutine of the gRPC server, which awaits). One committer thread per
+process owns the database work: while it commits, the submissions that arrive meanwhile
+wait, and as soon as the commit ends it takes them all into the next transaction, without
+waiting for any caller or event loop to hand them over. There is no timer: a lone
+submission is committed at once, and a busy process forms large transactions by itself.
+The cost of a transaction (the commit's fsync, the hot tally rows held until commit) is paid
+once per group, not once per caller.
+
+Failures: StorageUnavailable from the database fails every submission of the group (each
+caller retries or answers UNAVAILABLE). Any other failure of a group of several submissions
+is taken for one bad submission: each is then committed alone, so only the bad one fails.
+The latest-votes list and the announcement follow each commit, from a thread of their own
+(election.live.LiveFeed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from django import db
+
+from election.db_thread import database_session
+from election.live import LiveFeed
+from election.services import StorageUnavailable
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(eq=False)
+class _Submission(Generic[T, R]):
+    items: Sequence[T]
+    future: asyncio.Future[list[R]] | None = None  # an awaiting caller's; None for a blocked thread
+    done: threading.Event = field(default_factory=threading.Event)
+    results: list[R] | None = None
+    error: BaseException | None = None
+
+    def finish(self, results: list[R] | None = None, error: BaseException | None = None) -> None:
+        self.results, self.error = results, error
+        self.done.set()
+        if self.future is not None:
+            self.future.get_loop().call_soon_threadsafe(self._settle, self.future)
+
+    def _settle(self, future: asyncio.Future[list[R]]) -> None:
+        if future.done():  # the caller gave up (deadline): its items were committed all the same
+            return
+        if self.error is not None:
+            future.set_exception(self.error)
+        else:
+            future.set_result(self.results)  # type: ignore[arg-type]
+
+
+class GroupCommitter(Generic[T, R]):
+    """Commits submissions in groups through `record`, which stores items durably and returns
+    one result per item, in order (as votes_record and ingest_grpc.recording.ballots_record)."""
+
+    def __init__(
+        self, record: Callable[[Sequence[T]], list[R]], *, route: str, max_items: int = 2000
+    ) -> None:
+        self._record = record
+        self._route = route
+        self._live = LiveFeed(route)
+        self._max_items = max_items
+        self._pending: list[_Submission[T, R]] = []
+        self._wakeup = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self.group_sizes: list[int] = []  # submissions per recent transaction, for tests and logs
+
+    def submit(self, items: Sequence[T]) -> list[R]:
+        """Record `items` (one result each, in order) once they are committed; raises as `record`."""
+        if not items:
+            return []
+        submission: _Submission[T, R] = _Submission(items)
+        self._enqueue(submission)
+        submission.done.wait()
+        if submission.error is not None:
+            raise submission.error
+        assert submission.results is not None
+        return submission.results
+
+    async def submit_async(self, items: Sequence[T]) -> list[R]:
+        """As `submit`, for a coroutine: the event loop goes on while the items are committed.
+        A caller cancelled meanwhile (its deadline passed) leaves its items in the group."""
+        if not items:
+            return []
+        future: asyncio.Future[list[R]] = asyncio.get_running_loop().create_future()
+        self._enqueue(_Submission(items, future))
+        return await future
+
+    def waiting(self) -> int:
+        """Submissions not yet taken into a transaction."""
+        with self._wakeup:
+            return len(self._pending)
+
+    def stop(self) -> None:
+        """Commit what is pending, then end the committer thread and publish what it stored."""
+        with self._wakeup:
+            self._stopping = True
+            self._wakeup.notify()
+        if self._thread is not None:
+            self._thread.join()
+        self._thread, self._stopping = None, False
+        self._live.close()
+        self._live = LiveFeed(self._route)
+
+    def _enqueue(self, submission: _Submission[T, R]) -> None:
+        with self._wakeup:
+            self._pending.append(submission)
+            self._thread_ensure()
+            self._wakeup.notify()
+
+    def _thread_ensure(self) -> None:
+        # Started on first use, so a prefork child gets its own (a thread does not survive fork).
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._run, name=f"group-commit-{self._route}", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._wakeup:
+                while not self._pending and not self._stopping:
+                    self._wakeup.wait()
+                if not self._pending:
+                    db.connection.close()
+                    return
+                group = self._take()
+            try:
+                self._commit(group)
+            except BaseException as exc:  # never leave a caller waiting forever
+                for submission in group:
+                    if not submission.done.is_set():
+                        submission.finish(error=exc)
+                logger.exception("group commit thread failed")
+
+    def _take(self) -> list[_Submission[T, R]]:
+        """The oldest submissions, whole, up to max_items (at least one)."""
+        taken, items = 0, 0
+        for submission in self._pending:
+            if taken and items + len(submission.items) > self._max_items:
+                break
+            taken += 1
+            items += len(submission.items)
+        group = self._pending[:taken]
+        del self._pending[:taken]
+        return group
+
+    def _commit(self, group: list[_Submission[T, R]]) -> None:
+        with database_session():
+            self._commit_group(group)
+
+    def _commit_group(self, group: list[_Submission[T, R]]) -> None:
+        self.group_sizes = [*self.group_sizes[-99:], len(group)]
+        try:
+            results = self._record([item for submission in group for item in submission.items])
+        except StorageUnavailable as exc:
+            if len(group) > 1 and _database_answers():
+                self._commit_each(group)  # the database is fine: one submission made the group fail
+                return
+            for submission in group:
+                submission.finish(error=exc)
+            return
+        except Exception as exc:
+            if len(group) == 1:
+                group[0].finish(error=exc)
+                return
+            logger.warning("group commit failed; committing its submissions one by one", exc_info=True)
+            self._commit_each(group)
+            return
+        start = 0
+        for submission in group:
+            submission.finish(results=results[start : start + len(submission.items)])
+            start += len(submission.items)
+        self._live.publish(results)  # from its own thread: the next group does not wait on Redis
+
+    def _commit_each(self, group: list[_Submission[T, R]]) -> None:
+        for submission in group:
+            self._commit([submission])
+
+
+def _database_answers() -> bool:
+    try:
+        db.connection.ensure_connection()
+        with db.connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except db.Error:
+        db.connection.close()
+        return False
