@@ -18,10 +18,10 @@ def test_agreeing_tallies_report_nothing(committed_db: None) -> None:
 
 def test_drift_is_reported_then_repaired(committed_db: None) -> None:
     votes_record(votes=make_votes(30), route="redis")
-    row = AreaTally.objects.order_by("id").first()
+    row = AreaTally.objects.order_by("pk").first()
     assert row is not None
     AreaTally.objects.filter(pk=row.pk).update(votes=row.votes + 5)  # an incident's damage
-    SedeTotal.objects.order_by("id")[:1].get().delete()
+    SedeTotal.objects.order_by("pk")[:1].get().delete()
     differences = tally_differences()
     assert {d.tally for d in differences} == {"AreaTally", "SedeTotal"}
     with pytest.raises(CommandError, match="2 tally rows disagree"):
