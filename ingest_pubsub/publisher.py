@@ -72,7 +72,14 @@ def publish_batch(submissions: list[Submission]) -> list[EdgeReply]:
     if valid:
         try:
             # Returns once Redis answered the LPUSH: with AOF on, the message survives a crash.
-            record_batch.apply_async(args=[[vote_to_message(vote) for vote in valid]], retry=True)
+            record_batch.apply_async(
+                args=[[vote_to_message(vote) for vote in valid]],
+                retry=True,
+                # What the worker logs for the task. Celery would otherwise build it with its
+                # saferepr of every vote: about a third of the publish's CPU (measured).
+                argsrepr=f"[<{len(valid)} votes>]",
+                kwargsrepr="{}",
+            )
         except (BrokerUnavailable, redis.RedisError, OSError):
             logger.warning("could not queue votes", exc_info=True, extra={"votes": len(valid)})
             queued = False
