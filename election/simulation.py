@@ -15,6 +15,8 @@ database), so a load generator needs nothing but this repository.
 from __future__ import annotations
 
 import csv
+import functools
+import itertools
 import random
 import unicodedata
 import uuid
@@ -44,6 +46,7 @@ def sedes_in(municipio_code: str) -> int:
     return 2 + (int(municipio_code) * 7919) % 15
 
 
+@functools.cache  # names of the catalogue: a few hundred
 def strip_accents(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
@@ -57,9 +60,11 @@ class VoteGenerator:
             )
             for r in _rows("municipios.csv", directory)
         ]
-        self.municipio_weights = [m.sedes for m in self.municipios]
+        # Cumulative weights, summed once: random.choices would sum 340 weights every vote.
+        self.municipio_weights = list(itertools.accumulate(m.sedes for m in self.municipios))
         self.colours = [r["color"] for r in _rows("papeletas.csv", directory)]
-        self.partidos, self.partido_weights = self._partido_weights(directory)
+        self.partidos, weights = self._partido_weights(directory)
+        self.partido_weights = list(itertools.accumulate(weights))
 
     @staticmethod
     def _partido_weights(directory: Path) -> tuple[list[str], list[int]]:
@@ -77,14 +82,14 @@ class VoteGenerator:
     def vote(self) -> dict[str, Any]:
         """A valid vote in the field format, with its own vote_id."""
         r = self.random
-        municipio = r.choices(self.municipios, self.municipio_weights)[0]
+        municipio = r.choices(self.municipios, cum_weights=self.municipio_weights)[0]
         return {
             "vote_id": str(uuid.UUID(int=r.getrandbits(128), version=4)),
             "sede": r.randint(1, municipio.sedes),
             "municipio": self._as_written(municipio.nombre),
             "departamento": self._as_written(municipio.departamento),
             "papeleta": r.choice(self.colours),
-            "partido": r.choices(self.partidos, self.partido_weights)[0],
+            "partido": r.choices(self.partidos, cum_weights=self.partido_weights)[0],
         }
 
     def bad_vote(self) -> dict[str, Any]:
