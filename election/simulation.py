@@ -96,8 +96,9 @@ class VoteGenerator:
         """A vote the system must refuse with 400, of one of several kinds."""
         vote = self.vote()
         kind = self.random.randrange(6)
-        if kind == 0:
-            vote["municipio"] = "Mixco" if vote["departamento"] != "Guatemala" else "Flores"
+        if kind == 0:  # a real municipio of another departamento (whatever the spelling)
+            in_guatemala = strip_accents(vote["departamento"]).casefold() == "guatemala"
+            vote["municipio"] = "Flores" if in_guatemala else "Mixco"
         elif kind == 1:
             vote["partido"] = "PARTIDO INEXISTENTE"
         elif kind == 2:
