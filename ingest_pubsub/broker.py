@@ -183,12 +183,13 @@ class Channel(kombu_redis.Channel):
     def close(self) -> None:
         """Put back what our landing lists hold. They stay registered: a move that Redis serves
         after this (a BLMOVE still pending) is put back by a later sweep, once they are old."""
-        try:
-            with self.conn_or_acquire() as client:
-                for queue in self._landing_registered:
-                    _landing_empty(client, self.landing_key(queue), queue)
-        except self.connection_errors:
-            pass  # the sweep of another worker empties them once they are old
+        if self._landing_registered:  # a channel that never consumed (the pidbox's) has none,
+            try:  # and may already have lost its connection: it asks Redis for nothing
+                with self.conn_or_acquire() as client:
+                    for queue in self._landing_registered:
+                        _landing_empty(client, self.landing_key(queue), queue)
+            except self.connection_errors:
+                pass  # the sweep of another worker empties them once they are old
         super().close()
 
 
