@@ -26,9 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.cpu_share import TICKS, snapshot  # noqa: E402
 from bench.grpc_route import (  # noqa: E402
-    ACCESS_ENV,
-    DEFAULT_DATABASE_URL,
-    INGEST_TOKEN,
+    bench_env,
     gunicorn,
     prepare_database,
     wrk,
@@ -123,17 +121,7 @@ def main() -> int:
     if args.command == "serve":
         serve(args.address)
         return 0
-    env = {
-        **os.environ,
-        "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
-        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
-        "ESCRUTINIO_DEV": "1",
-        "LOG_LEVEL": "WARNING",
-        "LOG_FORMAT": "plain",
-        "PYTHONPATH": str(ROOT),
-        **ACCESS_ENV,
-    }
-    os.environ["INGEST_TOKEN"] = INGEST_TOKEN  # wrk's script reads it (bench/post_vote.lua)
+    env = {**bench_env(), "PYTHONPATH": str(ROOT)}  # gunicorn imports bench.stream_gateway
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     prepare_database(env)
     runs: dict[str, list[dict[str, Any]]] = {design: [] for design in DESIGNS}

@@ -310,11 +310,10 @@ def prepare_database(env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "manage.py", "shell", "-c", empty], env=env, cwd=ROOT, check=True)
 
 
-def run(quick: bool, parts: set[str]) -> dict[str, Any]:
-    seconds, warmup = (3, 1) if quick else (15, 3)
-    wrk_seconds = 5 if quick else 20
-    stream_votes = 5_000 if quick else 50_000
-    env = {
+def bench_env() -> dict[str, str]:
+    """The environment of the servers under test: the bench's database and Redis, the token."""
+    os.environ["INGEST_TOKEN"] = INGEST_TOKEN  # wrk's script reads it (bench/post_vote.lua)
+    return {
         **os.environ,
         "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
@@ -323,7 +322,13 @@ def run(quick: bool, parts: set[str]) -> dict[str, Any]:
         "LOG_FORMAT": "plain",
         **ACCESS_ENV,
     }
-    os.environ["INGEST_TOKEN"] = INGEST_TOKEN  # wrk's script reads it (bench/post_vote.lua)
+
+
+def run(quick: bool, parts: set[str]) -> dict[str, Any]:
+    seconds, warmup = (3, 1) if quick else (15, 3)
+    wrk_seconds = 5 if quick else 20
+    stream_votes = 5_000 if quick else 50_000
+    env = bench_env()
     log_dir = ROOT / "var" / "bench-grpc"
     log_dir.mkdir(parents=True, exist_ok=True)
     prepare_database(env)
