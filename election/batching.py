@@ -22,7 +22,6 @@ class GroupBatcher(Generic[T, R]):
         self._max_batch = max_batch
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._drainer: asyncio.Task[None] | None = None
-        self.batch_sizes: list[int] = []  # recent sizes, for metrics and tests
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -33,29 +32,10 @@ class GroupBatcher(Generic[T, R]):
         # shield: a caller that gives up (deadline) does not cancel the flush of the others
         return await asyncio.shield(future)
 
-    async def submit_many(self, items: Sequence[T]) -> list[R]:
-        """Submit several items at once; their results in order (the first failure raises).
-
-        The items join the same queue as single submissions, so they share flushes with
-        whatever else arrives meanwhile.
-        """
-        if not items:
-            return []
-        loop = asyncio.get_running_loop()
-        futures: list[asyncio.Future[R]] = [loop.create_future() for _ in items]
-        self._pending.extend(zip(items, futures, strict=True))
-        self._drain_soon()
-        return await asyncio.shield(asyncio.gather(*futures))
-
     def _drain_soon(self) -> None:
         if self._drainer is None:
             self._idle.clear()
             self._drainer = asyncio.create_task(self._drain())
-
-    @property
-    def busy(self) -> bool:
-        """Whether items are waiting or being flushed."""
-        return self._drainer is not None or bool(self._pending)
 
     async def wait_idle(self) -> None:
         """Return once every submitted item has been flushed (for graceful shutdown)."""
@@ -66,7 +46,6 @@ class GroupBatcher(Generic[T, R]):
             while self._pending:
                 batch = self._pending[: self._max_batch]
                 del self._pending[: self._max_batch]
-                self.batch_sizes = [*self.batch_sizes[-99:], len(batch)]
                 await self._flush_batch(batch)
         finally:
             self._drainer = None

@@ -65,7 +65,7 @@ def test_a_caller_that_gives_up_does_not_cancel_the_others() -> None:
     assert run(scenario()) == 2
 
 
-def test_submit_many_shares_flushes_with_single_items_and_keeps_order() -> None:
+def test_batches_stay_within_max_batch_and_each_caller_gets_its_own_result() -> None:
     flushed: list[list[int]] = []
 
     async def flush(items: list[int]) -> list[int]:
@@ -73,26 +73,11 @@ def test_submit_many_shares_flushes_with_single_items_and_keeps_order() -> None:
         await asyncio.sleep(0.01)
         return [item * 10 for item in items]
 
-    async def scenario() -> tuple[list[int], list[int], int]:
-        batcher: GroupBatcher[int, int] = GroupBatcher(flush, max_batch=50)
-        first = batcher.submit(1)
-        many = batcher.submit_many(list(range(100, 180)))
-        last = batcher.submit(2)
-        one, results, two = await asyncio.gather(first, many, last)
-        return [one, two], results, len(flushed)
-
-    singles, results, flushes = run(scenario())
-    assert singles == [10, 20]
-    assert results == [item * 10 for item in range(100, 180)]
-    assert flushes <= 3  # 82 items in batches of at most 50, not one flush per item
-    assert all(len(batch) <= 50 for batch in flushed)
-
-
-def test_submit_many_of_nothing_flushes_nothing() -> None:
-    async def flush(items: list[int]) -> list[int]:
-        raise AssertionError("no flush expected")
-
     async def scenario() -> list[int]:
-        return await GroupBatcher(flush).submit_many([])
+        batcher: GroupBatcher[int, int] = GroupBatcher(flush, max_batch=50)
+        return await asyncio.gather(*(batcher.submit(item) for item in range(120)))
 
-    assert run(scenario()) == []
+    assert run(scenario()) == [item * 10 for item in range(120)]
+    assert [item for batch in flushed for item in batch] == list(range(120))  # in arrival order
+    assert all(len(batch) <= 50 for batch in flushed)
+    assert len(flushed) <= 4  # 120 items: one lone flush, then full ones, not one per item

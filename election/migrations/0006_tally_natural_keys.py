@@ -32,7 +32,7 @@ def _key(*fields: str) -> models.CompositePrimaryKey:
 
 
 def sede_binary(apps, schema_editor):  # type: ignore[no-untyped-def]
-    """As 0005: a sede is compared byte for byte in the new tables too."""
+    """As 0005: a sede is compared byte for byte in the tally tables, new or made again."""
     if schema_editor.connection.vendor != "mysql":
         return
     for table in SEDE_TABLES:
@@ -77,8 +77,10 @@ class Migration(migrations.Migration):
     dependencies = [("election", "0005_sede_exact_collation")]
 
     operations = [
-        # Undoing this migration ends here, with the old tables made again: count them.
+        # Undoing this migration ends here, with the old tables made again: as 0005 left them
+        # (sede byte for byte), and counted.
         migrations.RunPython(migrations.RunPython.noop, tallies_recount),
+        migrations.RunPython(migrations.RunPython.noop, sede_binary, atomic=False),
         migrations.DeleteModel(name="AreaTally"),
         migrations.DeleteModel(name="SedeTally"),
         migrations.DeleteModel(name="SedeTotal"),
