@@ -10,10 +10,12 @@ sorted by key so that concurrent batches lock rows in the same order and cannot 
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 from collections import Counter
-from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -58,14 +60,16 @@ class Tally:
     """A tally table, keyed by model fields that are also attributes of Counted."""
 
     model: type[models.Model]
-    key_fields: tuple[str, ...]
+    key_fields: tuple[str, ...]  # two or more: the key is always a tuple
+    key: Callable[[Counted], tuple[Hashable, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # attrgetter builds the key tuple in C: this runs four times per vote stored
+        object.__setattr__(self, "key", operator.attrgetter(*self.key_fields))
 
     @property
     def name(self) -> str:
         return self.model.__name__
-
-    def key(self, counted: Counted) -> tuple[Hashable, ...]:
-        return tuple(getattr(counted, name) for name in self.key_fields)
 
 
 TALLIES = (
@@ -158,20 +162,24 @@ def statements_run(statements: Sequence[Statement]) -> None:
 
 def _increment(tally: Tally, counts: Counter[tuple[Hashable, ...]]) -> Statement:
     """One multi-row upsert adding `counts` (not empty) to the tally's rows."""
+    params: list[object] = []
+    for key in sorted(counts):  # type: ignore[type-var]
+        params.extend(key)
+        params.append(counts[key])
+    return _upsert_sql(tally, connection.vendor, len(counts)), params
+
+
+@functools.lru_cache(maxsize=512)  # a busy process sends the same few row counts all night
+def _upsert_sql(tally: Tally, vendor: str, rows: int) -> str:
     quote = connection.ops.quote_name
     table = quote(tally.model._meta.db_table)
     columns = [quote(tally.model._meta.get_field(name).column) for name in tally.key_fields]
     votes = quote("votes")
     row = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
-    params: list[object] = []
-    for key in sorted(counts):  # type: ignore[type-var]
-        params.extend(key)
-        params.append(counts[key])
-    sql = f"INSERT INTO {table} ({', '.join(columns)}, {votes}) VALUES {', '.join([row] * len(counts))} "  # noqa: S608
-    if connection.vendor == "mysql":
-        sql += f"ON DUPLICATE KEY UPDATE {votes} = {votes} + VALUES({votes})"
-    else:  # SQLite and PostgreSQL
-        sql += (
-            f"ON CONFLICT ({', '.join(columns)}) DO UPDATE SET {votes} = {table}.{votes} + excluded.{votes}"
-        )
-    return sql, params  # identifiers come from the model; every value is a parameter
+    # identifiers come from the model; every value is a parameter
+    sql = f"INSERT INTO {table} ({', '.join(columns)}, {votes}) VALUES {', '.join([row] * rows)} "  # noqa: S608
+    if vendor == "mysql":
+        return sql + f"ON DUPLICATE KEY UPDATE {votes} = {votes} + VALUES({votes})"
+    # SQLite and PostgreSQL
+    conflict = ", ".join(columns)
+    return sql + f"ON CONFLICT ({conflict}) DO UPDATE SET {votes} = {table}.{votes} + excluded.{votes}"
