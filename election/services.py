@@ -6,7 +6,9 @@ is or how one is stored.
 
 from __future__ import annotations
 
+import functools
 import logging
+import operator
 import time
 import uuid
 from collections import Counter
@@ -16,6 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
@@ -445,9 +448,9 @@ def _votes_insert(votes: Sequence[ValidatedVote], route: Route, stored_at: datet
     the datetimes need the backend's conversion; the other values are plain text."""
     db = transaction.get_connection()  # the connection itself, not the per-thread proxy
     fields = [Vote._meta.get_field(name) for name in _VOTE_COLUMNS]
-    uuid_value = fields[0].get_db_prep_save  # type: ignore[union-attr]
-    time_value = fields[-1].get_db_prep_save  # type: ignore[union-attr]
-    stored = time_value(stored_at, db)
+    uuid_value = _uuid_param(db)
+    time_value = _datetime_param(db)
+    stored = time_value(stored_at)
     quote = db.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)  # type: ignore[union-attr, arg-type]
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
@@ -458,17 +461,45 @@ def _votes_insert(votes: Sequence[ValidatedVote], route: Route, stored_at: datet
         params: list[Any] = []
         for vote in chunk:
             params += (
-                uuid_value(vote.vote_id, db),
+                uuid_value(vote.vote_id),
                 vote.sede,
                 vote.departamento_code,
                 vote.municipio_code,
                 vote.papeleta,
                 vote.partido,
                 route.value,
-                time_value(vote.received_at, db),
+                time_value(vote.received_at),
                 stored,
             )
         values = ", ".join([row] * len(chunk))
         # identifiers come from the model; every value is a parameter
         statements.append((f"INSERT INTO {table} ({columns}) VALUES {values}", params))  # noqa: S608
     return statements
+
+
+def _uuid_param(db: Any) -> Callable[[uuid.UUID], Any]:
+    """A vote_id as UUIDField would send it to this database, without its per-value checks."""
+    if db.features.has_native_uuid_field:  # MariaDB 10.7+, PostgreSQL
+        return _same
+    return operator.attrgetter("hex")
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _datetime_param(db: Any) -> Callable[[datetime], Any]:
+    """An aware datetime as DateTimeField would send it to this database. On MySQL/MariaDB (naive
+    text in the connection's time zone) without Django's per-value checks, which cost 4 µs a
+    value: two per stored vote."""
+    field = Vote._meta.get_field("received_at")
+    if db.vendor != "mysql" or not settings.USE_TZ:
+        return functools.partial(field.get_db_prep_save, connection=db)  # type: ignore[union-attr]
+    zone = db.timezone
+
+    def mysql_text(value: datetime) -> Any:
+        if value.tzinfo is None:  # not ours: Django warns and decides
+            return field.get_db_prep_save(value, db)  # type: ignore[union-attr]
+        return str(value.astimezone(zone).replace(tzinfo=None))
+
+    return mysql_text
