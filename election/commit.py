@@ -53,7 +53,7 @@ def _commit_in_one_query(statements: Sequence[Statement]) -> None:
         _multi_statements_allow(raw)
         cursor = raw.cursor()
         try:
-            cursor.execute(query, params)
+            cursor.execute(_rendered(raw, query, params))
             while cursor.nextset():  # a failing statement raises here; the rest did not run
                 pass
         except Exception:
@@ -61,6 +61,29 @@ def _commit_in_one_query(statements: Sequence[Statement]) -> None:
             raise
         finally:
             cursor.close()
+
+
+def _rendered(raw: Any, query: str, params: Sequence[Any]) -> bytes:
+    """The query with its parameters escaped by the connection, as `cursor.execute(query, params)`
+    would send it; the codes and counts that repeat in every row are escaped once per connection."""
+    literals: dict[Any, bytes] | None = getattr(raw, "escrutinio_literals", None)
+    if literals is None or len(literals) > _LITERALS_KEPT:
+        literals = raw.escrutinio_literals = {}
+    escaped = []
+    for value in params:
+        if (type(value) is str and len(value) <= _LITERAL_MAX_LENGTH) or type(value) is int:
+            literal = literals.get(value)
+            if literal is None:
+                literal = literals[value] = raw.literal(value)
+        else:
+            literal = raw.literal(value)
+        escaped.append(literal)
+    return query.encode(raw.encoding) % tuple(escaped)
+
+
+# Repeated values only: codes, siglas, sedes and counts, not vote_ids or times.
+_LITERAL_MAX_LENGTH = 32
+_LITERALS_KEPT = 20_000
 
 
 def _multi_statements_allow(raw: Any) -> None:
