@@ -22,7 +22,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from django import db
@@ -40,24 +40,47 @@ R = TypeVar("R")
 @dataclass(eq=False)
 class _Submission(Generic[T, R]):
     items: Sequence[T]
-    future: asyncio.Future[list[R]] | None = None  # an awaiting caller's; None for a blocked thread
-    done: threading.Event = field(default_factory=threading.Event)
+    future: asyncio.Future[list[R]] | None = None  # an awaiting caller's
+    done: threading.Event | None = None  # a blocked thread's
     results: list[R] | None = None
     error: BaseException | None = None
 
-    def finish(self, results: list[R] | None = None, error: BaseException | None = None) -> None:
-        self.results, self.error = results, error
-        self.done.set()
-        if self.future is not None:
-            self.future.get_loop().call_soon_threadsafe(self._settle, self.future)
+    @property
+    def finished(self) -> bool:
+        return self.results is not None or self.error is not None
 
-    def _settle(self, future: asyncio.Future[list[R]]) -> None:
-        if future.done():  # the caller gave up (deadline): its items were committed all the same
+    def finish(self, results: list[R] | None = None, error: BaseException | None = None) -> None:
+        """Record the outcome and wake a blocked thread; awaiting callers are woken per group
+        (`_wake`)."""
+        self.results, self.error = results, error
+        if self.done is not None:
+            self.done.set()
+
+    def settle(self) -> None:
+        """In the caller's event loop: hand the outcome to its future."""
+        assert self.future is not None
+        if self.future.done():  # the caller gave up (deadline): its items were committed all the same
             return
         if self.error is not None:
-            future.set_exception(self.error)
+            self.future.set_exception(self.error)
         else:
-            future.set_result(self.results)  # type: ignore[arg-type]
+            self.future.set_result(self.results)  # type: ignore[arg-type]
+
+
+def _wake(group: list[_Submission[T, R]]) -> None:
+    """One wake-up per event loop for a whole group, not one per caller: each crossing from
+    this thread to a loop costs both threads the interpreter lock."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Submission[T, R]]] = {}
+    for submission in group:
+        if submission.future is not None:
+            by_loop.setdefault(submission.future.get_loop(), []).append(submission)
+    for loop, submissions in by_loop.items():
+        loop.call_soon_threadsafe(_settle_all, submissions)
+
+
+def _settle_all(submissions: list[_Submission[T, R]]) -> None:
+    for submission in submissions:
+        submission.settle()
 
 
 class GroupCommitter(Generic[T, R]):
@@ -81,9 +104,9 @@ class GroupCommitter(Generic[T, R]):
         """Record `items` (one result each, in order) once they are committed; raises as `record`."""
         if not items:
             return []
-        submission: _Submission[T, R] = _Submission(items)
+        submission: _Submission[T, R] = _Submission(items, done=threading.Event())
         self._enqueue(submission)
-        submission.done.wait()
+        submission.done.wait()  # type: ignore[union-attr]
         if submission.error is not None:
             raise submission.error
         assert submission.results is not None
@@ -139,9 +162,11 @@ class GroupCommitter(Generic[T, R]):
                 self._commit(group)
             except BaseException as exc:  # never leave a caller waiting forever
                 for submission in group:
-                    if not submission.done.is_set():
+                    if not submission.finished:
                         submission.finish(error=exc)
                 logger.exception("group commit thread failed")
+            finally:
+                _wake(group)
 
     def _take(self) -> list[_Submission[T, R]]:
         """The oldest submissions, whole, up to max_items (at least one)."""

@@ -92,6 +92,7 @@ class LiveFeed:
         self._pending_count = 0  # every stored vote not yet announced
         self._changed = threading.Condition()
         self._closing = False
+        self._idle = False  # the thread waits for votes (not pausing between publishes)
         self._thread: threading.Thread | None = None
 
     def publish(self, results: Sequence[object]) -> None:
@@ -102,7 +103,8 @@ class LiveFeed:
                 self._pending = (self._pending + stored)[-LATEST_MAX:]
                 self._pending_count += len(stored)
                 self._thread_ensure()
-                self._changed.notify()
+                if self._idle:  # during its pause the thread finds them when it ends: no wake-up
+                    self._changed.notify()
 
     def close(self, timeout: float = 5.0) -> None:
         """Publish what is pending, then stop."""
@@ -121,7 +123,9 @@ class LiveFeed:
     def _run(self) -> None:
         while True:
             with self._changed:
+                self._idle = True
                 self._changed.wait_for(lambda: self._pending_count or self._closing)
+                self._idle = False
                 if not self._pending_count:
                     return
                 results, count = self._pending, self._pending_count
