@@ -19,16 +19,21 @@ from django.db import close_old_connections, connection
 
 # A batch within this long of the thread's previous one skips the check.
 CHECK_AFTER_IDLE_SECONDS = 1.0
-_thread = threading.local()  # last_batch_ended: monotonic seconds, per thread
+_thread = threading.local()  # per thread: last_batch_ended (monotonic seconds), in_session
 
 
 @contextmanager
 def database_session() -> Iterator[None]:
+    if getattr(_thread, "in_session", False):  # nested (a batch's halves): the outer one checks
+        yield
+        return
     if time.monotonic() - getattr(_thread, "last_batch_ended", 0.0) > CHECK_AFTER_IDLE_SECONDS:
         close_old_connections()  # the next query pings first, as for a request
+    _thread.in_session = True
     try:
         yield
     finally:
+        _thread.in_session = False
         _thread.last_batch_ended = time.monotonic()
         if connection.errors_occurred:
             close_old_connections()

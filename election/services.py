@@ -498,6 +498,8 @@ def _datetime_param(db: Any) -> Callable[[datetime], Any]:
     zone = db.timezone
 
     def mysql_text(value: datetime) -> Any:
+        if value.tzinfo is zone:  # as the routes receive them (UTC)
+            return str(value.replace(tzinfo=None))
         if value.tzinfo is None:  # not ours: Django warns and decides
             return field.get_db_prep_save(value, db)  # type: ignore[union-attr]
         return str(value.astimezone(zone).replace(tzinfo=None))
