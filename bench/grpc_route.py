@@ -7,6 +7,8 @@ In one run, so the ratios hold on a noisy machine:
    `ceiling` (the same server whose handler does no validation and no database work),
    `naive` (one transaction per call: votes_record per vote, 10 database threads, as
    grpc's examples size a server's pool) and `group` (the product: python -m ingest_grpc.server).
+   The three run side by side and are loaded in turns, 5 s each, for 5 rounds: each figure is
+   the median over the rounds, and each ratio the median of the rounds' ratios.
 2. Streaming: CastVoteBatches (1,000 pre-built votes per message) over 1 and 4 concurrent
    streams, the goal's figure; and CastVotes (one vote per message) over one stream, for
    comparison. Also `votes_record` alone, in-process, in batches of 2,000 (no gRPC): the
@@ -34,6 +36,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -305,8 +308,13 @@ def prepare_database(env: dict[str, str]) -> None:
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], env=env, cwd=ROOT, check=True
     )
-    # the vote and tally tables, as the test suite empties them (the catalogue stays)
-    empty = "from tests.conftest import _empty_vote_tables; _empty_vote_tables()"
+    # The vote and tally tables (the catalogue stays), truncated: a DELETE of the last run's
+    # rows would leave InnoDB purging them in the background through the first measurement.
+    empty = (
+        "from django.db import connection; from tests.conftest import VOTE_TABLES\n"
+        "with connection.cursor() as cursor:\n"
+        "    for table in VOTE_TABLES: cursor.execute(f'TRUNCATE TABLE {connection.ops.quote_name(table)}')"
+    )
     subprocess.run([sys.executable, "manage.py", "shell", "-c", empty], env=env, cwd=ROOT, check=True)
 
 
@@ -324,8 +332,11 @@ def bench_env() -> dict[str, str]:
     }
 
 
+STORES = ("ceiling", "naive", "group")
+
+
 def run(quick: bool, parts: set[str]) -> dict[str, Any]:
-    seconds, warmup = (3, 1) if quick else (15, 3)
+    rounds, seconds, warmup = (1, 3, 1) if quick else (UNARY_ROUNDS, 5, 1)
     wrk_seconds = 5 if quick else 20
     stream_votes = 5_000 if quick else 50_000
     env = bench_env()
@@ -334,23 +345,20 @@ def run(quick: bool, parts: set[str]) -> dict[str, Any]:
     prepare_database(env)
     results: dict[str, Any] = {"unary_64": {}, "streaming": {}, "http": {}}
 
-    for store in ("ceiling", "naive", "group") if "grpc" in parts else ():
-        child, address = grpc_server(store, env, log_dir)
+    if "grpc" in parts:
+        results["unary_64"] = unary_rounds(env, log_dir, rounds, seconds, warmup)
+        child, address = grpc_server("group", env, log_dir)
         try:
-            results["unary_64"][store] = asyncio.run(unary_load(address, 64, seconds, warmup))
-            if store == "group":
-                for streams in (1, 4):
-                    results["streaming"][f"{streams}_streams"] = asyncio.run(
-                        stream_load(address, streams, stream_votes // streams)
-                    )
-                results["streaming_one_vote_per_message"] = asyncio.run(
-                    stream_load(address, 1, stream_votes // 5, per_message=1)
+            for streams in (1, 4):
+                results["streaming"][f"{streams}_streams"] = asyncio.run(
+                    stream_load(address, streams, stream_votes // streams)
                 )
+            results["streaming_one_vote_per_message"] = asyncio.run(
+                stream_load(address, 1, stream_votes // 5, per_message=1)
+            )
         finally:
             child.stop()
-        print(store, json.dumps(results["unary_64"][store]), flush=True)
-    print("streaming", json.dumps(results["streaming"]), flush=True)
-    if "grpc" in parts:
+        print("streaming", json.dumps(results["streaming"]), flush=True)
         print("one vote per message", json.dumps(results["streaming_one_vote_per_message"]), flush=True)
         results["recording_only"] = recording_only(env, stream_votes)
         print("recording only", json.dumps(results["recording_only"]), flush=True)
@@ -360,6 +368,59 @@ def run(quick: bool, parts: set[str]) -> dict[str, Any]:
     if parts != {"grpc", "http"}:
         return results  # a partial run: figures only, no ratios
     return results | ratios(results)
+
+
+# This machine's speed drifts by a fifth within minutes: the three servers are measured in
+# turns, a few seconds each, and each ratio is the median of the rounds' ratios.
+UNARY_ROUNDS = 5
+
+
+def unary_rounds(
+    env: dict[str, str], log_dir: Path, rounds: int, seconds: float, warmup: float
+) -> dict[str, Any]:
+    """The three servers, all started, loaded in turns (the order rotating) for `rounds` rounds."""
+    servers = {store: grpc_server(store, env, log_dir) for store in STORES}
+    runs: dict[str, list[dict[str, Any]]] = {store: [] for store in STORES}
+    try:
+        for round_number in range(rounds):
+            order = STORES[round_number % 3 :] + STORES[: round_number % 3]
+            for store in order:
+                runs[store].append(asyncio.run(unary_load(servers[store][1], 64, seconds, warmup)))
+            print(
+                f"round {round_number + 1}:",
+                json.dumps({store: runs[store][-1]["votes_per_s"] for store in STORES}),
+                flush=True,
+            )
+    finally:
+        for child, _ in servers.values():
+            child.stop()
+    summary: dict[str, Any] = {store: _unary_summary(runs[store]) for store in STORES}
+    for store in STORES:
+        print(store, json.dumps(summary[store]), flush=True)
+    summary["ratios_by_round"] = {
+        f"group_over_{other}": [
+            round(group["votes_per_s"] / base["votes_per_s"], 3)
+            for group, base in zip(runs["group"], runs[other], strict=True)
+        ]
+        for other in ("ceiling", "naive")
+    }
+    return summary
+
+
+def _unary_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median rate and latencies over the rounds, and every round's rate."""
+    return {
+        "callers": runs[0]["callers"],
+        "rounds": len(runs),
+        "seconds": round(sum(r["seconds"] for r in runs), 2),
+        "calls": sum(r["calls"] for r in runs),
+        "votes_per_s": round(statistics.median(r["votes_per_s"] for r in runs)),
+        "votes_per_s_by_round": [r["votes_per_s"] for r in runs],
+        "latency_ms": {
+            cut: round(statistics.median(r["latency_ms"][cut] for r in runs), 2) for cut in ("p50", "p99")
+        },
+        "errors": dict(sum((Counter(r["errors"]) for r in runs), Counter())),
+    }
 
 
 def recording_only(env: dict[str, str], votes: int) -> dict[str, Any]:
@@ -421,9 +482,10 @@ def http_runs(env: dict[str, str], log_dir: Path, wrk_seconds: int) -> dict[str,
 
 def ratios(results: dict[str, Any]) -> dict[str, Any]:
     unary, http = results["unary_64"], results["http"]
+    by_round = unary["ratios_by_round"]
     return {
-        "speedup_vs_naive": round(unary["group"]["votes_per_s"] / unary["naive"]["votes_per_s"], 2),
-        "fraction_of_ceiling": round(unary["group"]["votes_per_s"] / unary["ceiling"]["votes_per_s"], 2),
+        "speedup_vs_naive": round(statistics.median(by_round["group_over_naive"]), 2),
+        "fraction_of_ceiling": round(statistics.median(by_round["group_over_ceiling"]), 2),
         "streaming_votes_per_s": max(r["votes_per_s"] for r in results["streaming"].values()),
         "recording_only_votes_per_s": results["recording_only"]["votes_per_s"],
         "gateway_fraction_of_http_ceiling": round(
