@@ -178,3 +178,14 @@ def _list(*args: str) -> str:
     out = StringIO()
     call_command("ingest_tokens", "list", *args, stdout=out)
     return out.getvalue()
+
+
+def test_revoking_a_sede_s_tokens_spares_a_sede_that_differs_only_in_case(db: None) -> None:
+    place = {"departamento": "Peten", "municipio": "Flores"}
+    upper, _ = access.token_issue(**place, sede="ESCUELA A")
+    lower, _ = access.token_issue(**place, sede="Escuela A")
+    assert access.tokens_revoke_for_sede(**place, sede="ESCUELA A") == 1
+    access._tokens.forget()
+    assert access.token_authenticate(lower).sede == ("17", "1701", "Escuela A")
+    with pytest.raises(AccessDenied):
+        access.token_authenticate(upper)
