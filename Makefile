@@ -9,8 +9,8 @@ test:  ## the whole suite against real MariaDB and Redis (see README)
 load:  ## headless Locust against the running system (make run), then reconcile; ARGS="--users 40 --run-time 30s"
 	@ESCRUTINIO_DEV=$${ESCRUTINIO_DEV:-1} .venv/bin/python -m scripts.load $(ARGS)
 
-lint:
-	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
+lint:  ## ruff, and mypy on the product's code
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && ESCRUTINIO_DEV=1 .venv/bin/mypy
 
 fmt:
 	@.venv/bin/ruff format . && .venv/bin/ruff check --fix .

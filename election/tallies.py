@@ -137,7 +137,7 @@ def stored_votes_counted(chunk_size: int = 20_000) -> Iterable[Counted]:
 
 def tally_rows(tally: Tally) -> Counter[tuple[Hashable, ...]]:
     """A tally table's non-zero rows, keyed like `tally.key`."""
-    columns = [tally.model._meta.get_field(name).attname for name in tally.key_fields]
+    columns = [_field(tally, name).attname for name in tally.key_fields]
     rows = tally.model._default_manager.filter(votes__gt=0).values_list(*columns, "votes").order_by()
     return Counter({tuple(row[:-1]): row[-1] for row in rows.iterator(chunk_size=20_000)})
 
@@ -169,11 +169,17 @@ def _increment(tally: Tally, counts: Counter[tuple[Hashable, ...]]) -> Statement
     return _upsert_sql(tally, connection.vendor, len(counts)), params
 
 
+def _field(tally: Tally, name: str) -> models.Field:  # type: ignore[type-arg]
+    field = tally.model._meta.get_field(name)
+    assert isinstance(field, models.Field)  # a column of the table, not a reverse relation
+    return field
+
+
 @functools.lru_cache(maxsize=512)  # a busy process sends the same few row counts all night
 def _upsert_sql(tally: Tally, vendor: str, rows: int) -> str:
     quote = connection.ops.quote_name
     table = quote(tally.model._meta.db_table)
-    columns = [quote(tally.model._meta.get_field(name).column) for name in tally.key_fields]
+    columns = [quote(_field(tally, name).column or name) for name in tally.key_fields]
     votes = quote("votes")
     row = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
     # identifiers come from the model; every value is a parameter

@@ -175,11 +175,12 @@ async def abort_refused(context: grpc.aio.ServicerContext, refusal: AccessDenied
     """UNAUTHENTICATED / PERMISSION_DENIED, or RESOURCE_EXHAUSTED with `retry-after` seconds."""
     if isinstance(refusal, AccessDenied):
         await context.abort(_ACCESS_CODES[refusal.kind.value], refusal.message)
-    await context.abort(
-        grpc.StatusCode.RESOURCE_EXHAUSTED,
-        refusal.message,
-        trailing_metadata=(("retry-after", str(refusal.retry_after_seconds)),),
-    )
+    else:
+        await context.abort(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            refusal.message,
+            trailing_metadata=(("retry-after", str(refusal.retry_after_seconds)),),
+        )
 
 
 class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
@@ -264,6 +265,7 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
             await abort_refused(context, verdict)
         if isinstance(verdict, VoteInvalid):
             await abort_invalid(context, verdict.errors)
+        assert isinstance(verdict, RecordResult)  # every refusal aborted the call above
         if verdict.outcome is Outcome.CONFLICT:
             await context.abort(grpc.StatusCode.ALREADY_EXISTS, conflict_message(str(verdict.vote.vote_id)))
         return votes_pb2.CastVoteResponse(

@@ -60,7 +60,7 @@ def main() -> int:
         print(f"requeued {dead_letters_requeue()} votes")
     else:
         for raw in redis_client().lrange(DEAD_LETTER_KEY, 0, -1):
-            print(raw.decode())
+            print(raw.decode() if isinstance(raw, bytes) else raw)
     return 0
 
 

@@ -12,6 +12,8 @@ echo "== DATABASE_URL=$DATABASE_URL REDIS_URL=$REDIS_URL"
 echo "== ruff"
 ruff check .
 ruff format --check . || { echo "run: ruff format ." >&2; exit 1; }
+echo "== mypy"
+mypy
 echo "== django checks"
 python manage.py check
 PYTHONWARNINGS=ignore::RuntimeWarning python manage.py makemigrations --check --dry-run -v0 || { echo "models changed without a migration" >&2; exit 1; }
