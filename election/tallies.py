@@ -170,9 +170,9 @@ def _increment(tally: Tally, counts: Counter[tuple[Hashable, ...]]) -> Statement
 
 
 def _field(tally: Tally, name: str) -> models.Field:  # type: ignore[type-arg]
-    field = tally.model._meta.get_field(name)
-    assert isinstance(field, models.Field)  # a column of the table, not a reverse relation
-    return field
+    model_field = tally.model._meta.get_field(name)
+    assert isinstance(model_field, models.Field)  # a column of the table, not a reverse relation
+    return model_field
 
 
 @functools.lru_cache(maxsize=512)  # a busy process sends the same few row counts all night
