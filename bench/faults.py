@@ -58,7 +58,7 @@ import grpc  # noqa: E402
 from ingest_grpc import contract  # noqa: E402
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc  # noqa: E402
 from scripts.devservices import MariaDBServer, RedisServer, free_port, wait_until  # noqa: E402
-from scripts.processes import ProcessGroup  # noqa: E402
+from scripts.processes import ChildProcess, ProcessGroup  # noqa: E402
 from scripts.system import System  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -192,7 +192,9 @@ class FieldClient:
         connections = self.local.__dict__.setdefault("connections", {})
         if via not in connections:
             parts = urlsplit(self.urls[via])
-            connections[via] = http.client.HTTPConnection(parts.hostname, parts.port, timeout=self.timeout)
+            connections[via] = http.client.HTTPConnection(
+                parts.hostname or "", parts.port, timeout=self.timeout
+            )
         return connections[via]
 
     def _drop_connection(self, via: str) -> None:
@@ -246,6 +248,7 @@ class Rig:
     system: System
     processes: ProcessGroup
     supervisor: Supervisor
+    stopped: list[ChildProcess] = field(default_factory=list)  # after stop(): whose logs to keep or delete
 
     def broker(self) -> Any:
         import redis
@@ -263,7 +266,7 @@ class Rig:
     def stop(self) -> None:
         self.supervisor.stopping.set()
         with self.supervisor.lock:
-            self.processes.stop_all()
+            self.stopped = self.processes.stop_all()
         self.redis.stop()
         self.mariadb.stop()
 
@@ -683,8 +686,8 @@ def main(argv: list[str]) -> int:
         doc_update(rows, meta)
     shutil.rmtree(workdir, ignore_errors=True)
     if whole:
-        for process in rig.processes.started:
-            Path(process.log.name).unlink(missing_ok=True)
+        for process in rig.stopped:  # a whole run's logs tell nothing more
+            process.log_path.unlink(missing_ok=True)
     print(f"\nRESULT: {'whole: no vote lost, none duplicated' if whole else 'LOSS, DUPLICATE OR DIFFERENCE'}")
     print(f"({meta['seconds']} s; results in {args.results})")
     return 0 if whole else 1
