@@ -9,7 +9,7 @@ test:  ## the whole suite against real MariaDB and Redis (see README)
 load:  ## headless Locust against the running system (make run), then reconcile; ARGS="--users 40 --run-time 30s"
 	@ESCRUTINIO_DEV=$${ESCRUTINIO_DEV:-1} .venv/bin/python -m scripts.load $(ARGS)
 
-lint:  ## ruff, and mypy on the product's code
+lint:  ## ruff and mypy
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && ESCRUTINIO_DEV=1 .venv/bin/mypy
 
 fmt:

@@ -67,7 +67,7 @@ def serve(address: str) -> None:
             (grpc.method_handlers_generic_handler(service, {method: handler}),)
         )
 
-    server.add_vote_service = add_vote_service
+    server.add_vote_service = add_vote_service  # type: ignore[assignment]  # same call, other parameter name
     server.run(address)
 
 

@@ -56,7 +56,7 @@ def django_db_setup(django_test_environment, django_db_blocker) -> Iterator[None
     from django.test.utils import setup_databases, teardown_databases
 
     with django_db_blocker.unblock():
-        config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+        config = setup_databases(verbosity=0, interactive=False, aliases={"default"})  # type: ignore[arg-type]  # Django takes a set
     yield
     with django_db_blocker.unblock():
         teardown_databases(config, verbosity=0)

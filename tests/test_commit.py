@@ -4,6 +4,7 @@ all or nothing whichever of its statements fails."""
 from contextlib import nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -25,7 +26,12 @@ def test_a_batch_is_one_lookup_and_one_query(committed_db: None) -> None:
     raw = connection.connection
     sent: list[bytes] = []
     send = raw.query
-    raw.query = lambda query: (sent.append(query), send(query))[1]
+
+    def recorded(query: bytes) -> Any:
+        sent.append(query)
+        return send(query)
+
+    raw.query = recorded
     try:
         results = votes_record(votes=votes[1:], route="grpc")
     finally:

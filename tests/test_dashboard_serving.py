@@ -25,7 +25,7 @@ def test_the_page_is_the_built_index_never_cached(dist: Path) -> None:
 def test_the_bundles_are_served_and_cached_for_good(dist: Path) -> None:
     response = Client().get("/assets/index-AbC123xy.js")  # a new Client: WhiteNoise lists files at start
     assert response.status_code == 200
-    assert b"".join(response.streaming_content) == b"console.log('dashboard')"
+    assert b"".join(response.streaming_content) == b"console.log('dashboard')"  # type: ignore[attr-defined]
     assert "immutable" in response["Cache-Control"]
 
 

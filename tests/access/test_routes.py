@@ -63,7 +63,7 @@ def new_sede() -> int:
     return uuid.uuid4().int % 1_000_000 + 1000
 
 
-def vote(sede: int, **changes: Any) -> dict[str, Any]:
+def vote(sede: int | str, **changes: Any) -> dict[str, Any]:
     return {
         "vote_id": str(uuid.uuid4()),
         "departamento": "Chimaltenango",

@@ -18,7 +18,7 @@ from election.access import AccessDenied, AccessKind, Throttled, vote_admit
 from election.models import IngestToken
 from election.services import VoteInvalid
 
-PATZUN_7 = {"departamento": "Chimaltenango", "municipio": "Patzun", "sede": 7}
+PATZUN_7: dict[str, Any] = {"departamento": "Chimaltenango", "municipio": "Patzun", "sede": 7}
 
 
 def vote(**changes: Any) -> dict[str, Any]:

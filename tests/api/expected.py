@@ -25,7 +25,9 @@ def _names() -> tuple[dict[str, str], dict[str, str]]:
 def top_departamentos(papeleta: str, limit: int) -> list[dict[str, Any]]:
     departamentos, _ = _names()
     counts = Counter(Vote.objects.filter(papeleta_id=papeleta).values_list("departamento_id", flat=True))
-    rows = [{"departamento": departamentos[code], "votes": n} for code, n in counts.items()]
+    rows: list[dict[str, Any]] = [
+        {"departamento": departamentos[code], "votes": n} for code, n in counts.items()
+    ]
     rows.sort(key=lambda r: r["departamento"])
     rows.sort(key=lambda r: r["votes"], reverse=True)  # stable: ties stay in name order
     return rows[:limit]

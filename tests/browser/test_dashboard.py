@@ -166,7 +166,7 @@ def send(system: System, rows: list[tuple[str, str, int, str, str, str, int]]) -
         url = system.url("gateway" if route == "grpc" else "publisher")
         for _ in range(count):
             vote_id = str(uuid.uuid4())
-            body = {"vote_id": vote_id, "departamento": departamento, "municipio": municipio}
+            body: dict[str, Any] = {"vote_id": vote_id, "departamento": departamento, "municipio": municipio}
             body |= {"sede": sede, "papeleta": papeleta, "partido": partido}
             request = urllib.request.Request(
                 f"{url}/votes",
@@ -302,12 +302,12 @@ def check_votes_table(page: Any, votes: list[dict[str, Any]]) -> None:
         if next_button.is_disabled():
             break
         next_button.click()
-        wait_for(
-            page,
-            lambda before=tuple(seen): page.evaluate(READ_ROWS, "votes")[0]["vote_id"] not in before,
-            True,
-            "next page",
-        )
+        before = set(seen)
+
+        def next_page_shown(before: set[str] = before) -> bool:
+            return page.evaluate(READ_ROWS, "votes")[0]["vote_id"] not in before
+
+        wait_for(page, next_page_shown, True, "next page")
     assert sorted(seen) == sorted(v["vote_id"] for v in votes)
 
     filters = [

@@ -84,7 +84,7 @@ def test_votes_are_split_between_the_routes_by_weights_adding_to_100(overlay: st
     (primary,) = [i for i in ingresses if i not in canaries]
     (canary,) = canaries
     total = int(annotation(canary, "canary-weight-total") or 100)
-    publisher_share = int(annotation(canary, "canary-weight"))
+    publisher_share = int(annotation(canary, "canary-weight") or "")
     gateway_share = total - publisher_share
     assert total == 100
     assert 0 <= publisher_share <= 100

@@ -194,7 +194,7 @@ def test_a_worker_killed_with_votes_in_flight_loses_none_and_doubles_none(  # ty
     start_worker(spawn, env, "worker-2")
     wait_stored(250, timeout=45)  # needs the in-flight messages, restored after the visibility timeout
     wait_until(lambda: broker.llen(QUEUE_KEY) == 0 and broker.hlen(UNACKED_KEY) == 0, 30, "queue drained")
-    landing = [key for key in broker.zrange(LANDING_INDEX, 0, -1) if broker.llen(key)]
+    landing = [key for key in broker.zrange(LANDING_INDEX, 0, -1) if broker.llen(key)]  # type: ignore[arg-type]
     assert landing == []
 
     assert set(map(str, Vote.objects.values_list("vote_id", flat=True))) == set(accepted)
