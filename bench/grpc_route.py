@@ -383,7 +383,8 @@ def unary_rounds(
     runs: dict[str, list[dict[str, Any]]] = {store: [] for store in STORES}
     try:
         for round_number in range(rounds):
-            order = STORES[round_number % 3 :] + STORES[: round_number % 3]
+            turn = round_number % len(STORES)
+            order = STORES[turn:] + STORES[:turn]
             for store in order:
                 runs[store].append(asyncio.run(unary_load(servers[store][1], 64, seconds, warmup)))
             print(
