@@ -14,6 +14,12 @@ caller retries or answers UNAVAILABLE). Any other failure of a group of several 
 is taken for one bad submission: each is then committed alone, so only the bad one fails.
 The latest-votes list and the announcement follow each commit, from a thread of their own
 (election.live.LiveFeed).
+
+After a commit whose callers include coroutines, the committer lets each of their event loops
+run a few iterations before it takes the next group: the answered callers' calls go out, and
+the calls that have already reached the process (read, but with their handler not yet at
+`submit_async`) join the next group rather than the one after it. This is not a timer: an idle
+loop runs those iterations in about a tenth of a millisecond.
 """
 
 from __future__ import annotations
@@ -67,20 +73,43 @@ class _Submission(Generic[T, R]):
             self.future.set_result(self.results)  # type: ignore[arg-type]
 
 
-def _wake(group: list[_Submission[T, R]]) -> None:
+# Loop iterations each caller's event loop runs between a commit's answers and the next group.
+# gRPC bench, 64 callers, 10 interleaved rounds: 0 -> 25 took the server from 0.60 to 0.66 of
+# the no-database ceiling, higher in every round (12 gave 0.65).
+ITERATIONS_BEFORE_NEXT_GROUP = 25
+# A loop busy elsewhere must not hold up the commits of other callers for longer than this.
+ITERATIONS_WAIT_MAX_SECONDS = 0.01
+
+
+def _wake(group: list[_Submission[T, R]]) -> list[threading.Event]:
     """One wake-up per event loop for a whole group, not one per caller: each crossing from
-    this thread to a loop costs both threads the interpreter lock."""
+    this thread to a loop costs both threads the interpreter lock. Returns, per loop, an event
+    set once it has run ITERATIONS_BEFORE_NEXT_GROUP iterations after answering."""
     by_loop: dict[asyncio.AbstractEventLoop, list[_Submission[T, R]]] = {}
     for submission in group:
         if submission.future is not None:
             by_loop.setdefault(submission.future.get_loop(), []).append(submission)
+    iterated: list[threading.Event] = []
     for loop, submissions in by_loop.items():
-        loop.call_soon_threadsafe(_settle_all, submissions)
+        iterated.append(threading.Event())
+        loop.call_soon_threadsafe(_settle_all, loop, submissions, iterated[-1])
+    return iterated
 
 
-def _settle_all(submissions: list[_Submission[T, R]]) -> None:
+def _settle_all(
+    loop: asyncio.AbstractEventLoop, submissions: list[_Submission[T, R]], iterated: threading.Event
+) -> None:
     for submission in submissions:
         submission.settle()
+    _iterate(loop, iterated, ITERATIONS_BEFORE_NEXT_GROUP)
+
+
+def _iterate(loop: asyncio.AbstractEventLoop, iterated: threading.Event, left: int) -> None:
+    """Set `iterated` after `left` more loop iterations (each call_soon runs in the next one)."""
+    if left:
+        loop.call_soon(_iterate, loop, iterated, left - 1)
+    else:
+        iterated.set()
 
 
 class GroupCommitter(Generic[T, R]):
@@ -150,7 +179,10 @@ class GroupCommitter(Generic[T, R]):
             self._thread.start()
 
     def _run(self) -> None:
+        iterated: list[threading.Event] = []  # the last group's loops (see _wake)
         while True:
+            for loop_iterated in iterated:
+                loop_iterated.wait(ITERATIONS_WAIT_MAX_SECONDS)
             with self._wakeup:
                 while not self._pending and not self._stopping:
                     self._wakeup.wait()
@@ -166,7 +198,7 @@ class GroupCommitter(Generic[T, R]):
                         submission.finish(error=exc)
                 logger.exception("group commit thread failed")
             finally:
-                _wake(group)
+                iterated = _wake(group)
 
     def _take(self) -> list[_Submission[T, R]]:
         """The oldest submissions, whole, up to max_items (at least one)."""

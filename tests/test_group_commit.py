@@ -4,12 +4,14 @@ Callers submit while a commit is held open, as happens when a transaction is slo
 threads that block, and coroutines that await. The submissions that waited meanwhile must go
 together in the next transaction, each caller must get its own results, a bad message must
 fail alone, and a coroutine that gives up must not take its votes out of the transaction.
+Calls that reach an event loop while it sends a commit's answers go together too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
@@ -17,7 +19,7 @@ from typing import Any
 import pytest
 from django.db import IntegrityError
 
-from election import live
+from election import group_commit, live
 from election.group_commit import GroupCommitter
 from election.models import Vote
 from election.services import Outcome, RecordResult, ValidatedVote, votes_record
@@ -164,3 +166,35 @@ def test_coroutines_waiting_during_a_commit_share_the_next_one_and_a_cancelled_o
     assert committer.group_sizes == [1, 3]
     assert Vote.objects.count() == len(votes)  # the cancelled caller's votes were committed too
     recount_matches_tallies()
+
+
+def test_calls_a_loop_takes_in_while_it_sends_the_answers_go_in_one_group(
+    committer: GroupCommitter, held: HeldFirstCommit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As on a busy gRPC server: the answered callers send their next votes one after another,
+    while the loop is still busy with the answers. Taken at once, the first of them would be
+    committed alone and the others after it."""
+    monkeypatch.setattr(group_commit, "ITERATIONS_WAIT_MAX_SECONDS", 10.0)  # a slow machine
+    votes = make_votes(1 + 2 * 4)
+    first_thread = threading.Thread(target=committer.submit, args=([votes[0]],))
+    first_thread.start()
+    assert held.entered.wait(30)
+
+    async def caller(vote: ValidatedVote, then: ValidatedVote) -> list[RecordResult]:
+        await committer.submit_async([vote])
+        time.sleep(0.005)  # this caller's answer keeps the loop busy; the committer is free
+        return await committer.submit_async([then])
+
+    async def callers() -> list[list[RecordResult]]:
+        tasks = [asyncio.ensure_future(caller(votes[i], votes[4 + i])) for i in range(1, 5)]
+        while committer.waiting() < len(tasks):
+            await asyncio.sleep(0.01)
+        held.release()
+        return await asyncio.gather(*tasks)
+
+    answers = asyncio.run(callers())
+    first_thread.join(30)
+
+    assert committer.group_sizes == [1, 4, 4]
+    assert [answer[0].vote.vote_id for answer in answers] == [v.vote_id for v in votes[5:]]
+    assert Vote.objects.count() == len(votes)
