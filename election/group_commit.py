@@ -114,14 +114,24 @@ def _iterate(loop: asyncio.AbstractEventLoop, iterated: threading.Event, left: i
 
 class GroupCommitter(Generic[T, R]):
     """Commits submissions in groups through `record`, which stores items durably and returns
-    one result per item, in order (as votes_record and ingest_grpc.recording.ballots_record)."""
+    one result per item, in order (as votes_record and ingest_grpc.recording.ballots_record).
+
+    The stored votes go to `live`, a feed the caller shares with its other writers and closes
+    itself, or else to a feed of the committer's own, published and closed by `stop`.
+    """
 
     def __init__(
-        self, record: Callable[[Sequence[T]], list[R]], *, route: str, max_items: int = 2000
+        self,
+        record: Callable[[Sequence[T]], list[R]],
+        *,
+        route: str,
+        max_items: int = 2000,
+        live: LiveFeed | None = None,
     ) -> None:
         self._record = record
         self._route = route
-        self._live = LiveFeed(route)
+        self._owns_live = live is None
+        self._live = LiveFeed(route) if live is None else live
         self._max_items = max_items
         self._pending: list[_Submission[T, R]] = []
         self._wakeup = threading.Condition()
@@ -163,8 +173,9 @@ class GroupCommitter(Generic[T, R]):
         if self._thread is not None:
             self._thread.join()
         self._thread, self._stopping = None, False
-        self._live.close()
-        self._live = LiveFeed(self._route)
+        if self._owns_live:
+            self._live.close()
+            self._live = LiveFeed(self._route)
 
     def _enqueue(self, submission: _Submission[T, R]) -> None:
         with self._wakeup:

@@ -85,19 +85,20 @@ class GroupCommitStore:
     pipelined through two database threads of their own, each thread with its own connection.
 
     The votes of unary calls wait in the committer, whose thread takes everything that arrived
-    during a commit into the next one as soon as that commit ends: the event loop never stands
-    between two transactions. A stream's chunks go through two threads: one admits a chunk and
-    looks up its vote_ids while the other commits the chunk before it, so the database's
-    commit and Python's validation overlap.
+    during a commit into the next one once the loop has sent that commit's answers and handed
+    over the calls it had already read (election.group_commit). A stream's chunks go through
+    two threads: one admits a chunk and looks up its vote_ids while the other commits the
+    chunk before it, so the database's commit and Python's validation overlap.
     """
 
     def __init__(self, max_batch: int = MAX_BATCH) -> None:
+        # Redis after the answers, for calls and streams alike: callers wait for the commit only.
+        self._live = LiveFeed(ROUTE.value)
         self._committer: GroupCommitter[Ballot, Verdict] = GroupCommitter(
-            ballots_record, route=ROUTE.value, max_items=max_batch
+            ballots_record, route=ROUTE.value, max_items=max_batch, live=self._live
         )
         self._admitting = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grpc-db-admit")
         self._committing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grpc-db-commit")
-        self._live = LiveFeed(ROUTE.value)  # Redis after the answers: callers wait for the commit only
 
     async def start(self) -> None:
         try:
