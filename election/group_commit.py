@@ -137,6 +137,7 @@ class GroupCommitter(Generic[T, R]):
         self._wakeup = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._iterated: list[threading.Event] = []  # the last group's loops (see _wake)
         self.group_sizes: list[int] = []  # submissions per recent transaction, for tests and logs
 
     def submit(self, items: Sequence[T]) -> list[R]:
@@ -170,6 +171,8 @@ class GroupCommitter(Generic[T, R]):
         with self._wakeup:
             self._stopping = True
             self._wakeup.notify()
+        for loop_iterated in self._iterated:  # a loop that has stopped will not iterate again
+            loop_iterated.set()
         if self._thread is not None:
             self._thread.join()
         self._thread, self._stopping = None, False
@@ -190,9 +193,8 @@ class GroupCommitter(Generic[T, R]):
             self._thread.start()
 
     def _run(self) -> None:
-        iterated: list[threading.Event] = []  # the last group's loops (see _wake)
         while True:
-            for loop_iterated in iterated:
+            for loop_iterated in self._iterated:
                 loop_iterated.wait(ITERATIONS_WAIT_MAX_SECONDS)
             with self._wakeup:
                 while not self._pending and not self._stopping:
@@ -209,7 +211,7 @@ class GroupCommitter(Generic[T, R]):
                         submission.finish(error=exc)
                 logger.exception("group commit thread failed")
             finally:
-                iterated = _wake(group)
+                self._iterated = _wake(group)
 
     def _take(self) -> list[_Submission[T, R]]:
         """The oldest submissions, whole, up to max_items (at least one)."""
