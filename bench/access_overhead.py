@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import secrets
 import statistics
 import subprocess
@@ -30,6 +29,9 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from scripts.machine import load_average, machine  # noqa: E402
+
 DEFAULT_DATABASE_URL = "mysql://root@127.0.0.1:3306/esc_bench_access"
 SHARED_TOKEN = secrets.token_urlsafe(24)  # a throwaway of this run
 
@@ -115,7 +117,7 @@ def main(argv: list[str]) -> int:
     report = {
         "votes": count,
         "rounds": rounds,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load": os.getloadavg()},
+        "machine": {**machine(), "load_average": load_average()},
         **results,
     }
     for name, value in results.items():

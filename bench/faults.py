@@ -31,7 +31,6 @@ import argparse
 import http.client
 import json
 import os
-import platform
 import random
 import secrets
 import shutil
@@ -58,6 +57,7 @@ import grpc  # noqa: E402
 from ingest_grpc import contract  # noqa: E402
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc  # noqa: E402
 from scripts.devservices import MariaDBServer, RedisServer, free_port, wait_until  # noqa: E402
+from scripts.machine import load_average, machine  # noqa: E402
 from scripts.processes import ChildProcess, ProcessGroup  # noqa: E402
 from scripts.system import System  # noqa: E402
 
@@ -673,7 +673,7 @@ def main(argv: list[str]) -> int:
         "votes_per_fault": args.votes,
         "clients": args.clients,
         "window_seconds": args.window,
-        "machine": f"{platform.node()} {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}",
+        "machine": {**machine(), "load_average": load_average()},
         "seconds": round(time.monotonic() - began, 1),
         "reconcile_command": {"exit": reconcile_code, "output": reconcile_output},
         "whole": whole,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +31,7 @@ from bench.grpc_route import (  # noqa: E402
     wrk,
 )
 from scripts.devservices import free_port  # noqa: E402
+from scripts.machine import machine  # noqa: E402
 from scripts.processes import ChildProcess  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -135,7 +135,7 @@ def main() -> int:
     report = {
         "bench": "gateway_stream",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count()},
+        "machine": machine(),
         "wrk": "-t2 -c32, bench/post_vote.lua",
         "runs": runs,
         "stream_over_unary": round(rates["stream"] / rates["unary"], 3),

@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -47,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scripts.devservices import free_port  # noqa: E402
+from scripts.machine import machine  # noqa: E402
 from scripts.processes import ChildProcess  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -525,7 +525,7 @@ def main() -> int:
         "bench": "grpc_route",
         "quick": args.quick,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": machine(),
         "goals": {
             "speedup_vs_naive": ">= 2",
             "fraction_of_ceiling": ">= 0.7",

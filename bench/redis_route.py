@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -40,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scripts.devservices import RedisServer, free_port, wait_until  # noqa: E402
+from scripts.machine import machine  # noqa: E402
 from scripts.processes import ChildProcess  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -352,11 +352,7 @@ def main() -> int:
         "benchmark": "redis_route",
         "quick": args.quick,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": machine(),
         "setup": "publisher: gunicorn 2 uvicorn workers; consumer: the Procfile's worker line "
         f"({worker_command()}); Redis AOF appendfsync {args.appendfsync}; MariaDB on the same machine",
         "accept": accept,

@@ -28,7 +28,6 @@ import http.client
 import json
 import multiprocessing
 import os
-import platform
 import random
 import subprocess
 import sys
@@ -43,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scripts.devservices import free_port, wait_until  # noqa: E402
+from scripts.machine import machine  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 WRK_SCRIPT = ROOT / "bench" / "read_latency.lua"
@@ -347,7 +347,7 @@ def main() -> None:
         "benchmark": "results_api",
         "quick": args.quick,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": machine(),
         "votes_at_start": args.votes,
         "load": loaded,
         "readers": args.readers,
