@@ -1,9 +1,11 @@
-"""Structured logging: one JSON object per line, extra fields kept."""
+"""Structured logging: one JSON object per line, extra fields kept; or plain lines for a
+terminal (LOG_FORMAT=plain). Both are timed in UTC."""
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import UTC, datetime
 
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
@@ -23,3 +25,11 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+class PlainFormatter(logging.Formatter):
+    """One readable line per record, timed in UTC as the JSON lines are. The local clock would
+    differ between parts: Django sets the process's zone to TIME_ZONE, the gateway has none."""
+
+    converter = staticmethod(time.gmtime)
+    default_msec_format = "%s.%03dZ"
