@@ -10,6 +10,16 @@ from datetime import UTC, datetime
 
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
+# The two LOG_FORMAT choices, for logging.config.dictConfig: Django's settings and the gateway
+# (which has no Django) both use these, so every process's lines look alike.
+FORMATTERS: dict[str, dict[str, str]] = {
+    "json": {"()": "election.logs.JsonFormatter"},
+    "plain": {
+        "()": "election.logs.PlainFormatter",
+        "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+    },
+}
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:

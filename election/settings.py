@@ -9,6 +9,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from election import logs
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("ESCRUTINIO_VAR_DIR", BASE_DIR / "var"))
 
@@ -260,13 +262,7 @@ LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "json": {"()": "election.logs.JsonFormatter"},
-        "plain": {
-            "()": "election.logs.PlainFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
-        },
-    },
+    "formatters": logs.FORMATTERS,
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",

@@ -30,6 +30,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from election.batching import GroupBatcher
 from election.edge import EdgeReply, edge_app, refusal_reply, unavailable_reply
+from election.logs import FORMATTERS
 from ingest_grpc import contract
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
 
@@ -215,10 +216,7 @@ def configure_logging() -> None:
         {
             "version": 1,
             "disable_existing_loggers": False,
-            "formatters": {
-                "json": {"()": "election.logs.JsonFormatter"},
-                "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-            },
+            "formatters": FORMATTERS,
             "handlers": {"console": {"class": "logging.StreamHandler", "formatter": formatter}},
             "loggers": {
                 "ingest_grpc": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")}

@@ -36,3 +36,15 @@ def test_the_plain_and_the_json_lines_read_the_same_utc_time(guatemala_clock: No
     plain = PlainFormatter("%(asctime)s %(levelname)s %(name)s %(message)s").format(record())
     assert plain == "2026-11-30 08:15:58.020Z WARNING election.test vote stored"
     assert json.loads(JsonFormatter().format(record()))["ts"] == "2026-11-30T08:15:58.020+00:00"
+
+
+def test_the_gateway_logs_plain_lines_as_the_django_processes_do(
+    guatemala_clock: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ingest_grpc import gateway
+
+    monkeypatch.setenv("LOG_FORMAT", "plain")
+    gateway.configure_logging()  # after Django configured the same formatters in this process
+    (handler,) = logging.getLogger("ingest_grpc").handlers
+    assert isinstance(handler.formatter, PlainFormatter)
+    assert handler.format(record()) == "2026-11-30 08:15:58.020Z WARNING election.test vote stored"
