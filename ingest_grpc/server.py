@@ -32,6 +32,7 @@ from django.db import DatabaseError, connections
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from election.heap import startup_objects_freeze
 from election.metrics import metrics_serve
 from ingest_grpc import contract
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
@@ -569,6 +570,7 @@ def create_server(address: str, store: VoteStore | None = None) -> tuple[VoteSer
 async def serve(address: str, store: VoteStore | None = None) -> None:
     vote_server, port = create_server(address, store)
     await vote_server.start()
+    startup_objects_freeze()  # no full collection walks Django and grpc again (election.heap)
     metrics_serve(METRICS_PORT, what="grpc")  # HTTP /metrics beside the gRPC port
     logger.info("gRPC server listening", extra={"address": address, "port": port, "max_batch": MAX_BATCH})
     stopping = asyncio.Event()
