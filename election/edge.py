@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from election import metrics
+from election.heap import startup_objects_freeze
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +192,7 @@ async def _lifespan(receive: Receive, send: Send, on_startup: Hook | None, on_sh
             try:
                 if on_startup:
                     await on_startup()
+                startup_objects_freeze()  # before the first vote (election.heap)
             except Exception as exc:
                 logger.exception("startup failed")
                 await send({"type": "lifespan.startup.failed", "message": str(exc)})

@@ -5,8 +5,10 @@ Django and grpc loaded, that is about 87,000 objects, almost all made at start-u
 until exit: under 64 callers a full collection took 40-45 ms, four or five times in 6 s,
 and every call in flight waited for it. `startup_objects_freeze` moves what start-up made out
 of the collector's sight (gc.freeze), so later collections walk only what the server made
-since: 0.7 ms at most in the same measurement. The HTTP gateway does the same in each worker
-(61,000 objects; a full collection took 13 ms there).
+since: 0.7 ms at most in the same measurement. The HTTP edge (the gateway's and the
+publisher's workers: 61,000 objects, 13 ms a full collection) does the same once started.
+Reference counting still frees a frozen object that is no longer used; only a cycle among
+frozen objects would stay.
 """
 
 from __future__ import annotations

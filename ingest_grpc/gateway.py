@@ -30,7 +30,6 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from election.batching import GroupBatcher
 from election.edge import EdgeReply, edge_app, refusal_reply, unavailable_reply
-from election.heap import startup_objects_freeze
 from election.logs import FORMATTERS
 from ingest_grpc import contract
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
@@ -191,7 +190,6 @@ async def open_channel() -> None:
     _grpc.votes = votes_pb2_grpc.VoteServiceStub(_grpc.channel)
     _grpc.health = health_pb2_grpc.HealthStub(_grpc.channel)
     _grpc.batcher = GroupBatcher(_cast_batch, max_batch=MAX_BATCH)
-    startup_objects_freeze()
     logger.info("gateway started", extra={"grpc_address": GRPC_ADDRESS, "pid": os.getpid()})
 
 
