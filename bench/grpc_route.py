@@ -323,12 +323,13 @@ def vote_tables_empty(env: dict[str, str]) -> None:
 
 
 def database_settle(env: dict[str, str], timeout: float = 90) -> None:
-    """Wait until InnoDB has written out the pages the part before dirtied.
+    """Wait until InnoDB is done with the pages the part before dirtied.
 
-    The streams store 110,000 votes in seconds; MariaDB then writes about 55 MB of pages back
-    over the next 20 s (measured: 3,400 dirty pages, back to 340 after 18 s), on the same two
-    cores. The gateway, the first of the HTTP part and the only one of it that writes, would
-    be measured during that write-back and the plain view after it.
+    The streams store 110,000 votes in seconds and leave about 3,800 dirty pages (60 MB),
+    which MariaDB writes back over the next 20-30 s on the same two cores; after the vote
+    tables are truncated it still takes about 5 s to be done with them. The gateway, the first
+    of the HTTP part and the only one of it that writes, would be measured during that and the
+    plain view after it.
     """
     import MySQLdb
 
