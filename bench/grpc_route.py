@@ -8,7 +8,10 @@ In one run, so the ratios hold on a noisy machine:
    `naive` (one transaction per call: votes_record per vote, 10 database threads, as
    grpc's examples size a server's pool) and `group` (the product: python -m ingest_grpc.server).
    The three run side by side and are loaded in turns, 5 s each, for 9 rounds: each figure is
-   the median over the rounds, and each ratio the median of the rounds' ratios.
+   the median over the rounds, and each ratio the median of the rounds' ratios. Each load also
+   reads the whole machine's busy CPU (/proc/stat), which splits fraction_of_ceiling in two:
+   `fraction_of_ceiling_at_equal_cpu` (the ceiling's CPU a vote over the group server's: what
+   the extra work allows) times the ratio of their `cores_busy` (what waiting leaves idle).
 2. Streaming: CastVoteBatches (1,000 pre-built votes per message) over 1 and 4 concurrent
    streams, the goal's figure; and CastVotes (one vote per message) over one stream, for
    comparison. Also `votes_record` alone, in-process, in batches of 2,000 (no gRPC): the
@@ -46,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scripts.devservices import free_port  # noqa: E402
-from scripts.machine import machine  # noqa: E402
+from scripts.machine import busy_cpu_seconds, machine  # noqa: E402
 from scripts.processes import ChildProcess  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -222,9 +225,9 @@ async def unary_load(address: str, callers: int, seconds: float, warmup: float) 
                     latencies.append(time.perf_counter() - started)
 
         await asyncio.gather(*(caller(loop.time() + warmup, False) for _ in range(callers)))
-        started = time.perf_counter()
+        started, busy_before = time.perf_counter(), busy_cpu_seconds()
         await asyncio.gather(*(caller(loop.time() + seconds, True) for _ in range(callers)))
-        elapsed = time.perf_counter() - started
+        elapsed, busy_after = time.perf_counter() - started, busy_cpu_seconds()
     return {
         "callers": callers,
         "seconds": round(elapsed, 2),
@@ -232,7 +235,18 @@ async def unary_load(address: str, callers: int, seconds: float, warmup: float) 
         "votes_per_s": round(len(latencies) / elapsed),
         "latency_ms": percentiles_ms(latencies),
         "errors": errors,
+        **machine_cpu(busy_before, busy_after, elapsed, len(latencies)),
     }
+
+
+def machine_cpu(before: float | None, after: float | None, seconds: float, calls: int) -> dict[str, Any]:
+    """The whole machine's CPU over a load: the load generator, the server and MariaDB together.
+    fraction_of_ceiling = (ceiling's CPU a vote / group's) x (group's busy cores / ceiling's):
+    the first factor is the work a vote adds, the second the cores left idle while it waits."""
+    if before is None or after is None or not calls:
+        return {}
+    busy = after - before
+    return {"cores_busy": round(busy / seconds, 2), "cpu_us_per_vote": round(busy / calls * 1e6)}
 
 
 STREAM_MESSAGE_VOTES = 1000  # votes per CastVoteBatches message
@@ -441,6 +455,11 @@ def unary_rounds(
         ]
         for other in ("ceiling", "naive")
     }
+    if all("cpu_us_per_vote" in run for run in runs["group"] + runs["ceiling"]):
+        summary["ratios_by_round"]["ceiling_cpu_over_group_cpu"] = [
+            round(ceiling["cpu_us_per_vote"] / group["cpu_us_per_vote"], 3)
+            for group, ceiling in zip(runs["group"], runs["ceiling"], strict=True)
+        ]
     return summary
 
 
@@ -457,6 +476,11 @@ def _unary_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
             cut: round(statistics.median(r["latency_ms"][cut] for r in runs), 2) for cut in ("p50", "p99")
         },
         "errors": dict(sum((Counter(r["errors"]) for r in runs), Counter())),
+        **{
+            figure: statistics.median(r[figure] for r in runs)
+            for figure in ("cores_busy", "cpu_us_per_vote")
+            if all(figure in r for r in runs)
+        },
     }
 
 
@@ -529,6 +553,19 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
             http["gateway"]["requests_per_s"] / http["plain_django_view"]["requests_per_s"], 2
         ),
         "gateway_p99_ms": http["gateway"]["latency_ms"]["p99"],
+        **_cpu_factors(unary),
+    }
+
+
+def _cpu_factors(unary: dict[str, Any]) -> dict[str, Any]:
+    """fraction_of_ceiling split in two (see machine_cpu): the fraction the group server would
+    reach with the cores as busy as under the ceiling, and how busy it keeps them in fact."""
+    by_round = unary["ratios_by_round"].get("ceiling_cpu_over_group_cpu")
+    if not by_round:
+        return {}
+    return {
+        "fraction_of_ceiling_at_equal_cpu": round(statistics.median(by_round), 2),
+        "cores_busy": {store: unary[store].get("cores_busy") for store in STORES},
     }
 
 
@@ -574,7 +611,8 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / ("grpc_route.quick.json" if args.quick else "grpc_route.json")
     out.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps({k: report[k] for k in [*report["goals"], "recording_only_votes_per_s"]}, indent=2))
+    shown = [*report["goals"], "recording_only_votes_per_s", "fraction_of_ceiling_at_equal_cpu", "cores_busy"]
+    print(json.dumps({k: report[k] for k in shown if k in report}, indent=2))
     print(f"wrote {out.relative_to(ROOT)}")
     return 0
 

@@ -28,6 +28,16 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+def busy_cpu_seconds() -> float | None:
+    """CPU time every core of the machine has spent busy since boot (user, system, interrupts;
+    not idle, I/O wait or time stolen by the host), from /proc/stat; None off Linux."""
+    first = _read("/proc/stat").split("\n", 1)[0].split()
+    if not first or first[0] != "cpu":
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq = (int(x) for x in first[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def _read(path: str) -> str:
     file = Path(path)
     return file.read_text() if file.exists() else ""
