@@ -9,25 +9,16 @@ Without this file, a worker that loads Django stamps gunicorn's lines with TIME_
 
 from __future__ import annotations
 
-import logging
-import logging.config
 import os
 from typing import Any
 
 from gunicorn.glogging import Logger
 
-from election.logs import FORMATTERS
+from election.logs import formatter
 
 # The formatter stamps each line with its time in UTC; gunicorn's default access line carries
 # another, in the local zone (%(t)s). Client, request, status, bytes, milliseconds, agent.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
-
-
-def _formatter() -> logging.Formatter:
-    spec = dict(FORMATTERS.get(os.environ.get("LOG_FORMAT", "json"), FORMATTERS["json"]))
-    factory = logging.config.DictConfigurator({}).resolve(spec.pop("()"))
-    formatter: logging.Formatter = factory(fmt=spec["format"]) if "format" in spec else factory()
-    return formatter
 
 
 class ProjectLogger(Logger):
@@ -35,10 +26,10 @@ class ProjectLogger(Logger):
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
-        formatter = _formatter()
+        project_formatter = formatter(os.environ.get("LOG_FORMAT", "json"))
         for log in (self.error_log, self.access_log):
             for handler in log.handlers:
-                handler.setFormatter(formatter)
+                handler.setFormatter(project_formatter)
 
 
 logger_class = ProjectLogger

@@ -43,3 +43,11 @@ class PlainFormatter(logging.Formatter):
 
     converter = staticmethod(time.gmtime)
     default_msec_format = "%s.%03dZ"
+
+
+def formatter(log_format: str) -> logging.Formatter:
+    """The formatter LOG_FORMAT names (json unless `plain`), for handlers that dictConfig does not
+    make, as gunicorn's own."""
+    if log_format == "plain":
+        return PlainFormatter(FORMATTERS["plain"]["format"])
+    return JsonFormatter()
