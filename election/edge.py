@@ -65,6 +65,13 @@ def unavailable_reply(message: str) -> EdgeReply:
     return EdgeReply(503, {"errors": {"non_field_errors": [message]}}, ((b"retry-after", b"1"),))
 
 
+def overloaded_reply(message: str, retry_after: int = 1) -> EdgeReply:
+    """503 with Retry-After: the process's queue is full; nothing was stored or queued."""
+    return EdgeReply(
+        503, {"errors": {"non_field_errors": [message]}}, ((b"retry-after", str(retry_after).encode()),)
+    )
+
+
 # How each refusal of election.access is answered, by its kind.
 REFUSAL_STATUS = {"unauthenticated": 401, "forbidden": 403, "throttled": 429}
 
