@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -22,7 +21,6 @@ from typing import Any
 import grpc
 import pytest
 
-from election.access import MISS_RELOAD_SECONDS
 from election.models import Vote
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
 from scripts.devservices import wait_until
@@ -95,13 +93,21 @@ def cast(stub: votes_pb2_grpc.VoteServiceStub, body: dict[str, Any], token: str 
     return grpc.StatusCode.OK
 
 
-def issue(departamento: str, municipio: str, sede: int) -> tuple[int, str]:
-    """`manage.py ingest_tokens issue`, as an operator runs it: (token id, token)."""
+def issue(live: System, departamento: str, municipio: str, sede: int) -> tuple[int, str]:
+    """`manage.py ingest_tokens issue`, as an operator runs it: (token id, token), once every
+    running process knows the token."""
     output = manage("issue", "--departamento", departamento, "--municipio", municipio, "--sede", str(sede))
-    token_id = int(output.split()[1])
-    # A process that read the tokens less than a second ago looks again only after that second.
-    time.sleep(MISS_RELOAD_SECONDS)
-    return token_id, output.strip().splitlines()[-1]
+    token_id, token = int(output.split()[1]), output.strip().splitlines()[-1]
+    # A running process learns of it from its next refresh: the periodic one, or the one its
+    # first use asks for (that use refused 401). Known means 403 for another sede, which
+    # stores nothing.
+    for route in ROUTES:
+        wait_until(
+            lambda route=route: post(live.url(route), vote(sede + 1), token)[0] == 403,
+            10,
+            f"the new token known behind the {route}",
+        )
+    return token_id, token
 
 
 def manage(*args: str) -> str:
@@ -152,7 +158,7 @@ def test_a_sede_token_may_report_its_own_sede_only(
     live: System, stub: votes_pb2_grpc.VoteServiceStub
 ) -> None:
     sede = new_sede()
-    _, token = issue("chimaltenango", "Patzún", sede)
+    _, token = issue(live, "chimaltenango", "Patzún", sede)
     accepted, refused = [], []
     for route in ROUTES:
         own = vote(f"00{sede}", municipio="PATZUN")  # the same sede, however it is written
@@ -191,8 +197,8 @@ def test_one_batch_of_many_sedes_checks_each_vote_by_its_own_credential(
 ) -> None:
     """What the gateway sends: one CastVoteBatch, no call token, each vote with its sede's."""
     sede_a, sede_b = new_sede(), new_sede()
-    _, token_a = issue("Chimaltenango", "Patzún", sede_a)
-    _, token_b = issue("Chimaltenango", "Patzún", sede_b)
+    _, token_a = issue(live, "Chimaltenango", "Patzún", sede_a)
+    _, token_b = issue(live, "Chimaltenango", "Patzún", sede_b)
     sent = [
         (vote(sede_a), token_a),
         (vote(sede_b), token_b),
@@ -252,7 +258,7 @@ def test_a_revoked_token_is_refused_everywhere_within_the_cache_time(
     live: System, stub: votes_pb2_grpc.VoteServiceStub
 ) -> None:
     sede = new_sede()
-    token_id, token = issue("Chimaltenango", "Patzun", sede)
+    token_id, token = issue(live, "Chimaltenango", "Patzun", sede)
     for route in ROUTES:
         assert post(live.url(route), vote(sede), token)[0] == ACCEPTED[route]
     assert cast(stub, vote(sede), token) is grpc.StatusCode.OK

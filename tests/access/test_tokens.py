@@ -1,10 +1,16 @@
 """election.access in one process: tokens stored hashed, bound to a sede, revoked, cached; the
-per-sede token bucket; the management command. The routes are tested in test_routes.py."""
+per-sede token bucket; the management command. The routes are tested in test_routes.py, and the
+checks during a database partition in tests/pubsub/test_publisher_admission.py.
+
+Tests of the copy's refresher use committed rows (`committed_tokens`): it reads them on a
+connection of its own, which cannot see a test's uncommitted transaction.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from io import StringIO
 from typing import Any
@@ -16,7 +22,8 @@ from django.test import override_settings
 from election import access
 from election.access import AccessDenied, AccessKind, Throttled, vote_admit
 from election.models import IngestToken
-from election.services import VoteInvalid
+from election.services import StorageUnavailable, VoteInvalid
+from scripts.devservices import wait_until
 
 PATZUN_7: dict[str, Any] = {"departamento": "Chimaltenango", "municipio": "Patzun", "sede": 7}
 
@@ -36,6 +43,15 @@ def fresh_state() -> Any:
     yield
     access.sede_limiter.reset()
     access._tokens.forget()
+
+
+@pytest.fixture
+def committed_tokens(committed_db: None) -> Iterator[None]:
+    """Token rows committed for real (every thread sees them), none left behind."""
+    IngestToken.objects.all().delete()
+    access._tokens.forget()
+    yield
+    IngestToken.objects.all().delete()
 
 
 def test_a_token_is_stored_only_as_its_sha256(db: None) -> None:
@@ -84,12 +100,12 @@ def test_the_shared_token_admits_every_sede(db: None) -> None:
 
 
 @override_settings(INGEST_TOKEN_CACHE_SECONDS=0.2)
-def test_a_revoked_token_is_refused_once_the_cache_expires(db: None) -> None:
+def test_a_revoked_token_is_refused_once_the_cache_expires(committed_tokens: None) -> None:
     token, row = access.token_issue(**PATZUN_7)
     admit(vote(), token)
-    # Another process revoked it: this process only learns it when its copy expires.
+    # Another process revoked it: this process learns it from its refresher, within the cache time.
     IngestToken.objects.filter(pk=row.pk).update(revoked_at=datetime.now(UTC))
-    time.sleep(0.3)
+    wait_until(lambda: access._tokens.lookup(access.token_hash(token)) is None, 5, "the revocation seen")
     with pytest.raises(AccessDenied) as refused:
         admit(vote(), token)
     assert refused.value.kind is AccessKind.UNAUTHENTICATED
@@ -104,15 +120,71 @@ def test_revoking_through_the_service_takes_effect_at_once_in_this_process(db: N
         admit(vote(), token)
 
 
-def test_a_token_issued_elsewhere_works_without_waiting_for_the_cache(db: None) -> None:
-    access.token_issue(departamento="Peten", municipio="Flores", sede=1)  # loads the cache
-    admit_ok = access.token_authenticate  # the cache is warm now
+def test_a_token_issued_elsewhere_is_refused_once_then_known_from_the_refresh_it_asked(
+    committed_tokens: None,
+) -> None:
+    access.tokens_warm()  # the copy, loaded; the next periodic refresh is 30 s away
     token = "issued-by-another-process-" + "x" * 20
     IngestToken.objects.create(
         token_hash=access.token_hash(token), departamento_id="04", municipio_id="0407", sede="7"
     )
-    time.sleep(access.MISS_RELOAD_SECONDS)
-    assert admit_ok(token).sede == ("04", "0407", "7")
+    with pytest.raises(AccessDenied):  # not in the copy: refused now, never waiting for the database
+        access.token_authenticate(token)
+    wait_until(lambda: _known(token), 5, "the token known after the refresh it asked for")
+    assert access.token_authenticate(token).sede == ("04", "0407", "7")
+
+
+def _known(token: str) -> bool:
+    try:
+        return access._tokens.lookup(access.token_hash(token)) is not None
+    except StorageUnavailable:  # no copy yet
+        return False
+
+
+def test_checks_never_touch_the_database_once_the_copy_is_loaded(
+    committed_tokens: None, django_db_blocker: Any
+) -> None:
+    token, _ = access.token_issue(**PATZUN_7)
+    access.tokens_warm()
+    with django_db_blocker.block():  # any query now raises, in every thread
+        assert access.token_authenticate(token).sede == ("04", "0407", "7")
+        for n in range(50):  # each asks the refresher for a refresh, which fails in its thread
+            with pytest.raises(AccessDenied):
+                access.token_authenticate(f"made-up-{n}")
+        wait_until(lambda: access._tokens.attempts >= 2, 10, "refreshes tried")
+        assert access.token_authenticate(token).sede == ("04", "0407", "7")  # the copy stays
+
+
+def test_a_refused_token_asks_for_no_second_refresh_and_the_memory_of_it_is_bounded(
+    committed_tokens: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    access.tokens_warm()
+    with pytest.raises(AccessDenied):
+        access.token_authenticate("stolen-and-revoked")
+    wait_until(lambda: not access._tokens._requested, 5, "the refresh it asked for taken")
+    for _ in range(100):  # a client stuck on a revoked token
+        with pytest.raises(AccessDenied):
+            access.token_authenticate("stolen-and-revoked")
+    assert not access._tokens._requested  # it asked for nothing more
+
+    monkeypatch.setattr(access, "UNKNOWN_TOKENS_MAX", 50)
+    for n in range(500):
+        with pytest.raises(AccessDenied):
+            access.token_authenticate(f"made-up-{n}")
+    assert len(access._tokens._unknown) == 50
+
+
+def test_without_a_copy_the_first_check_reads_it_and_then_checks_never_wait(
+    committed_tokens: None, django_db_blocker: Any
+) -> None:
+    token, _ = access.token_issue(**PATZUN_7)
+    with django_db_blocker.block():
+        with pytest.raises(StorageUnavailable):
+            access.token_authenticate(token)  # the first check tried to read the copy: failed
+        with pytest.raises(StorageUnavailable):
+            access.token_authenticate(token)  # the next ones do not try: the refresher does
+    wait_until(lambda: _known(token), 10, "the refresher's copy")
+    assert access.token_authenticate(token).sede == ("04", "0407", "7")
 
 
 @override_settings(INGEST_RATE_PER_SEDE=2, INGEST_RATE_BURST=3)
