@@ -9,11 +9,23 @@ submission is committed at once, and a busy process forms large transactions by 
 The cost of a transaction (the commit's fsync, the hot tally rows held until commit) is paid
 once per group, not once per caller.
 
+Admission: a committer may be given an `admit` step (the gRPC server's: token, validity, sede,
+rate), run once per submission in the committer thread before its first commit. The items it
+returns are what `record` stores, and what a retry stores again: admission, and the rate
+tokens it charges, happen once however many times the items are committed.
+
 Failures: StorageUnavailable from the database fails every submission of the group (each
 caller retries or answers UNAVAILABLE). Any other failure of a group of several submissions
-is taken for one bad submission: each is then committed alone, so only the bad one fails.
-The latest-votes list and the announcement follow each commit, from a thread of their own
-(election.live.LiveFeed).
+is taken for one bad submission: each is then committed alone (already admitted), so only the
+bad one fails. The latest-votes list and the announcement follow each commit, from a thread of
+their own (election.live.LiveFeed).
+
+Bounds: at most `max_pending` items wait for `submit_async`; past that it raises Overloaded at
+once (the gRPC server answers RESOURCE_EXHAUSTED with retry-after), so a flood, or a database
+that has slowed down, cannot grow the process until it is killed. The blocking `submit` is not
+refused: its callers are the Celery worker's task threads, as many as the worker has, each
+holding one message; their number bounds what waits, and a task must not fail for a full
+queue (its message would be retried or parked for no fault of its own).
 
 After a commit whose callers include coroutines, the committer lets each of their event loops
 run a few iterations before it takes the next group: the answered callers' calls go out, and
@@ -33,6 +45,7 @@ from typing import Generic, TypeVar
 
 from django import db
 
+from election.batching import DEFAULT_MAX_PENDING, Overloaded
 from election.db_thread import database_session
 from election.live import LiveFeed
 from election.services import StorageUnavailable
@@ -47,6 +60,7 @@ R = TypeVar("R")
 class _Submission(Generic[T, R]):
     items: Sequence[T]
     future: asyncio.Future[list[R]] | None = None  # an awaiting caller's
+    admitted: bool = False  # items are admit's output: a retry commits them as they are
     done: threading.Event | None = None  # a blocked thread's
     results: list[R] | None = None
     error: BaseException | None = None
@@ -114,8 +128,10 @@ def _iterate(loop: asyncio.AbstractEventLoop, iterated: threading.Event, left: i
 
 class GroupCommitter(Generic[T, R]):
     """Commits submissions in groups through `record`, which stores items durably and returns
-    one result per item, in order (as votes_record and ingest_grpc.recording.ballots_record).
+    one result per item, in order (as votes_record and ingest_grpc.recording.admissions_record).
 
+    `admit`, when given, turns a submission's items into what `record` takes, one for one and
+    once (see the module docstring). At most `max_pending` items wait for `submit_async`.
     The stored votes go to `live`, a feed the caller shares with its other writers and closes
     itself, or else to a feed of the committer's own, published and closed by `stop`.
     """
@@ -126,14 +142,19 @@ class GroupCommitter(Generic[T, R]):
         *,
         route: str,
         max_items: int = 2000,
+        max_pending: int = DEFAULT_MAX_PENDING,
+        admit: Callable[[Sequence[T]], Sequence[T]] | None = None,
         live: LiveFeed | None = None,
     ) -> None:
         self._record = record
+        self._admit = admit
         self._route = route
         self._owns_live = live is None
         self._live = LiveFeed(route) if live is None else live
         self._max_items = max_items
+        self._max_pending = max_pending
         self._pending: list[_Submission[T, R]] = []
+        self._pending_items = 0
         self._wakeup = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -154,17 +175,26 @@ class GroupCommitter(Generic[T, R]):
 
     async def submit_async(self, items: Sequence[T]) -> list[R]:
         """As `submit`, for a coroutine: the event loop goes on while the items are committed.
-        A caller cancelled meanwhile (its deadline passed) leaves its items in the group."""
+        A caller cancelled meanwhile (its deadline passed) leaves its items in the group.
+
+        Raises Overloaded at once, nothing taken, when `max_pending` items would be waiting
+        (a submission larger than that is still taken when nothing waits).
+        """
         if not items:
             return []
         future: asyncio.Future[list[R]] = asyncio.get_running_loop().create_future()
-        self._enqueue(_Submission(items, future))
+        self._enqueue(_Submission(items, future), bounded=True)
         return await future
 
     def waiting(self) -> int:
         """Submissions not yet taken into a transaction."""
         with self._wakeup:
             return len(self._pending)
+
+    def waiting_items(self) -> int:
+        """Items not yet taken into a transaction (what `max_pending` bounds)."""
+        with self._wakeup:
+            return self._pending_items
 
     def stop(self) -> None:
         """Commit what is pending, then end the committer thread and publish what it stored."""
@@ -180,9 +210,13 @@ class GroupCommitter(Generic[T, R]):
             self._live.close()
             self._live = LiveFeed(self._route)
 
-    def _enqueue(self, submission: _Submission[T, R]) -> None:
+    def _enqueue(self, submission: _Submission[T, R], *, bounded: bool = False) -> None:
         with self._wakeup:
+            waiting = self._pending_items
+            if bounded and waiting and waiting + len(submission.items) > self._max_pending:
+                raise Overloaded(f"{waiting} waiting for the database in this server")
             self._pending.append(submission)
+            self._pending_items += len(submission.items)
             self._thread_ensure()
             self._wakeup.notify()
 
@@ -223,6 +257,7 @@ class GroupCommitter(Generic[T, R]):
             items += len(submission.items)
         group = self._pending[:taken]
         del self._pending[:taken]
+        self._pending_items -= items
         return group
 
     def _commit(self, group: list[_Submission[T, R]]) -> None:
@@ -231,6 +266,9 @@ class GroupCommitter(Generic[T, R]):
 
     def _commit_group(self, group: list[_Submission[T, R]]) -> None:
         self.group_sizes = [*self.group_sizes[-99:], len(group)]
+        group = self._admitted(group)
+        if not group:
+            return
         try:
             results = self._record([item for submission in group for item in submission.items])
         except StorageUnavailable as exc:
@@ -252,6 +290,32 @@ class GroupCommitter(Generic[T, R]):
             submission.finish(results=results[start : start + len(submission.items)])
             start += len(submission.items)
         self._live.publish(results)  # from its own thread: the next group does not wait on Redis
+
+    def _admitted(self, group: list[_Submission[T, R]]) -> list[_Submission[T, R]]:
+        """The group's submissions, each admitted (once: a retry finds it done); those whose
+        admission failed are answered with its error and left out."""
+        if self._admit is None:
+            return group
+        admitted: list[_Submission[T, R]] = []
+        unavailable: StorageUnavailable | None = None
+        for submission in group:
+            if not submission.admitted:
+                if unavailable is not None:  # the store is unreachable: no one waits for it again
+                    submission.finish(error=unavailable)
+                    continue
+                try:
+                    submission.items = self._admit(submission.items)
+                except StorageUnavailable as exc:
+                    unavailable = exc
+                    submission.finish(error=exc)
+                    continue
+                except Exception as exc:
+                    logger.exception("admission failed")
+                    submission.finish(error=exc)
+                    continue
+                submission.admitted = True
+            admitted.append(submission)
+        return admitted
 
     def _commit_each(self, group: list[_Submission[T, R]]) -> None:
         for submission in group:

@@ -15,6 +15,13 @@ and a lone vote is still sent at once. Each vote gets its own answer from the ba
 It transcodes the JSON vote to the protobuf contract. What the contract cannot carry (a
 body that is not an object, a field it does not have, a value that is not text) is refused
 here with 400; every other rule is the server's.
+
+Overload: at most GATEWAY_MAX_PENDING votes wait in a process for their call; past that a vote
+is answered 503 with Retry-After at once (election.batching.Overloaded, answered by the edge),
+as when the server answers RESOURCE_EXHAUSTED for a full queue (`escrutinio-refusal:
+overloaded`); a sede over its rate gets 429. The votes' receipt times count at the server only
+because each call carries the gateway's key (GRPC_GATEWAY_KEY, shared with the server); without
+one the server stamps its own.
 """
 
 from __future__ import annotations
@@ -28,8 +35,8 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from election.batching import GroupBatcher
-from election.edge import EdgeReply, edge_app, refusal_reply, unavailable_reply
+from election.batching import DEFAULT_MAX_PENDING, GroupBatcher
+from election.edge import EdgeReply, edge_app, overloaded_reply, refusal_reply, unavailable_reply
 from election.logs import FORMATTERS
 from ingest_grpc import contract
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
@@ -39,6 +46,10 @@ logger = logging.getLogger(__name__)
 GRPC_ADDRESS = os.environ.get("GRPC_ADDRESS", "127.0.0.1:50051")
 CALL_TIMEOUT_SECONDS = float(os.environ.get("GATEWAY_GRPC_TIMEOUT", "5"))
 MAX_BATCH = int(os.environ.get("GATEWAY_MAX_BATCH", "200"))
+MAX_PENDING = int(os.environ.get("GATEWAY_MAX_PENDING", str(DEFAULT_MAX_PENDING)))
+# Shown to the server with every call, so that it keeps the receipt times stamped here.
+GATEWAY_KEY = os.environ.get("GRPC_GATEWAY_KEY", "")
+GATEWAY_METADATA = (("x-escrutinio-gateway-key", GATEWAY_KEY),) if GATEWAY_KEY else None
 ROUTE = "grpc"
 _STATUS_NAMES = {votes_pb2.CAST_STATUS_STORED: "stored", votes_pb2.CAST_STATUS_DUPLICATE: "duplicate"}
 _JSON_TYPES = {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "an object"}
@@ -128,7 +139,9 @@ async def _cast(request: votes_pb2.CastVoteRequest, token: str | None) -> votes_
 
 async def _cast_batch(requests: list[votes_pb2.CastVoteRequest]) -> list[votes_pb2.CastVoteResult]:
     response = await _grpc.votes.CastVoteBatch(
-        votes_pb2.CastVoteBatchRequest(requests=requests), timeout=CALL_TIMEOUT_SECONDS
+        votes_pb2.CastVoteBatchRequest(requests=requests),
+        timeout=CALL_TIMEOUT_SECONDS,
+        metadata=GATEWAY_METADATA,
     )
     return list(response.results)
 
@@ -153,15 +166,19 @@ def rejected_reply(rejected: votes_pb2.RejectedVote) -> EdgeReply:
 _REFUSALS = {
     grpc.StatusCode.UNAUTHENTICATED: "unauthenticated",
     grpc.StatusCode.PERMISSION_DENIED: "forbidden",
-    grpc.StatusCode.RESOURCE_EXHAUSTED: "throttled",
 }
 
 
-def _retry_after(error: grpc.aio.AioRpcError) -> int:
+def _trailer(error: grpc.aio.AioRpcError, name: str) -> str | None:
     for key, value in error.trailing_metadata() or ():
-        if key == "retry-after" and str(value).isdigit():
-            return int(value)
-    return 1
+        if key == name:
+            return str(value)
+    return None
+
+
+def _retry_after(error: grpc.aio.AioRpcError) -> int:
+    value = _trailer(error, "retry-after")
+    return int(value) if value is not None and value.isdigit() else 1
 
 
 def error_reply(error: grpc.aio.AioRpcError, vote_id: str) -> EdgeReply:
@@ -174,7 +191,15 @@ def error_reply(error: grpc.aio.AioRpcError, vote_id: str) -> EdgeReply:
     if code is grpc.StatusCode.ALREADY_EXISTS:
         return EdgeReply(409, {"errors": {"vote_id": [error.details() or "vote_id already used."]}})
     if code in _REFUSALS:
-        return refusal_reply(_REFUSALS[code], error.details() or "Refused.", retry_after=_retry_after(error))
+        return refusal_reply(_REFUSALS[code], error.details() or "Refused.")
+    if code is grpc.StatusCode.RESOURCE_EXHAUSTED:
+        # The sede's rate (429); else the server is full, by its own queue or gRPC's limits (503).
+        if _trailer(error, "escrutinio-refusal") == "throttled":
+            return refusal_reply("throttled", error.details() or "Refused.", retry_after=_retry_after(error))
+        return overloaded_reply(
+            "The vote service is overloaded; nothing was stored. Retry with the same vote_id.",
+            _retry_after(error),
+        )
     if code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
         logger.error(
             "CastVote failed", extra={"code": code.name, "details": error.details(), "vote_id": vote_id}
@@ -189,7 +214,7 @@ async def open_channel() -> None:
     _grpc.channel = grpc.aio.insecure_channel(GRPC_ADDRESS, options=[("grpc.lb_policy_name", "round_robin")])
     _grpc.votes = votes_pb2_grpc.VoteServiceStub(_grpc.channel)
     _grpc.health = health_pb2_grpc.HealthStub(_grpc.channel)
-    _grpc.batcher = GroupBatcher(_cast_batch, max_batch=MAX_BATCH)
+    _grpc.batcher = GroupBatcher(_cast_batch, max_batch=MAX_BATCH, max_pending=MAX_PENDING)
     logger.info("gateway started", extra={"grpc_address": GRPC_ADDRESS, "pid": os.getpid()})
 
 

@@ -1,15 +1,18 @@
 """The database side of the gRPC server: validate received ballots and record them as one batch.
 
-Runs in the server's database thread (never on the event loop), through the same
-`vote_admit` (token, `vote_validate`, sede, rate) / `votes_record` path as every other
-route. The server hands the results to `election.live.LiveFeed`, which updates Redis after.
+Runs in the server's database threads (never on the event loop, but for the token check of
+`ballots_authenticate`, which is memory only), through the same `vote_admit` (token,
+`vote_validate`, sede, rate) / `votes_record` path as every other route. Admission and commit
+are separate steps, so that a batch committed again (election.group_commit's fallback) is not
+admitted again. The server hands the results to `election.live.LiveFeed`, which updates Redis
+after.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +23,16 @@ django.setup()
 
 from django.db import DatabaseError, close_old_connections, connection  # noqa: E402
 
-from election.access import AccessDenied, AccessKind, Throttled, vote_admit  # noqa: E402
+from election.access import (  # noqa: E402
+    AccessDenied,
+    AccessKind,
+    Grant,
+    Throttled,
+    grant_admit,
+    token_authenticate,
+    tokens_warm,
+    vote_admit,
+)
 from election.catalogue import catalogue_index  # noqa: E402
 from election.db_thread import database_session  # noqa: E402
 from election.group_commit import GroupCommitter  # noqa: E402
@@ -48,6 +60,10 @@ class Ballot:
     received_at: datetime
     token: str | None = None  # the call's `authorization: Bearer <token>`, or the vote's credential
     own_credential: bool = False  # token is this vote's own: a bad one refuses this vote alone
+    grant: Grant | None = None  # what the token allows, once ballots_authenticate found it
+    # Set once by ballots_admit: the vote as admitted, or why it was refused. A ballot that
+    # has it is never admitted again, so a retried commit charges no second rate token.
+    admission: ValidatedVote | Refusal | None = None
 
 
 class VoteCredentialRefused(AccessDenied):
@@ -59,13 +75,55 @@ Refusal = VoteInvalid | AccessDenied | Throttled
 Verdict = RecordResult | Refusal
 
 
+def ballots_authenticate(ballots: Sequence[Ballot]) -> list[Ballot | AccessDenied]:
+    """Per ballot: the ballot with what its token allows, or the refusal of its token.
+
+    From memory once the tokens are loaded (`tokens_load`), so the event loop calls it before
+    a ballot takes a place in the committer: a flood of bad tokens is refused there and never
+    waits for, or delays, the database. Admission then starts from the grant found here.
+    """
+    checked: dict[str | None, Grant | AccessDenied] = {}
+    authenticated: list[Ballot | AccessDenied] = []
+    for ballot in ballots:
+        found = checked.get(ballot.token)
+        if found is None:
+            try:
+                found = checked[ballot.token] = token_authenticate(ballot.token)
+            except AccessDenied as unknown:
+                found = checked[ballot.token] = unknown
+        if isinstance(found, AccessDenied):
+            authenticated.append(_credential_refusal(ballot, found))
+        else:
+            authenticated.append(replace(ballot, grant=found))
+    return authenticated
+
+
 def ballots_record(ballots: Sequence[Ballot]) -> list[Verdict]:
-    """Admit each ballot (token, validity, sede, rate) and store the admitted ones in one transaction.
+    """Admit each ballot (token, validity, sede, rate) unless admitted already, and store the
+    admitted ones in one transaction.
 
     Raises StorageUnavailable when the database cannot take the batch: then nothing of it
     was stored.
     """
-    return admitted_record(ballots_admit(ballots))
+    with database_session():
+        return admitted_record(ballots_plan(ballots_admit(ballots)))
+
+
+def ballots_admit(ballots: Sequence[Ballot]) -> list[Ballot]:
+    """Each ballot with its admission (token, validity, sede, rate tokens taken), made once:
+    a ballot admitted before is returned as it is. No database work once the catalogue and
+    the tokens are loaded."""
+    admitted: list[Ballot] = []
+    for ballot in ballots:
+        if ballot.admission is None:
+            try:
+                ballot = replace(ballot, admission=_admit(ballot))
+            except AccessDenied as refused:
+                ballot = replace(ballot, admission=_credential_refusal(ballot, refused))
+            except (VoteInvalid, Throttled) as refused:
+                ballot = replace(ballot, admission=refused)
+        admitted.append(ballot)
+    return admitted
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,20 +134,26 @@ class Admitted:
     plan: RecordPlan
 
 
-def ballots_admit(ballots: Sequence[Ballot]) -> Admitted:
-    """The first half of ballots_record: admission, and the lookup of the admitted votes."""
+def ballots_plan(ballots: Sequence[Ballot]) -> Admitted:
+    """The lookup of admitted ballots' vote_ids (see election.services.votes_plan)."""
     with database_session():
         refusals: list[Refusal | None] = []
         valid: list[ValidatedVote] = []
         for ballot in ballots:
-            try:
-                valid.append(_admit(ballot))
+            admission = ballot.admission
+            assert admission is not None, "plan admitted ballots only"
+            if isinstance(admission, ValidatedVote):
+                valid.append(admission)
                 refusals.append(None)
-            except AccessDenied as refused:
-                refusals.append(_credential_refusal(ballot, refused))
-            except (VoteInvalid, Throttled) as refused:
-                refusals.append(refused)
+            else:
+                refusals.append(admission)
         return Admitted(refusals, votes_plan(votes=valid, route=ROUTE))
+
+
+def ballots_prepare(ballots: Sequence[Ballot]) -> Admitted:
+    """The first half of ballots_record, for a stream's pipeline: admission and the lookup."""
+    with database_session():
+        return ballots_plan(ballots_admit(ballots))
 
 
 def admitted_record(admitted: Admitted) -> list[Verdict]:
@@ -107,10 +171,22 @@ def _credential_refusal(ballot: Ballot, refused: AccessDenied) -> AccessDenied:
 
 def _admit(ballot: Ballot) -> ValidatedVote:
     try:
+        if ballot.grant is not None:  # authenticated on arrival
+            return grant_admit(ballot.data, grant=ballot.grant, received_at=ballot.received_at)
         return vote_admit(ballot.data, token=ballot.token, received_at=ballot.received_at)
     except DatabaseError as exc:  # the catalogue could not be read: no copy cached yet
         connection.close()
         raise StorageUnavailable(f"catalogue unavailable: {exc}") from exc
+
+
+def tokens_load() -> None:
+    """Load the tokens, so that checking one never waits on the database (election.access);
+    raises StorageUnavailable when they cannot be read."""
+    close_old_connections()
+    try:
+        tokens_warm()
+    finally:
+        close_old_connections()
 
 
 def catalogue_warm() -> None:
@@ -139,6 +215,10 @@ __all__ = [
     "VoteInvalid",
     "admitted_record",
     "ballots_admit",
+    "ballots_authenticate",
+    "ballots_plan",
+    "ballots_prepare",
     "ballots_record",
     "catalogue_warm",
+    "tokens_load",
 ]

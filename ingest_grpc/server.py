@@ -7,6 +7,20 @@ throughput is not one INSERT per call. No timer: a lone vote is committed at onc
 caller is answered only after its vote's transaction has committed; the latest-votes list in
 Redis is updated after that, from a thread of its own (election.live.LiveFeed).
 
+Bounded under overload and untrusting of its callers:
+- at most GRPC_MAX_CONCURRENT_RPCS calls at once (gRPC answers the next RESOURCE_EXHAUSTED),
+  messages of at most GRPC_MAX_RECEIVE_MESSAGE_BYTES (gRPC's own RESOURCE_EXHAUSTED), at
+  most GRPC_MAX_VOTES_PER_MESSAGE votes in a CastVoteBatch message (INVALID_ARGUMENT), and at
+  most GRPC_STREAM_MAX_REFUSED votes refused in a stream (listed, then INVALID_ARGUMENT);
+- at most GRPC_COMMIT_MAX_PENDING votes wait for the database: past that, a call is answered
+  RESOURCE_EXHAUSTED at once with trailing metadata `retry-after` and
+  `escrutinio-refusal: overloaded` (a sede over its rate gets `escrutinio-refusal: throttled`);
+- a vote's token is checked in memory before the vote takes a place in that queue, so a flood
+  of bad tokens is refused there and never waits for, or delays, the database;
+- a vote's `received_at` is taken from the call only when the call carries the gateway's key
+  (`x-escrutinio-gateway-key`, GRPC_GATEWAY_KEY); otherwise, and when no key is configured,
+  the server stamps the time it read the vote, so a caller cannot backdate votes.
+
 Also served: the standard health service (SERVING; NOT_SERVING from SIGTERM on),
 server reflection, and Prometheus `/metrics` over HTTP on GRPC_METRICS_PORT.
 SIGTERM stops accepting calls, finishes those in flight, and exits.
@@ -16,11 +30,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import os
 import signal
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +47,7 @@ from django.db import DatabaseError, connections
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from election.batching import DEFAULT_MAX_PENDING, Overloaded
 from election.heap import startup_objects_freeze
 from election.metrics import metrics_serve
 from ingest_grpc import contract
@@ -51,8 +67,11 @@ from ingest_grpc.recording import (
     VoteInvalid,
     admitted_record,
     ballots_admit,
+    ballots_authenticate,
+    ballots_prepare,
     ballots_record,
     catalogue_warm,
+    tokens_load,
 )
 
 logger = logging.getLogger(__name__)
@@ -64,6 +83,24 @@ MAX_BATCH = int(os.environ.get("GRPC_MAX_BATCH", "300"))
 STREAM_MAX_BATCH = int(os.environ.get("GRPC_STREAM_MAX_BATCH", "2000"))
 # A stream's chunks in the store at once: one being admitted while the one before commits.
 STREAM_CHUNKS_IN_FLIGHT = 2
+# Calls handled at once: room for the 64 callers of the benchmark, streams, gateways and probes.
+MAX_CONCURRENT_RPCS = int(os.environ.get("GRPC_MAX_CONCURRENT_RPCS", "256"))
+# A message: a full batch of long-named votes is about 0.7 MB, the largest answer (1,000
+# refused votes with every field wrong) about 0.6 MB.
+MAX_RECEIVE_MESSAGE_BYTES = int(os.environ.get("GRPC_MAX_RECEIVE_MESSAGE_BYTES", str(1 << 20)))
+MAX_SEND_MESSAGE_BYTES = int(os.environ.get("GRPC_MAX_SEND_MESSAGE_BYTES", str(1 << 20)))
+# Votes in one CastVoteBatch / CastVoteBatches message (the gateway sends at most 200).
+MAX_VOTES_PER_MESSAGE = int(os.environ.get("GRPC_MAX_VOTES_PER_MESSAGE", "1000"))
+# Refused votes a stream's summary lists; one more ends the stream (the summary must fit a message).
+STREAM_MAX_REFUSED = int(os.environ.get("GRPC_STREAM_MAX_REFUSED", "1000"))
+# Votes that may wait for the committer before calls are answered RESOURCE_EXHAUSTED.
+COMMIT_MAX_PENDING = int(os.environ.get("GRPC_COMMIT_MAX_PENDING", str(DEFAULT_MAX_PENDING)))
+# The gateway's key: only a call that carries it has its votes' received_at believed.
+GATEWAY_KEY = os.environ.get("GRPC_GATEWAY_KEY", "")
+GATEWAY_KEY_METADATA = "x-escrutinio-gateway-key"
+REFUSAL_METADATA = "escrutinio-refusal"  # why RESOURCE_EXHAUSTED: overloaded or throttled
+# While the tokens could not be loaded (the database was down at start), tried again this often.
+TOKENS_RETRY_SECONDS = 2.0
 SHUTDOWN_GRACE_SECONDS = float(os.environ.get("GRPC_SHUTDOWN_GRACE", "10"))
 METRICS_PORT = int(os.environ.get("GRPC_METRICS_PORT", "9101"))
 UNAVAILABLE_MESSAGE = "The database is unavailable; nothing was stored. Retry with the same vote_id."
@@ -87,36 +124,85 @@ class GroupCommitStore:
 
     The votes of unary calls wait in the committer, whose thread takes everything that arrived
     during a commit into the next one once the loop has sent that commit's answers and handed
-    over the calls it had already read (election.group_commit). A stream's chunks go through
-    two threads: one admits a chunk and looks up its vote_ids while the other commits the
-    chunk before it, so the database's commit and Python's validation overlap.
+    over the calls it had already read (election.group_commit); at most `max_pending` wait
+    (Overloaded past that). A stream's chunks go through two threads: one admits a chunk and
+    looks up its vote_ids while the other commits the chunk before it, so the database's
+    commit and Python's validation overlap. Either way a ballot whose token is unknown is
+    refused on the loop, before it takes a place.
     """
 
-    def __init__(self, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, max_batch: int = MAX_BATCH, max_pending: int = COMMIT_MAX_PENDING) -> None:
         # Redis after the answers, for calls and streams alike: callers wait for the commit only.
         self._live = LiveFeed(ROUTE.value)
         self._committer: GroupCommitter[Ballot, Verdict] = GroupCommitter(
-            ballots_record, route=ROUTE.value, max_items=max_batch, live=self._live
+            ballots_record,  # of admitted ballots: admission is not made again
+            admit=ballots_admit,  # once per ballot, so a group committed again is not charged twice
+            route=ROUTE.value,
+            max_items=max_batch,
+            max_pending=max_pending,
+            live=self._live,
         )
         self._admitting = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grpc-db-admit")
         self._committing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grpc-db-commit")
+        # Tokens are checked on the loop only once loaded: before that, a check would load
+        # them there, holding every call while the database answers (or does not).
+        self._tokens_loaded = False
+        self._tokens_loading: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         try:
             await _in_thread(self._admitting, catalogue_warm)
         except DatabaseError:
             logger.warning("catalogue not loaded at start; the first vote will load it", exc_info=True)
+        if not await self._tokens_load():
+            self._tokens_loading = asyncio.create_task(self._tokens_load_retried())
+
+    async def _tokens_load(self) -> bool:
+        """Load the tokens in a thread of its own; False when the database did not give them."""
+        try:
+            await asyncio.to_thread(tokens_load)
+        except (StorageUnavailable, DatabaseError) as exc:
+            logger.warning(
+                "tokens not loaded; each batch checks its own until they are", extra={"error": str(exc)}
+            )
+            return False
+        self._tokens_loaded = True
+        return True
+
+    async def _tokens_load_retried(self) -> None:
+        while not await self._tokens_load():
+            await asyncio.sleep(TOKENS_RETRY_SECONDS)
 
     async def cast(self, ballot: Ballot) -> Verdict:
-        return (await self._committer.submit_async([ballot]))[0]
+        if not self._tokens_loaded:
+            return (await self._committer.submit_async([ballot]))[0]
+        [checked] = ballots_authenticate([ballot])
+        if isinstance(checked, AccessDenied):
+            return checked
+        return (await self._committer.submit_async([checked]))[0]
 
     async def cast_together(self, ballots: list[Ballot]) -> list[Verdict]:
         """Several votes of one call, committed with whatever other calls send meanwhile."""
-        return await self._committer.submit_async(ballots)
+        return await self._refused_or(ballots, self._committer.submit_async)
 
     async def cast_many(self, ballots: list[Ballot]) -> list[Verdict]:
         """A chunk of a stream in one transaction of its own, admitted while the one before commits."""
-        admitted = await _in_thread(self._admitting, ballots_admit, ballots)
+        return await self._refused_or(ballots, self._record_chunk)
+
+    async def _refused_or(
+        self, ballots: Sequence[Ballot], record: Callable[[Sequence[Ballot]], Awaitable[list[Verdict]]]
+    ) -> list[Verdict]:
+        """Each ballot's verdict: its token's refusal, found in memory, or what `record` made
+        of it. Only ballots with a known token reach `record` (and the database)."""
+        if not self._tokens_loaded:
+            return await record(ballots)
+        checked = ballots_authenticate(ballots)
+        known = [ballot for ballot in checked if isinstance(ballot, Ballot)]
+        recorded = iter(await record(known) if known else ())
+        return [next(recorded) if isinstance(ballot, Ballot) else ballot for ballot in checked]
+
+    async def _record_chunk(self, ballots: Sequence[Ballot]) -> list[Verdict]:
+        admitted = await _in_thread(self._admitting, ballots_prepare, ballots)
         verdicts = await _in_thread(self._committing, admitted_record, admitted)
         self._live.publish(verdicts)
         return verdicts
@@ -124,6 +210,8 @@ class GroupCommitStore:
     async def close(self) -> None:
         """After the last call: the committer's and the stream threads' work finished, their
         connections closed, and the latest list published."""
+        if self._tokens_loading is not None:
+            self._tokens_loading.cancel()
         await asyncio.to_thread(self._committer.stop)
         for executor in (self._admitting, self._committing):
             await _in_thread(executor, connections.close_all)
@@ -135,11 +223,16 @@ async def _in_thread(executor: ThreadPoolExecutor, function: Callable[..., T], *
     return await asyncio.get_running_loop().run_in_executor(executor, function, *args)
 
 
-def ballot(request: votes_pb2.CastVoteRequest, token: str | None = None) -> Ballot:
+def ballot(
+    request: votes_pb2.CastVoteRequest, token: str | None = None, *, from_gateway: bool = False
+) -> Ballot:
     """The request as a Ballot. `token` is the call's; a vote with a credential of its own, or
-    in a call without one (a gateway relaying many sedes' votes), is checked by its own."""
+    in a call without one (a gateway relaying many sedes' votes), is checked by its own.
+    The request's received_at counts only `from_gateway`; else the vote is received now."""
     received_at = (
-        request.received_at.ToDatetime(tzinfo=UTC) if request.HasField("received_at") else datetime.now(UTC)
+        request.received_at.ToDatetime(tzinfo=UTC)
+        if from_gateway and request.HasField("received_at")
+        else datetime.now(UTC)
     )
     if request.credential or token is None:
         return Ballot(
@@ -158,6 +251,17 @@ def bearer_token(context: grpc.aio.ServicerContext) -> str | None:
     return None
 
 
+def from_gateway(context: grpc.aio.ServicerContext, key: str = GATEWAY_KEY) -> bool:
+    """Whether the call carries the gateway's key (never, when none is configured)."""
+    if not key:
+        return False
+    for name, value in context.invocation_metadata() or ():
+        if name == GATEWAY_KEY_METADATA:
+            presented = value if isinstance(value, bytes) else str(value).encode("utf-8")
+            return hmac.compare_digest(presented, key.encode("utf-8"))
+    return False
+
+
 async def abort_invalid(context: grpc.aio.ServicerContext, errors: contract.FieldErrors) -> None:
     """INVALID_ARGUMENT with every field message, also as a google.rpc.BadRequest in the details."""
     await context.abort(
@@ -174,23 +278,42 @@ _ACCESS_CODES = {
 
 
 async def abort_refused(context: grpc.aio.ServicerContext, refusal: AccessDenied | Throttled) -> None:
-    """UNAUTHENTICATED / PERMISSION_DENIED, or RESOURCE_EXHAUSTED with `retry-after` seconds."""
+    """UNAUTHENTICATED / PERMISSION_DENIED, or RESOURCE_EXHAUSTED (throttled) with `retry-after` seconds."""
     if isinstance(refusal, AccessDenied):
         await context.abort(_ACCESS_CODES[refusal.kind.value], refusal.message)
     else:
-        await context.abort(
-            grpc.StatusCode.RESOURCE_EXHAUSTED,
-            refusal.message,
-            trailing_metadata=(("retry-after", str(refusal.retry_after_seconds)),),
-        )
+        await abort_exhausted(context, refusal.message, "throttled", refusal.retry_after_seconds)
+
+
+async def abort_exhausted(
+    context: grpc.aio.ServicerContext, message: str, refusal: str, retry_after: int
+) -> None:
+    """RESOURCE_EXHAUSTED: nothing was done; retry after `retry_after` seconds. `refusal` says
+    why, for relays: `throttled` (the sede's rate; HTTP 429) or `overloaded` (the server's
+    queue is full; HTTP 503)."""
+    await context.abort(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        message,
+        trailing_metadata=(("retry-after", str(retry_after)), (REFUSAL_METADATA, refusal)),
+    )
+
+
+async def abort_overloaded(context: grpc.aio.ServicerContext, overloaded: Overloaded) -> None:
+    await abort_exhausted(context, overloaded.message, "overloaded", overloaded.retry_after)
 
 
 class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
     """Translates calls to the store and verdicts to answers; decides nothing about votes."""
 
-    def __init__(self, store: VoteStore, stream_batch: int = STREAM_MAX_BATCH) -> None:
+    def __init__(
+        self,
+        store: VoteStore,
+        stream_batch: int = STREAM_MAX_BATCH,
+        max_per_message: int = MAX_VOTES_PER_MESSAGE,
+    ) -> None:
         self._store = store
         self._stream_batch = stream_batch
+        self._max_per_message = max_per_message
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -234,7 +357,8 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
         context: grpc.aio.ServicerContext,
     ) -> votes_pb2.CastVotesResponse:
         with self._call():
-            return await self._cast_votes(_many_per_message(request_iterator), context)
+            messages = _many_per_message(request_iterator, self._max_per_message)
+            return await self._cast_votes(messages, context)
 
     async def CastVoteBatch(
         self,
@@ -259,10 +383,14 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
             await abort_invalid(context, unreadable)
         assert isinstance(request, votes_pb2.CastVoteRequest)
         try:
-            verdict = await self._store.cast(ballot(request, bearer_token(context)))
+            verdict = await self._store.cast(
+                ballot(request, bearer_token(context), from_gateway=from_gateway(context))
+            )
         except StorageUnavailable as exc:
             logger.warning("vote not stored: database unavailable", extra={"error": str(exc)})
             await context.abort(grpc.StatusCode.UNAVAILABLE, UNAVAILABLE_MESSAGE)
+        except Overloaded as exc:
+            await abort_overloaded(context, exc)
         if isinstance(verdict, AccessDenied | Throttled):
             await abort_refused(context, verdict)
         if isinstance(verdict, VoteInvalid):
@@ -282,19 +410,23 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
         if isinstance(batch, contract.MalformedRequest):
             await abort_invalid(context, contract.request_errors(batch) or {})
         assert isinstance(batch, votes_pb2.CastVoteBatchRequest)
-        token = bearer_token(context)
+        if len(batch.requests) > self._max_per_message:
+            await abort_invalid(context, too_many_votes(len(batch.requests), self._max_per_message))
+        token, relayed = bearer_token(context), from_gateway(context)
         verdicts: list[Verdict | None] = []
         readable: list[Ballot] = []
         for request in batch.requests:
             unreadable = contract.request_errors(request)
             verdicts.append(VoteInvalid(unreadable) if unreadable else None)
             if not unreadable:
-                readable.append(ballot(request, token))
+                readable.append(ballot(request, token, from_gateway=relayed))
         try:
             recorded = iter(await self._store.cast_together(readable))
         except StorageUnavailable as exc:
             logger.warning("batch not stored: database unavailable", extra={"error": str(exc)})
             await context.abort(grpc.StatusCode.UNAVAILABLE, UNAVAILABLE_MESSAGE)
+        except Overloaded as exc:
+            await abort_overloaded(context, exc)
         results = [next(recorded) if verdict is None else verdict for verdict in verdicts]
         # The call's token is unknown and nothing was stored: the call is refused, as CastVote.
         # (Votes with good credentials of their own were stored: then each vote is answered.)
@@ -310,7 +442,20 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
     ) -> votes_pb2.CastVotesResponse:
         summary = StreamSummary()
         try:
-            await self._record_stream(messages, summary, bearer_token(context))
+            await self._record_stream(messages, summary, bearer_token(context), from_gateway(context))
+        except MessageTooLarge as exc:
+            await abort_invalid(context, too_many_votes(exc.votes, self._max_per_message, in_stream=True))
+        except TooManyRefused as exc:
+            await abort_invalid(
+                context,
+                {
+                    "non_field_errors": [
+                        f"More than {STREAM_MAX_REFUSED} votes of this stream were refused; it was "
+                        f"stopped at vote {exc.index}. The good votes before it were recorded: fix the "
+                        "refused ones and resend the stream (recorded votes come back as duplicates)."
+                    ]
+                },
+            )
         except StorageUnavailable as exc:
             logger.warning("stream stopped: database unavailable", extra={"error": str(exc)})
             await context.abort(
@@ -323,7 +468,11 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
         return summary.response()
 
     async def _record_stream(
-        self, messages: AsyncIterator[list[Readable]], summary: StreamSummary, token: str | None
+        self,
+        messages: AsyncIterator[list[Readable]],
+        summary: StreamSummary,
+        token: str | None,
+        relayed: bool = False,
     ) -> None:
         """Group commit within one stream: while chunks are recorded, the next one is read.
 
@@ -351,7 +500,7 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
                             chunk = []
                         summary.add([VoteInvalid(unreadable)])
                         continue
-                    chunk.append(ballot(request, token))  # type: ignore[arg-type]  # readable: checked above
+                    chunk.append(ballot(request, token, from_gateway=relayed))  # type: ignore[arg-type]  # readable: checked above
                 await settle(keep=STREAM_CHUNKS_IN_FLIGHT)
                 if chunk and (len(in_flight) < STREAM_CHUNKS_IN_FLIGHT or len(chunk) >= self._stream_batch):
                     await settle(keep=STREAM_CHUNKS_IN_FLIGHT - 1)
@@ -375,12 +524,40 @@ async def _one_per_message(
         yield [request]
 
 
+class MessageTooLarge(Exception):
+    """A message of a stream holds more votes than GRPC_MAX_VOTES_PER_MESSAGE."""
+
+    def __init__(self, votes: int) -> None:
+        super().__init__(votes)
+        self.votes = votes
+
+
+class TooManyRefused(Exception):
+    """A stream had more votes refused than its summary lists (GRPC_STREAM_MAX_REFUSED)."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.index = index
+
+
+def too_many_votes(votes: int, most: int, *, in_stream: bool = False) -> contract.FieldErrors:
+    message = f"At most {most} votes per message; this one has {votes}. Send them in several messages."
+    if in_stream:
+        message += " The stream was stopped at this message; the good votes before it were recorded."
+    return {"requests": [message]}
+
+
 async def _many_per_message(
-    batches: AsyncIterator[votes_pb2.CastVoteBatchRequest | contract.MalformedRequest],
+    batches: AsyncIterator[votes_pb2.CastVoteBatchRequest | contract.MalformedRequest], most: int
 ) -> AsyncIterator[list[Readable]]:
     async for batch in batches:
         # an undecodable message is listed as one refused vote: how many it held is unknown
-        yield [batch] if isinstance(batch, contract.MalformedRequest) else list(batch.requests)
+        if isinstance(batch, contract.MalformedRequest):
+            yield [batch]
+            continue
+        if len(batch.requests) > most:
+            raise MessageTooLarge(len(batch.requests))
+        yield list(batch.requests)
 
 
 def _batch_result(index: int, verdict: Verdict) -> votes_pb2.CastVoteResult:
@@ -409,13 +586,16 @@ class StreamSummary:
     def add(self, verdicts: Sequence[Verdict]) -> None:
         """Count the verdicts of the next chunk of the stream, in stream order.
 
-        Raises AccessDenied when the stream's token is unknown (the call is refused whole).
+        Raises AccessDenied when the stream's token is unknown (the call is refused whole),
+        TooManyRefused past STREAM_MAX_REFUSED refused votes.
         """
         for index, verdict in enumerate(verdicts, start=self.received):
             if _call_unauthenticated(verdict):
                 raise verdict  # type: ignore[misc]
             rejected = _rejection(index, verdict)
             if rejected is not None:
+                if len(self.rejected) >= STREAM_MAX_REFUSED:
+                    raise TooManyRefused(index)
                 self.rejected.append(rejected)
             elif verdict.outcome is Outcome.DUPLICATE:  # type: ignore[union-attr]  # not refused
                 self.duplicate += 1
@@ -556,7 +736,14 @@ def add_vote_service(servicer: VoteServicer, server: grpc.aio.Server) -> None:
 
 def create_server(address: str, store: VoteStore | None = None) -> tuple[VoteServer, int]:
     """A VoteService server bound to `address` (port 0: any free port), and the port it got."""
-    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    server = grpc.aio.server(
+        options=[
+            ("grpc.so_reuseport", 0),
+            ("grpc.max_receive_message_length", MAX_RECEIVE_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_SEND_MESSAGE_BYTES),
+        ],
+        maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,
+    )
     store = store if store is not None else GroupCommitStore()
     servicer = VoteServicer(store)
     add_vote_service(servicer, server)

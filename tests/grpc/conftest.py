@@ -10,14 +10,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 import grpc
 import pytest
 
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2_grpc
 from scripts.devservices import free_port
+from scripts.fault_proxy import FaultProxy
 from scripts.processes import ChildProcess, Spawn
-from tests.conftest import AUTHORIZATION, child_env, process_group
+from tests.conftest import AUTHORIZATION, child_env, database_url_of_test_db, process_group
 
 
 def grpc_server_process(spawn: Spawn, env: dict[str, str], port: int) -> ChildProcess:
@@ -29,7 +31,7 @@ def gateway_process(
     spawn: Spawn, env: dict[str, str], grpc_port: int, workers: int = 1
 ) -> tuple[ChildProcess, str]:
     http_port = free_port()
-    env = {**env, "GRPC_ADDRESS": f"127.0.0.1:{grpc_port}", "GATEWAY_GRPC_TIMEOUT": "5"}
+    env = {"GATEWAY_GRPC_TIMEOUT": "5", **env, "GRPC_ADDRESS": f"127.0.0.1:{grpc_port}"}
     argv = [
         sys.executable,
         "-m",
@@ -93,3 +95,24 @@ def stub(channel: grpc.Channel) -> votes_pb2_grpc.VoteServiceStub:
 @pytest.fixture
 def gateway_url(shared_route: Route, committed_db, redis_client) -> str:  # type: ignore[no-untyped-def]
     return shared_route.gateway_url
+
+
+@pytest.fixture
+def database_proxy(committed_db, redis_client) -> Iterator[FaultProxy]:  # type: ignore[no-untyped-def]
+    """A FaultProxy in front of the test database: partition or slow it under a real server."""
+    address = urlsplit(database_url_of_test_db())
+    proxy = FaultProxy((address.hostname or "127.0.0.1", address.port or 3306)).start()
+    try:
+        yield proxy
+    finally:
+        proxy.heal()
+        proxy.stop()
+
+
+def through_proxy(proxy: FaultProxy, **extra: str) -> dict[str, str]:
+    """child_env with the test database reached through `proxy`."""
+    address = urlsplit(database_url_of_test_db())
+    netloc = address.netloc.rsplit("@", 1)
+    host = f"{proxy.host}:{proxy.port}"
+    url = urlunsplit(address._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host))
+    return child_env(DATABASE_URL=url, **extra)

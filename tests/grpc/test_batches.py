@@ -95,7 +95,7 @@ def test_votes_repeated_in_the_next_message_of_a_stream_are_stored_once(stub) ->
     stream = []
     for start in range(0, 3_000, 1_000):
         stream += [batch(requests[start : start + 1_000]), batch(requests[start + 500 : start + 1_000])]
-    stream.append(batch(requests[:1_500]))
+    stream += [batch(requests[:750]), batch(requests[750:1_500])]
 
     summary = stub.CastVoteBatches(iter(stream), timeout=60)
 

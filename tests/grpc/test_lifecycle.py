@@ -31,7 +31,8 @@ SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.Health
 def test_sigterm_reports_not_serving_and_finishes_the_calls_in_flight(
     spawn, service_env, redis_client, port
 ) -> None:  # type: ignore[no-untyped-def]
-    server = grpc_server_process(spawn, service_env, port)
+    # 800 calls at once: more than the server handles by default (GRPC_MAX_CONCURRENT_RPCS)
+    server = grpc_server_process(spawn, {**service_env, "GRPC_MAX_CONCURRENT_RPCS": "1000"}, port)
     requests = [cast_request(sede=i) for i in range(1, 801)]
 
     async def scenario() -> tuple[list[object], int, int]:
