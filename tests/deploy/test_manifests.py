@@ -31,7 +31,7 @@ from tests.deploy.manifests import (
 
 pytestmark = needs_kubectl
 overlays = pytest.mark.parametrize("overlay", OVERLAYS)
-SECRET_LIKE = ("SECRET", "PASSWORD", "TOKEN", "DATABASE_URL", "REDIS_URL", "BROKER_URL")
+SECRET_LIKE = ("SECRET", "_KEY", "_AUTH", "PASSWORD", "TOKEN", "DATABASE_URL", "REDIS_URL", "BROKER_URL")
 
 
 def test_there_are_overlays_for_gke_and_a_laptop() -> None:
