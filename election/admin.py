@@ -1,7 +1,9 @@
 from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
 from election import models
+from election.catalogue import municipio_alias_clash, partido_alias_clash
 
 
 @admin.register(models.Vote)
@@ -35,13 +37,52 @@ class VoteAdmin(admin.ModelAdmin):
         return False
 
 
+class _AliasFormSet(BaseInlineFormSet):
+    """Refuses an alias that would make a name ambiguous, on its field, before anything is
+    saved: validation could no longer read the catalogue (election/catalogue.py)."""
+
+    def clean(self) -> None:
+        super().clean()
+        for form in self.forms:
+            alias = form.cleaned_data.get("alias") if form.cleaned_data else None
+            if alias and not form.cleaned_data.get("DELETE"):
+                clash = self.clash(alias)
+                if clash:
+                    form.add_error("alias", clash)
+
+    def clash(self, alias: str) -> str | None:
+        raise NotImplementedError
+
+
+class MunicipioAliasFormSet(_AliasFormSet):
+    def clash(self, alias: str) -> str | None:
+        municipio = self.instance
+        other = municipio_alias_clash(alias, municipio.code, municipio.departamento_id)
+        if other is None:
+            return None
+        return (
+            f"«{alias}» ya nombra al municipio {other.nombre} ({other.code}) del mismo departamento: "
+            "un alias debe nombrar un solo municipio."
+        )
+
+
+class PartidoAliasFormSet(_AliasFormSet):
+    def clash(self, alias: str) -> str | None:
+        other = partido_alias_clash(alias, self.instance.sigla)
+        if other is None:
+            return None
+        return f"«{alias}» ya nombra al partido {other}: un alias debe nombrar un solo partido."
+
+
 class MunicipioAliasInline(admin.TabularInline):
     model = models.MunicipioAlias
+    formset = MunicipioAliasFormSet
     extra = 0
 
 
 class PartidoAliasInline(admin.TabularInline):
     model = models.PartidoAlias
+    formset = PartidoAliasFormSet
     extra = 0
 
 

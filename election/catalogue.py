@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import logging
 import re
 import threading
 import time
@@ -19,6 +20,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
+
+logger = logging.getLogger(__name__)
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue_data"
 
@@ -145,34 +148,75 @@ def build_index() -> CatalogueIndex:
     return index
 
 
+def partido_alias_clash(alias: str, sigla: str) -> str | None:
+    """The sigla of another partido that `alias` names already, or None: the check the admin
+    makes before saving an alias, as CatalogueIndex.add would refuse it."""
+    from election.models import Partido
+
+    key = name_key(alias)
+    for par in Partido.objects.exclude(sigla=sigla).prefetch_related("aliases"):
+        names = [par.sigla, par.nombre, *(other.alias for other in par.aliases.all())]
+        if key in {name_key(name) for name in names}:
+            return str(par.sigla)
+    return None
+
+
+def municipio_alias_clash(alias: str, municipio_code: str, departamento_code: str) -> Area | None:
+    """Another municipio of the same departamento that `alias` names already, or None (as
+    partido_alias_clash; the same name in two departamentos is allowed)."""
+    from election.models import Municipio
+
+    key = name_key(alias)
+    others = Municipio.objects.filter(departamento_id=departamento_code).exclude(code=municipio_code)
+    for mun in others.prefetch_related("aliases"):
+        keys = {name_key(mun.nombre), mun.code, *(name_key(other.alias) for other in mun.aliases.all())}
+        if key in keys:
+            return Area(mun.code, mun.nombre)
+    return None
+
+
 class _IndexCache:
-    """A per-process copy of the index, re-read after CATALOGUE_CACHE_SECONDS or on edit."""
+    """A per-process copy of the index, re-read after CATALOGUE_CACHE_SECONDS or on edit.
+
+    A re-read that fails keeps the last good copy: the database is away (DatabaseError), or
+    the catalogue was made ambiguous past the admin's check, by a script or a migration
+    (CatalogueError). Validation goes on against the copy, the failure is logged as an error,
+    and the re-read is tried again after RETRY_SECONDS. Only a process that never read a good
+    copy raises: its callers answer "unavailable" (or a worker's task retries), never guess.
+    """
+
+    RETRY_SECONDS = 5.0
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._index: CatalogueIndex | None = None
-        self._loaded_at = 0.0
+        self._read_after = 0.0  # time.monotonic() at which the copy is re-read
 
     def get(self) -> CatalogueIndex:
         index = self._index
-        if index is not None and time.monotonic() - self._loaded_at < settings.CATALOGUE_CACHE_SECONDS:
+        if index is not None and time.monotonic() < self._read_after:
             return index
         with self._lock:
-            if self._index is index:  # nobody refreshed it while we waited
-                try:
-                    self._index = build_index()
-                    self._loaded_at = time.monotonic()
-                except DatabaseError:
-                    if index is None:
-                        raise
-                    # Database away: validate against the copy we have, retry soon.
-                    self._loaded_at = time.monotonic() - settings.CATALOGUE_CACHE_SECONDS + 5
-            assert self._index is not None
+            if self._index is not None and time.monotonic() < self._read_after:
+                return self._index  # another thread re-read it while we waited
+            try:
+                self._index = build_index()
+            except (DatabaseError, CatalogueError) as exc:
+                if self._index is None:
+                    raise
+                logger.error(
+                    "the catalogue could not be re-read; validating against the last good copy",
+                    extra={"error": f"{type(exc).__name__}: {exc}", "retry_in_seconds": self.RETRY_SECONDS},
+                )
+                self._read_after = time.monotonic() + self.RETRY_SECONDS
+            else:
+                self._read_after = time.monotonic() + settings.CATALOGUE_CACHE_SECONDS
             return self._index
 
     def clear(self) -> None:
+        """Re-read at the next use; the copy stays the fallback should that fail."""
         with self._lock:
-            self._index = None
+            self._read_after = 0.0
 
 
 _cache = _IndexCache()
