@@ -1,48 +1,75 @@
-"""Fault injection: votes through both routes while parts of the system crash, then a reconciliation.
+"""Fault injection under load: votes through both routes while parts of the system crash,
+hang, slow down or are overrun, then a reconciliation.
 
-    flock /tmp/escrutinio-bench.lock .venv/bin/python bench/faults.py [--votes N] [--quick]
+    flock /tmp/escrutinio-bench.lock .venv/bin/python bench/faults.py [--quick] [--faults a,b]
 
 Starts its own MariaDB and Redis (AOF, appendfsync always; scripts/devservices.py) on free
-ports, migrates, and starts the gRPC server, the gateway, the publisher and a Celery worker
-from their Procfile lines (scripts/system.py). Then, for each fault in turn, a distinct,
-seeded set of votes goes through both routes (half to the publisher, half to the gRPC route:
-through the gateway and straight to the gRPC server) from concurrent clients that behave as
-field clients do: they retry 503, 429, UNAVAILABLE, RESOURCE_EXHAUSTED, connection errors and
-timeouts with the same vote_id, with backoff, up to a deadline. While votes are in flight:
+ports, with a TCP proxy between every system process and MariaDB (scripts/fault_proxy.py:
+it can stop forwarding or slow down), migrates, issues a token for every sede the vote
+generator uses (election.access.token_issue) and starts the gRPC server, the gateway, the
+publisher and a Celery worker from their Procfile lines (scripts/system.py).
 
-  worker-sigkill   SIGKILL the Celery worker (with its pool) and start a new one
-  grpc-sigkill     SIGKILL the gRPC server and start it again on the same port
-  redis-restart    SIGKILL Redis (broker and latest list) and start it on the same data
-  mariadb-stop     SIGKILL MariaDB, keep it down 15 s, start it on the same data
-  resend           send every vote a second time, through the other route
+Then it measures each route's capacity in this rig: both routes saturated together for a few
+seconds by the same clients (so each route's figure is what it does while the other is busy,
+as during the faults), and, for each fault in turn, drives both routes at `--load` (0.6) of
+that capacity, open loop, with a distinct seeded set of votes: the Redis route through the
+publisher, the gRPC route half through its HTTP gateway and half through gRPC itself. The
+clients run in their own processes (asyncio, one per entry point) and behave as field
+clients do: each sends its sede's own token (issued in the database, so the token checks
+are exercised), and retries 503, 429, UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED,
+connection errors and timeouts with the same vote_id, with backoff and jitter, waiting at
+least the Retry-After it was given, up to a deadline. Faults (the fault starts `--lead`
+seconds into the load and lasts `--fault-seconds`, 20 s, where it has a length):
 
-Afterwards it waits until every acknowledged vote is stored (bounded) and reconciles: every
-vote answered 201/202 (or STORED/DUPLICATE) is stored exactly once with the content it was
-acknowledged with, nothing unsent appeared, the latest-votes list has no vote twice, and the
-tallies equal a recount of the vote table (election.reconciliation); at the very end the
-operators' `python manage.py reconcile` must agree. It prints the table, writes
-bench/results/faults.json (--quick: faults.quick.json) and the table in docs/reliability.md
-(full runs only), and exits 1 on any loss, duplicate, difference or unacknowledged vote.
+  baseline                no fault: the load alone, for comparison
+  worker-sigkill          SIGKILL the Celery worker (with its pool) and start a new one
+  grpc-sigkill            SIGKILL the gRPC server and start it again on the same port
+  redis-restart           SIGKILL Redis (broker and latest list) and start it on the same data
+  mariadb-stop            SIGKILL MariaDB, keep it down, start it on the same data
+  resend                  send every vote a second time, through the other route
+  partition               MariaDB unreachable without a reset: the proxy stops forwarding
+  slow-db                 every query to MariaDB 300 ms slower
+  worker-restart-db-down  SIGKILL MariaDB; restart the Celery worker while it is down; MariaDB back
+  catalogue-ambiguous     a PartidoAlias that makes a partido ambiguous, written by SQL past the
+                          admin's check (as a script or migration could), left for the processes
+                          to read (CATALOGUE_CACHE_SECONDS is 3 s here), then removed
+  retry-unpublishable     SIGKILL MariaDB so the worker's batches retry, then pause Redis for
+                          writes (CLIENT PAUSE WRITE) while those retries are due
+  overload                three times the measured capacity on both routes
+
+Afterwards it waits until every acknowledged vote is stored (bounded; votes parked in the dead
+letters are requeued as an operator would, and counted) and reconciles: every vote answered
+201/202 (or STORED/DUPLICATE) is stored exactly once with the content it was acknowledged
+with, nothing unsent appeared, the latest-votes list has no vote twice, and the tallies equal
+a recount of the vote table (election.reconciliation); at the very end the operators' `python
+manage.py reconcile` must agree. For each fault it also reports, per route, the rate offered
+and achieved, the rate acknowledged during the fault and the clients' p99 (first send to
+acknowledgement, retries included). It prints the table, writes bench/results/faults.json
+(--quick: faults.quick.json) and the table in docs/reliability.md (full runs of every fault
+only), and exits 1 on any loss, duplicate, difference or unacknowledged vote.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
+import asyncio
+import contextlib
 import json
+import multiprocessing
 import os
 import random
 import secrets
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -52,11 +79,8 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import grpc  # noqa: E402
-
-from ingest_grpc import contract  # noqa: E402
-from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc  # noqa: E402
 from scripts.devservices import MariaDBServer, RedisServer, free_port, wait_until  # noqa: E402
+from scripts.fault_proxy import FaultProxy  # noqa: E402
 from scripts.machine import load_average, machine  # noqa: E402
 from scripts.processes import ChildProcess, ProcessGroup  # noqa: E402
 from scripts.system import System  # noqa: E402
@@ -64,15 +88,32 @@ from scripts.system import System  # noqa: E402
 RESULTS = ROOT / "bench" / "results"
 DOC = ROOT / "docs" / "reliability.md"
 TABLE_START, TABLE_END = "<!-- faults table -->", "<!-- /faults table -->"
-FAULTS = ("worker-sigkill", "grpc-sigkill", "redis-restart", "mariadb-stop", "resend")
+FAULTS = (
+    "baseline",
+    "worker-sigkill",
+    "grpc-sigkill",
+    "redis-restart",
+    "mariadb-stop",
+    "resend",
+    "partition",
+    "slow-db",
+    "worker-restart-db-down",
+    "catalogue-ambiguous",
+    "retry-unpublishable",
+    "overload",
+)
 SEED = 8000
-# Half of the votes to each route; the gRPC route's half split between its HTTP gateway and
-# gRPC itself, so both of its entry points see the faults.
-ENTRY_POINTS = ("publisher", "gateway", "publisher", "grpc")
+ENTRY_POINTS = ("publisher", "gateway", "grpc")
+ROUTES = ("redis", "grpc")
 ROUTE_OF = {"publisher": "redis", "gateway": "grpc", "grpc": "grpc"}
 QUEUE_KEY, UNACKED_KEY = "votes", "unacked"  # kombu's Redis transport: the queue and in-flight hash
-MARIADB_DOWN_SECONDS = 15
+DEAD_LETTER_KEY = "escrutinio:votes:dead"  # ingest_pubsub.dead_letters
 REDIS_DOWN_SECONDS = 3
+SLOW_QUERY_SECONDS = 0.3
+OVERLOAD_FACTOR = 3.0
+# The alias that makes the catalogue ambiguous: "UNE", the sigla of one partido, as an alias
+# of another. Every process that rebuilds its catalogue meets "partido 'une' is ambiguous".
+AMBIGUOUS_ALIAS, AMBIGUOUS_PARTIDO = "UNE", "VAMOS"
 # Crash recovery in seconds (production: 300 s, swept every 10 s). Above the longest a live
 # worker holds a message here, so a healthy batch is not delivered twice for nothing.
 FAST_RESTORE = {
@@ -80,130 +121,384 @@ FAST_RESTORE = {
     "CELERY_UNACKED_RESTORE_INTERVAL": "1",
     "CELERY_UNACKED_RESTORE_THROTTLE": "1",
 }
+# Caches the faults must reach within their 20 s: the processes re-read the catalogue every
+# 3 s and the tokens every 5 s (production: 300 s and 30 s), as they would within a longer
+# incident in production.
+FAST_CACHES = {"CATALOGUE_CACHE_SECONDS": "3", "INGEST_TOKEN_CACHE_SECONDS": "5"}
 
 
-# --- the clients ------------------------------------------------------------------
+# --- the clients: asyncio in processes of their own ----------------------------------
+
+
+class Shot(NamedTuple):
+    """One send: a vote, due `at` seconds after the load starts, through `via`, with its sede's token."""
+
+    at: float
+    vote: dict[str, Any]
+    via: str
+    token: str
+
+
+class Sent(NamedTuple):
+    """What one send came to, with its times (time.monotonic(): one clock for every process)."""
+
+    vote_id: str
+    via: str
+    kind: str  # "ack" | "refused" (a retryable answer past the deadline counts as refused)
+    detail: str  # the last answer: status or error, e.g. "202", "STORED", "503", "UNAVAILABLE"
+    vote: dict[str, str] | None  # the canonical vote, when acknowledged
+    due: float
+    first_sent: float
+    answered: float
+    retries: tuple[tuple[str, int], ...]
 
 
 class Answer(NamedTuple):
-    """One attempt's outcome: acknowledged (with the canonical vote), retry, or refused."""
-
     kind: str  # "ack" | "retry" | "refused"
-    detail: str  # status or error, e.g. "503", "UNAVAILABLE", "timeout"
+    detail: str  # status or code
     vote: dict[str, str] | None = None
+    retry_after: float = 0.0
+    message: str = ""  # what the server said, for the report
 
 
-@dataclass
-class Ledger:
-    """What the clients were told, per vote_id; shared by the sending threads."""
-
-    sent: set[str] = field(default_factory=set)
-    sends: int = 0
-    acknowledged: dict[str, dict[str, str]] = field(default_factory=dict)
-    refused: dict[str, str] = field(default_factory=dict)  # vote_id -> last answer, never acknowledged
-    retries: Counter[str] = field(default_factory=Counter)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def record(self, vote_id: str, answer: Answer, retries: Counter[str]) -> None:
-        with self.lock:
-            self.sent.add(vote_id)
-            self.sends += 1
-            self.retries.update(retries)
-            if answer.kind == "ack" and answer.vote is not None:
-                self.acknowledged[vote_id] = answer.vote
-                self.refused.pop(vote_id, None)
-            elif vote_id not in self.acknowledged:
-                self.refused[vote_id] = answer.detail
+class LoadResult(NamedTuple):
+    sent: list[Sent]
+    skipped: int  # shots not started by stop_at
+    samples: dict[str, str]  # the first message of each kind of retry or refusal
 
 
-class FieldClient:
-    """Sends a vote the way a sede's client does: the same vote_id on every retry, with backoff."""
+@dataclass(frozen=True)
+class Targets:
+    publisher: str  # http://host:port
+    gateway: str
+    grpc: str  # host:port
 
-    def __init__(self, urls: dict[str, str], grpc_target: str, token: str, deadline: float) -> None:
-        self.urls = urls
-        self.token = token
-        self.deadline = deadline
-        self.timeout = 10.0
+
+@dataclass(frozen=True)
+class LoadJob:
+    """One client process's part of a load: its shots, when to start, how to behave."""
+
+    shots: list[Shot]
+    targets: Targets
+    start: float  # time.monotonic() at which `at` = 0
+    stop_at: float | None  # shots not started by then are not sent (capacity bursts)
+    in_flight: int  # votes this process has under way at most (each sede's client waits its turn)
+    deadline: float  # seconds a client keeps retrying one vote
+    timeout: float = 10.0  # one attempt
+
+
+def load_job_run(job: LoadJob) -> LoadResult:
+    """Run in a client process: send every shot, return what each came to and how many were skipped."""
+    try:
+        import uvloop
+
+        return uvloop.run(_load(job))
+    except ImportError:  # pragma: no cover - uvloop is a dependency
+        return asyncio.run(_load(job))
+
+
+class _Http:
+    """A pool of raw HTTP/1.1 keep-alive connections to one entry point (light on the shared CPUs)."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname or "127.0.0.1", int(parts.port or 80)
+        self.timeout = timeout
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def post(self, body: bytes, token: str) -> Answer:
+        head = (
+            f"POST /votes HTTP/1.1\r\nHost: faults\r\nContent-Type: application/json\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        for reused in (bool(self.idle), False):
+            try:
+                conn = self.idle.pop() if reused else await self._connect()
+            except TimeoutError:
+                return Answer("retry", "timeout")
+            except OSError as exc:
+                return Answer("retry", f"connection {type(exc).__name__}")
+            try:
+                status, headers, payload = await asyncio.wait_for(
+                    self._exchange(conn, head + body), self.timeout
+                )
+            except TimeoutError:
+                conn[1].close()
+                return Answer("retry", "timeout")
+            except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                conn[1].close()
+                if reused:
+                    continue  # a keep-alive connection the server had closed when idle: reconnect now
+                return Answer("retry", f"connection {type(exc).__name__}")
+            if headers.get("connection") == "close":
+                conn[1].close()
+            else:
+                self.idle.append(conn)
+            return _http_answer(status, headers, payload)
+        raise AssertionError("unreachable")
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.wait_for(asyncio.open_connection(self.host, self.port), self.timeout)
+
+    @staticmethod
+    async def _exchange(
+        conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], request: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        reader, writer = conn
+        writer.write(request)
+        status_line = await reader.readline()
+        if not status_line:
+            raise asyncio.IncompleteReadError(b"", None)
+        headers: dict[str, str] = {}
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        payload = await reader.readexactly(int(headers.get("content-length", "0")))
+        return int(status_line.split()[1]), headers, payload
+
+    def close(self) -> None:
+        for _, writer in self.idle:
+            writer.close()
+
+
+def _http_answer(status: int, headers: dict[str, str], payload: bytes) -> Answer:
+    if status in (201, 202):
+        return Answer("ack", str(status), json.loads(payload)["vote"])
+    if status in (429, 503):
+        after = headers.get("retry-after", "")
+        retry_after = float(after) if after.isdigit() else 0.0
+        return Answer(
+            "retry", str(status), retry_after=retry_after, message=payload[:300].decode(errors="replace")
+        )
+    return Answer("refused", str(status), message=payload[:300].decode(errors="replace"))
+
+
+class _Grpc:
+    def __init__(self, target: str, timeout: float) -> None:
+        import grpc
+
+        from ingest_grpc.protos.escrutinio.v1 import votes_pb2_grpc
+
+        self.timeout = timeout
         # A client that reconnects within seconds once the server is back (default backoff: up to 120 s).
-        self.channel = grpc.insecure_channel(
-            grpc_target,
+        self.channel = grpc.aio.insecure_channel(
+            target,
             options=[("grpc.initial_reconnect_backoff_ms", 200), ("grpc.max_reconnect_backoff_ms", 2000)],
         )
         self.stub = votes_pb2_grpc.VoteServiceStub(self.channel)
-        self.local = threading.local()
 
-    def send(self, vote: dict[str, Any], via: str, ledger: Ledger) -> None:
-        give_up = time.monotonic() + self.deadline
-        retries: Counter[str] = Counter()
-        attempt = 0
-        while True:
-            answer = self._grpc_once(vote) if via == "grpc" else self._http_once(via, vote)
-            if answer.kind != "retry" or time.monotonic() > give_up:
-                break
-            retries[f"{via} {answer.detail}"] += 1
-            attempt += 1
-            time.sleep(min(2.0, 0.1 * 2**attempt) * random.uniform(0.5, 1.0))  # jitter
-        ledger.record(vote["vote_id"], answer, retries)
+    async def cast(self, vote: dict[str, Any], token: str) -> Answer:
+        import grpc
 
-    def _http_once(self, via: str, vote: dict[str, Any]) -> Answer:
-        body = json.dumps(vote).encode()
-        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"}
-        for fresh in (False, True):
-            reused = via in self.local.__dict__.get("connections", {})
-            conn = self._connection(via)
-            try:
-                conn.request("POST", "/votes", body=body, headers=headers)
-                response = conn.getresponse()
-                status, payload = response.status, response.read()
-                break
-            except TimeoutError:
-                self._drop_connection(via)
-                return Answer("retry", "timeout")
-            except (OSError, http.client.HTTPException) as exc:
-                self._drop_connection(via)
-                if reused and not fresh:
-                    continue  # a keep-alive connection the server had closed when idle: reconnect now
-                return Answer("retry", f"connection {type(exc).__name__}")
-        if status in (201, 202):
-            return Answer("ack", str(status), json.loads(payload)["vote"])
-        if status in (429, 503):
-            return Answer("retry", str(status))
-        return Answer("refused", f"{status} {payload[:200]!r}")
+        from ingest_grpc import contract
+        from ingest_grpc.protos.escrutinio.v1 import votes_pb2
 
-    def _grpc_once(self, vote: dict[str, Any]) -> Answer:
         request = votes_pb2.CastVoteRequest(vote=votes_pb2.Vote(**{k: str(v) for k, v in vote.items()}))
         try:
-            response = self.stub.CastVote(
-                request, timeout=self.timeout, metadata=(("authorization", f"Bearer {self.token}"),)
+            response = await self.stub.CastVote(
+                request, timeout=self.timeout, metadata=(("authorization", f"Bearer {token}"),)
             )
-        except grpc.RpcError as error:
-            code = error.code()  # type: ignore[attr-defined]
+        except grpc.aio.AioRpcError as error:
+            code = error.code()
             retryable = (
                 grpc.StatusCode.UNAVAILABLE,
                 grpc.StatusCode.DEADLINE_EXCEEDED,
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
             )
-            return Answer("retry" if code in retryable else "refused", code.name)
-        return Answer(
-            "ack", votes_pb2.CastStatus.Name(response.status), contract.canonical_vote(response.vote)
-        )
+            after = next((str(v) for k, v in (error.trailing_metadata() or ()) if k == "retry-after"), "")
+            retry_after = float(after) if after.isdigit() else 0.0
+            details = (error.details() or "")[:300]
+            if code in retryable:
+                return Answer("retry", code.name, retry_after=retry_after, message=details)
+            return Answer("refused", code.name, message=details)
+        status = votes_pb2.CastStatus.Name(response.status)
+        return Answer("ack", status, contract.canonical_vote(response.vote))
 
-    def _connection(self, via: str) -> http.client.HTTPConnection:
-        connections = self.local.__dict__.setdefault("connections", {})
-        if via not in connections:
-            parts = urlsplit(self.urls[via])
-            connections[via] = http.client.HTTPConnection(
-                parts.hostname or "", parts.port, timeout=self.timeout
+    async def close(self) -> None:
+        await self.channel.close()
+
+
+async def _load(job: LoadJob) -> LoadResult:
+    http = {via: _Http(getattr(job.targets, via), job.timeout) for via in ("publisher", "gateway")}
+    rpc = _Grpc(job.targets.grpc, job.timeout) if any(s.via == "grpc" for s in job.shots) else None
+    slots = asyncio.Semaphore(job.in_flight)
+    loop = asyncio.get_running_loop()
+    results: list[Sent] = []
+    samples: dict[str, str] = {}  # the first message of each kind of retry or refusal
+    skipped = 0
+
+    async def attempt(shot: Shot) -> Answer:
+        async with slots:  # a slot per attempt: a vote waiting out its backoff holds no connection
+            if shot.via == "grpc":
+                assert rpc is not None
+                return await rpc.cast(shot.vote, shot.token)
+            return await http[shot.via].post(json.dumps(shot.vote).encode(), shot.token)
+
+    async def send(shot: Shot) -> None:
+        nonlocal skipped
+        due = job.start + shot.at
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        if job.stop_at is not None and time.monotonic() > job.stop_at:
+            skipped += 1
+            return
+        first = time.monotonic()
+        give_up = first + job.deadline
+        retries: Counter[str] = Counter()
+        tries = 0
+        while True:
+            tried_at = time.monotonic()
+            answer = await attempt(shot)
+            if answer.kind != "retry" or time.monotonic() > give_up:
+                break
+            kind = f"{shot.via} {answer.detail}"
+            retries[kind] += 1
+            samples.setdefault(kind, answer.message)
+            tries += 1
+            backoff = min(2.0, 0.1 * 2**tries) * random.uniform(0.5, 1.0)  # jitter
+            await asyncio.sleep(max(backoff, answer.retry_after))
+        if answer.kind != "ack":  # how long the last attempt took tells a deadline's race from a refusal
+            note = f"{answer.message} (after {time.monotonic() - tried_at:.1f} s)"
+            samples.setdefault(f"{shot.via} {answer.detail}", note)
+        results.append(
+            Sent(
+                shot.vote["vote_id"], shot.via, "ack" if answer.kind == "ack" else "refused",
+                answer.detail, answer.vote, due, first, time.monotonic(), tuple(retries.items()),
             )
-        return connections[via]
+        )  # fmt: skip
 
-    def _drop_connection(self, via: str) -> None:
-        conn = self.local.__dict__.get("connections", {}).pop(via, None)
-        if conn is not None:
-            conn.close()
+    # One task per shot, created as it comes due: a long load holds only the ones under way.
+    pending: set[asyncio.Task[None]] = set()
+    for shot in sorted(job.shots, key=lambda s: s.at):
+        wait = job.start + shot.at - 0.05 - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        task = asyncio.ensure_future(send(shot))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+    while pending:
+        await asyncio.gather(*list(pending))
+    for pool in http.values():
+        pool.close()
+    if rpc is not None:
+        await rpc.close()
+    return LoadResult(results, skipped, samples)
+
+
+class Load:
+    """Client processes, one per entry point, that live through the whole run."""
+
+    def __init__(self, targets: Targets, args: argparse.Namespace) -> None:
+        self.targets = targets
+        self.args = args
+        self.pool = ProcessPoolExecutor(len(ENTRY_POINTS), mp_context=multiprocessing.get_context("spawn"))
+        # Start the processes now (spawn imports grpc once), not during the first measurement.
+        for future in [self.pool.submit(time.sleep, 0.5) for _ in ENTRY_POINTS]:
+            future.result()
+
+    def start(self, shots: list[Shot], *, delay: float = 1.0, stop_after: float | None = None,
+              in_flight: int | None = None) -> tuple[float, list[Future[LoadResult]]]:  # fmt: skip
+        """Hand each entry point's shots to a process; returns the start time and the futures."""
+        start = time.monotonic() + delay
+        by_via: dict[str, list[Shot]] = defaultdict(list)
+        for shot in shots:
+            by_via[shot.via].append(shot)
+        futures = [
+            self.pool.submit(
+                load_job_run,
+                LoadJob(
+                    shots=part,
+                    targets=self.targets,
+                    start=start,
+                    stop_at=None if stop_after is None else start + stop_after,
+                    in_flight=in_flight or self.args.in_flight,
+                    deadline=self.args.deadline,
+                ),
+            )
+            for part in by_via.values()
+        ]
+        return start, futures
+
+    @staticmethod
+    def results(futures: list[Future[LoadResult]]) -> LoadResult:
+        merged = LoadResult([], 0, {})
+        for future in futures:
+            part = future.result()
+            merged.sent.extend(part.sent)
+            merged.samples.update(part.samples)
+            merged = merged._replace(skipped=merged.skipped + part.skipped)
+        return merged
 
     def close(self) -> None:
-        self.channel.close()
+        self.pool.shutdown(cancel_futures=True)
+
+
+# --- votes, their tokens and their schedule ------------------------------------------
+
+
+class Sedes:
+    """A token for every sede the vote generator can draw, issued in the database as an
+    operator would (`manage.py ingest_tokens issue`), so that every vote carries its own
+    sede's credential and the token checks run as in the field."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[tuple[str, str, str], str] = {}
+
+    def issue(self) -> int:
+        import logging
+
+        from django.db import transaction
+
+        from election.access import token_issue
+        from election.catalogue import name_key
+        from election.simulation import VoteGenerator
+
+        access_logger = logging.getLogger("election.access")
+        level = access_logger.level
+        access_logger.setLevel(logging.WARNING)  # not one "token issued" line per sede
+        try:
+            with transaction.atomic():
+                for m in VoteGenerator().municipios:
+                    for sede in range(1, m.sedes + 1):
+                        token, _ = token_issue(
+                            departamento=m.departamento, municipio=m.nombre, sede=sede, label="faults"
+                        )
+                        self.tokens[(name_key(m.departamento), name_key(m.nombre), str(sede))] = token
+        finally:
+            access_logger.setLevel(level)
+        return len(self.tokens)
+
+    def token_for(self, vote: dict[str, Any]) -> str:
+        from election.catalogue import name_key
+
+        return self.tokens[(name_key(vote["departamento"]), name_key(vote["municipio"]), str(vote["sede"]))]
+
+
+def schedule(
+    generator: Any, sedes: Sedes, rates: Callable[[float], dict[str, float]], seconds: float
+) -> list[Shot]:
+    """Votes due evenly at each route's rate (rates(t): votes/s per route at time t), the gRPC
+    route's alternately through the gateway and gRPC itself."""
+    shots: list[Shot] = []
+    for route in ROUTES:
+        at, n = 0.0, 0
+        while at < seconds:
+            rate = rates(at)[route]
+            vote = generator.vote()
+            via = "publisher" if route == "redis" else ("gateway", "grpc")[n % 2]
+            shots.append(Shot(at, vote, via, sedes.token_for(vote)))
+            at += 1.0 / rate
+            n += 1
+    return shots
+
+
+def resend_shots(shots: list[Shot]) -> list[Shot]:
+    """Every vote a second time, through the other route, 0 to 0.4 s after the first: some race head-on."""
+    other = {"publisher": ("gateway", "grpc"), "gateway": ("publisher",), "grpc": ("publisher",)}
+    again = [
+        Shot(s.at + (i % 5) * 0.1, s.vote, other[s.via][i % len(other[s.via])], s.token)
+        for i, s in enumerate(shots)
+    ]
+    return shots + again
 
 
 # --- the system under test --------------------------------------------------------
@@ -227,7 +522,7 @@ class Supervisor(threading.Thread):
                     code = process.popen.poll()
                     if code is not None and not self.stopping.is_set():
                         self.events.append(f"{name} exited by itself (code {code}) and was restarted")
-                        self.system.restart(name)
+                        self.system.restart(name, wait_ready=False)
 
     def restart(self, name: str, sig: int) -> None:
         with self.lock:
@@ -241,9 +536,10 @@ class Supervisor(threading.Thread):
 
 @dataclass
 class Rig:
-    """The throwaway servers and the system's processes, and how to break each."""
+    """The throwaway servers, the proxy in front of MariaDB, the system's processes, and how to break each."""
 
     mariadb: MariaDBServer
+    db_proxy: FaultProxy
     redis: RedisServer
     system: System
     processes: ProcessGroup
@@ -253,7 +549,7 @@ class Rig:
     def broker(self) -> Any:
         import redis
 
-        return redis.Redis.from_url(self.redis.url, socket_timeout=2, socket_connect_timeout=2)
+        return redis.Redis.from_url(self.redis.url, socket_timeout=5, socket_connect_timeout=2)
 
     def in_flight(self) -> int:
         """Messages on the queue or delivered and not yet acknowledged."""
@@ -263,38 +559,57 @@ class Rig:
         finally:
             broker.close()
 
+    def log_marks(self) -> dict[ChildProcess, int]:
+        """How far each process's log has come: log_since() reads what they wrote after."""
+        return {p: p.log_path.stat().st_size for p in self.processes.started if p.log_path.exists()}
+
+    def log_since(self, marks: dict[ChildProcess, int]) -> dict[str, str]:
+        """Each process's output after `marks` (processes started since: all of it), by name."""
+        out = {}
+        for process in self.processes.started:
+            with open(process.log_path, "rb") as log:
+                log.seek(marks.get(process, 0))
+                out[process.name] = log.read().decode(errors="replace")
+        return out
+
     def stop(self) -> None:
         self.supervisor.stopping.set()
         with self.supervisor.lock:
             self.stopped = self.processes.stop_all()
+        self.db_proxy.stop()
         self.redis.stop()
         self.mariadb.stop()
 
 
 def rig_start(workdir: Path, token: str) -> Rig:
     mariadb = MariaDBServer(workdir / "mariadb").start()
+    db_proxy = FaultProxy(("127.0.0.1", mariadb.port)).start()
     redis_server = RedisServer(workdir / "redis").start()
     env = {
         **os.environ,
-        "DATABASE_URL": mariadb.url,
+        # Every system process reaches MariaDB through the proxy, which can partition or slow it.
+        "DATABASE_URL": f"mysql://root@{db_proxy.address}/escrutinio",
         "REDIS_URL": redis_server.url,
         "ESCRUTINIO_DEV": "1",
-        "LOG_FORMAT": "plain",
+        "LOG_FORMAT": "json",  # the error of each warning is in its extra fields
         "LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
         "INGEST_TOKEN": token,
-        "DB_CONNECT_TIMEOUT": "2",
         "GRPC_METRICS_PORT": str(free_port()),
         "CELERY_METRICS_PORT": str(free_port()),
         **FAST_RESTORE,
+        **FAST_CACHES,
     }
     database_create(mariadb.url)
     subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=ROOT,
+        env={**env, "DATABASE_URL": mariadb.url},
+        check=True,
     )
     processes = ProcessGroup()
     system = System(processes.start, env)
-    rig = Rig(mariadb, redis_server, system, processes, Supervisor(system))
+    rig = Rig(mariadb, db_proxy, redis_server, system, processes, Supervisor(system))
     try:
         system.start(parts=("grpc", "gateway", "publisher", "worker"))
     except Exception:
@@ -325,9 +640,23 @@ def rig_report(rig: Rig, tail: int = 4000) -> None:
 
 
 # --- the faults -------------------------------------------------------------------
+# Each is called `lead` seconds into its load and returns once the fault is over (the server
+# back, the partition healed): that span is the fault's window in the table. Its text is the
+# row's evidence; its numbers go to the row's `fault_stats`.
 
 
-def worker_sigkill(rig: Rig) -> str:
+@dataclass
+class Injected:
+    evidence: str
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def no_fault(_: Rig, seconds: float) -> Injected:
+    time.sleep(seconds)
+    return Injected("no fault: the load alone")
+
+
+def worker_sigkill(rig: Rig, _: float) -> Injected:
     # Kill it while it holds messages: reserved and running ones sit unacknowledged in Redis.
     broker = rig.broker()
     deadline = time.monotonic() + 5
@@ -340,48 +669,211 @@ def worker_sigkill(rig: Rig) -> str:
         stranded = int(broker.hlen(UNACKED_KEY))  # taken by the dead worker, not acknowledged
         rig.system.restart("worker")  # already dead: this starts the new one
     broker.close()
-    return f"{stranded} messages stranded unacknowledged in the killed worker"
+    return Injected(
+        f"{stranded} messages stranded unacknowledged in the killed worker", {"stranded": stranded}
+    )
 
 
-def grpc_sigkill(rig: Rig) -> str:
+def grpc_sigkill(rig: Rig, _: float) -> Injected:
     started = time.monotonic()
     rig.supervisor.restart("grpc", signal.SIGKILL)
-    return f"gRPC server back after {time.monotonic() - started:.1f} s"
+    return Injected(f"gRPC server back after {time.monotonic() - started:.1f} s")
 
 
-def redis_restart(rig: Rig) -> str:
+def redis_restart(rig: Rig, _: float) -> Injected:
     in_flight = rig.in_flight()
     rig.redis.stop(signal.SIGKILL)
     time.sleep(REDIS_DOWN_SECONDS)
     rig.redis.start()
-    return f"{in_flight} messages queued or in flight at the kill; down {REDIS_DOWN_SECONDS} s"
+    return Injected(
+        f"{in_flight} messages queued or in flight at the kill; down {REDIS_DOWN_SECONDS} s",
+        {"in_flight_at_kill": in_flight},
+    )
 
 
-def mariadb_stop(rig: Rig) -> str:
+def mariadb_stop(rig: Rig, seconds: float) -> Injected:
     stopped = time.monotonic()
     rig.mariadb.stop(signal.SIGKILL)
-    time.sleep(max(0.0, MARIADB_DOWN_SECONDS - (time.monotonic() - stopped)))
+    time.sleep(max(0.0, seconds - (time.monotonic() - stopped)))
     rig.mariadb.start()
-    return f"MariaDB down {time.monotonic() - stopped:.1f} s (killed, crash recovery on start)"
+    return Injected(f"MariaDB down {time.monotonic() - stopped:.1f} s (killed, crash recovery on start)")
 
 
-def resend(_: Rig) -> str:
-    return "every vote sent twice, the second time through the other route"
+def resend(_: Rig, seconds: float) -> Injected:
+    time.sleep(seconds)
+    return Injected("every vote sent twice, the second time through the other route")
 
 
-INJECT: dict[str, Callable[[Rig], str]] = {
+def partition(rig: Rig, seconds: float) -> Injected:
+    before = rig.db_proxy.connections
+    rig.db_proxy.partition()
+    time.sleep(seconds)
+    rig.db_proxy.heal()
+    tried = rig.db_proxy.connections - before
+    return Injected(
+        f"MariaDB unreachable without a reset for {seconds:.0f} s (open connections froze; "
+        f"{tried} new connections got no greeting)",
+        {"connections_during_partition": tried},
+    )
+
+
+def slow_db(rig: Rig, seconds: float) -> Injected:
+    before = rig.db_proxy.delayed
+    rig.db_proxy.slow(SLOW_QUERY_SECONDS)
+    time.sleep(seconds)
+    rig.db_proxy.heal()
+    delayed = rig.db_proxy.delayed - before
+    return Injected(
+        f"every query {SLOW_QUERY_SECONDS * 1000:.0f} ms slower for {seconds:.0f} s "
+        f"({delayed} requests delayed)",
+        {"requests_delayed": delayed},
+    )
+
+
+def worker_restart_db_down(rig: Rig, seconds: float) -> Injected:
+    marks = rig.log_marks()
+    stopped = time.monotonic()
+    rig.mariadb.stop(signal.SIGKILL)
+    time.sleep(min(3.0, seconds / 4))  # the worker's batches fail and wait for their retries
+    with rig.supervisor.lock:
+        # A rolling restart: SIGTERM (warm shutdown), and the new worker starts while MariaDB is down.
+        rig.system.restart("worker", signal.SIGTERM, wait_ready=False)
+    time.sleep(max(0.0, seconds - (time.monotonic() - stopped)))
+    rig.mariadb.start()
+    down = time.monotonic() - stopped
+    with rig.supervisor.lock:
+        worker = rig.system.processes["worker"]
+    ready = True
+    try:
+        worker.wait_for_output(" ready.", timeout=60)
+    except (TimeoutError, RuntimeError):
+        ready = False  # the supervisor restarts it if it exited; the drain shows the rest
+    logs = rig.log_since(marks)
+    started_down = [name for name in logs if name.startswith("worker-")]
+    return Injected(
+        f"MariaDB killed, down {down:.1f} s; the worker restarted (SIGTERM) 3 s in, while it was down"
+        + ("" if ready else "; the new worker was not ready 60 s after MariaDB came back"),
+        {"workers_started_while_down": started_down, "worker_ready": ready},
+    )
+
+
+def catalogue_ambiguous(rig: Rig, seconds: float) -> Injected:
+    from django.db import connection
+
+    marks = rig.log_marks()
+    with connection.cursor() as cursor:  # the bench's own connection: straight to MariaDB
+        cursor.execute(
+            "INSERT INTO election_partidoalias (alias, partido_id) VALUES (%s, %s)",
+            [AMBIGUOUS_ALIAS, AMBIGUOUS_PARTIDO],
+        )
+    time.sleep(seconds)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM election_partidoalias WHERE alias = %s", [AMBIGUOUS_ALIAS])
+    # Until every process has read the repaired catalogue (CATALOGUE_CACHE_SECONDS, 3 s here).
+    time.sleep(int(FAST_CACHES["CATALOGUE_CACHE_SECONDS"]) + 1)
+    logs = rig.log_since(marks)
+    noticed = sorted(name for name, text in logs.items() if "ambiguous" in text)
+    return Injected(
+        f"alias {AMBIGUOUS_ALIAS!r} of {AMBIGUOUS_PARTIDO} written by SQL for {seconds:.0f} s, then removed; "
+        f"processes that logged the ambiguity: {', '.join(noticed) or 'none'}",
+        {"processes_noticed": noticed},
+    )
+
+
+def retry_unpublishable(rig: Rig, seconds: float) -> Injected:
+    marks = rig.log_marks()
+    stopped = time.monotonic()
+    rig.mariadb.stop(signal.SIGKILL)  # refused at once: the worker's batches fail and retry
+    time.sleep(2.0)  # retries scheduled, with more falling due every second or two
+    # Longer than a publish can wait (two tries of the broker's 5 s socket timeout), so a
+    # retry due meanwhile cannot be published, not merely late; it ends before MariaDB is back.
+    pause = seconds - 3.0
+    broker = rig.broker()
+    broker.execute_command("CLIENT", "PAUSE", int(pause * 1000), "WRITE")
+    broker.close()
+    time.sleep(max(0.0, seconds - (time.monotonic() - stopped)))
+    rig.mariadb.start()
+    worker_log = "".join(text for name, text in rig.log_since(marks).items() if name.startswith("worker"))
+    retries = worker_log.count("retrying batch")
+    return Injected(
+        f"MariaDB killed for {time.monotonic() - stopped:.0f} s; Redis paused for writes {pause:.0f} s "
+        f"from 2 s in; the worker logged {retries} batch retries",
+        {"redis_paused_seconds": round(pause, 1), "worker_retries_logged": retries},
+    )
+
+
+def overload(_: Rig, seconds: float) -> Injected:
+    time.sleep(seconds)  # the load itself is the fault: three times the capacity meanwhile
+    return Injected(f"{OVERLOAD_FACTOR:.0f}x the measured capacity for {seconds:.0f} s")
+
+
+INJECT: dict[str, Callable[[Rig, float], Injected]] = {
+    "baseline": no_fault,
     "worker-sigkill": worker_sigkill,
     "grpc-sigkill": grpc_sigkill,
     "redis-restart": redis_restart,
     "mariadb-stop": mariadb_stop,
     "resend": resend,
+    "partition": partition,
+    "slow-db": slow_db,
+    "worker-restart-db-down": worker_restart_db_down,
+    "catalogue-ambiguous": catalogue_ambiguous,
+    "retry-unpublishable": retry_unpublishable,
+    "overload": overload,
 }
+# How long each fault lasts, as a share of --fault-seconds (the crashes last what they last).
+FAULT_SHARE = {
+    "baseline": 1.0,
+    "worker-sigkill": 0.25,
+    "grpc-sigkill": 0.25,
+    "redis-restart": 0.25,
+    "mariadb-stop": 0.75,
+    "resend": 0.5,
+}
+FAULT_MIN_SECONDS = {"retry-unpublishable": 15.0}  # Redis paused 12 s at least: see retry_unpublishable
 
 
-def other_entry_point(via: str, index: int) -> str:
-    if via == "publisher":
-        return "gateway" if index % 4 == 0 else "grpc"
-    return "publisher"
+# --- capacity ---------------------------------------------------------------------
+
+
+def capacity_measure(
+    load: Load, sedes: Sedes, args: argparse.Namespace, everything_sent: set[str]
+) -> dict[str, Any]:
+    """Both routes saturated together (closed loop, `--capacity-clients` votes under way per
+    entry point) for `--capacity-seconds` after a one-second warm-up: what each route
+    acknowledges per second while the other is busy too."""
+    from election.simulation import VoteGenerator
+
+    warmup, seconds = 1.0, args.capacity_seconds
+    generator = VoteGenerator(seed=SEED - 1)
+    ceiling = 6000  # votes/s no route reaches here; shots beyond what is sent are skipped
+    shots: list[Shot] = []
+    for route in ROUTES:
+        for n in range(int(ceiling * (warmup + seconds))):
+            vote = generator.vote()
+            via = "publisher" if route == "redis" else ("gateway", "grpc")[n % 2]
+            shots.append(Shot(0.0, vote, via, sedes.token_for(vote)))
+    start, futures = load.start(shots, stop_after=warmup + seconds, in_flight=args.capacity_clients)
+    sent = load.results(futures).sent
+    everything_sent.update(s.vote_id for s in sent)
+    figures: dict[str, Any] = {"seconds": seconds, "clients_per_entry_point": args.capacity_clients}
+    for route in ROUTES:
+        mine = [s for s in sent if ROUTE_OF[s.via] == route]
+        acked = [
+            s for s in mine if s.kind == "ack" and start + warmup <= s.answered <= start + warmup + seconds
+        ]
+        figures[route] = {
+            "votes_per_second": round(len(acked) / seconds),
+            "p99_ms": percentile_ms([s.answered - s.first_sent for s in acked], 99),
+            "answers": dict(Counter(s.detail.split(" ")[0] for s in mine)),
+        }
+    return figures
+
+
+def percentile_ms(values: list[float], pct: int) -> float | None:
+    if len(values) < 2:
+        return round(values[0] * 1000, 1) if values else None
+    return round(statistics.quantiles(values, n=100, method="inclusive")[pct - 1] * 1000, 1)
 
 
 # --- one fault, end to end --------------------------------------------------------
@@ -401,9 +893,15 @@ class Row:
     latest_duplicated: int
     tally_differences: int
     unacknowledged: int
+    parked: int  # acknowledged votes found in the dead letters, requeued by the operator step
     retries: int
     retries_by_kind: dict[str, int]
+    refusals_by_kind: dict[str, int]
+    messages: dict[str, str]  # the first message the clients got of each kind of retry or refusal
+    during_fault: dict[str, Any]  # per route: offered, achieved, accepted votes/s and p99 in the window
+    window_seconds: float
     evidence: str
+    fault_stats: dict[str, Any]
     seconds: float
     drained: bool
     restarts: list[str]  # parts that exited by themselves and the supervisor started again
@@ -418,51 +916,66 @@ class Row:
 
 
 def fault_run(
-    index: int, fault: str, rig: Rig, client: FieldClient, args: argparse.Namespace, everything_sent: set[str]
+    index: int,
+    fault: str,
+    rig: Rig,
+    load: Load,
+    sedes: Sedes,
+    capacity: dict[str, float],
+    args: argparse.Namespace,
+    everything_sent: set[str],
 ) -> Row:
     from election.reconciliation import ledger_reconcile, tally_differences
     from election.simulation import VoteGenerator
 
-    generator = VoteGenerator(seed=SEED + index)
-    votes = [generator.vote() for _ in range(args.votes)]
-    everything_sent.update(v["vote_id"] for v in votes)
-    spacing = args.window / len(votes)
-    plan = [(i * spacing, vote, ENTRY_POINTS[i % len(ENTRY_POINTS)]) for i, vote in enumerate(votes)]
-    if fault == "resend":  # the second copy leaves 0 to 0.4 s after the first: some race head-on
-        plan += [
-            (at + (i % 5) * 0.1, vote, other_entry_point(via, i)) for i, (at, vote, via) in enumerate(plan)
-        ]
-    plan.sort(key=lambda item: item[0])
+    fault_seconds = max(args.fault_seconds * FAULT_SHARE.get(fault, 1.0), FAULT_MIN_SECONDS.get(fault, 0.0))
+    total = args.lead + fault_seconds + args.tail
+    base = {route: args.load * capacity[route] for route in ROUTES}
+    if fault == "resend":
+        base = {route: rate / 2 for route, rate in base.items()}  # the copies make up the other half
+    high = {route: OVERLOAD_FACTOR * capacity[route] for route in ROUTES}
 
-    ledger = Ledger()
+    def rates(at: float) -> dict[str, float]:
+        overloaded = fault == "overload" and args.lead <= at < args.lead + fault_seconds
+        return high if overloaded else base
+
+    shots = schedule(VoteGenerator(seed=SEED + index), sedes, rates, total)
+    if fault == "resend":
+        shots = resend_shots(shots)
     since = datetime.now(UTC) - timedelta(seconds=1)
-    started = time.monotonic()
-
-    def send_at(at: float, vote: dict[str, Any], via: str) -> None:
-        time.sleep(max(0.0, started + at - time.monotonic()))
-        client.send(vote, via, ledger)
-
-    with ThreadPoolExecutor(args.clients, thread_name_prefix="client") as pool:
-        futures = [pool.submit(send_at, at, vote, via) for at, vote, via in plan]
-        time.sleep(args.window * 0.3)
-        evidence = INJECT[fault](rig)
-        for future in futures:
-            future.result()
+    start, futures = load.start(shots)
+    time.sleep(max(0.0, start + args.lead - time.monotonic()))
+    window_start = time.monotonic()
+    injected = INJECT[fault](rig, fault_seconds)
+    window_end = time.monotonic()
+    result = load.results(futures)
+    sent = result.sent
 
     from django.db import connection
 
     connection.close()  # MariaDB may have restarted under this process's connection
-    wait_stored(list(ledger.acknowledged), args.drain_timeout)
+    ledger = ledger_of(sent)
+    everything_sent.update(ledger["sent"])
+    wait_stored(list(ledger["acknowledged"]), args.drain_timeout)
     drained = wait_drained(rig, timeout=30)
-    report = ledger_reconcile(acknowledged=ledger.acknowledged, sent=everything_sent, since=since)
+    parked = dead_letters_requeue(rig, set(ledger["acknowledged"]))
+    if parked:
+        wait_stored(list(ledger["acknowledged"]), args.drain_timeout)
+        drained = wait_drained(rig, timeout=30)
+    report = ledger_reconcile(acknowledged=ledger["acknowledged"], sent=everything_sent, since=since)
     differences = tally_differences()
     restarts = rig.supervisor.take_events()
-    if restarts:
-        evidence += "; " + "; ".join(restarts)
+    evidence = injected.evidence + "".join(f"; {event}" for event in restarts)
+    if parked:
+        evidence += f"; {parked} acknowledged votes parked in the dead letters, requeued"
+    retries: Counter[str] = Counter()
+    for s in sent:
+        retries.update(dict(s.retries))
+    refused = ledger["refused"]
     return Row(
         fault=fault,
-        sent=len(ledger.sent),
-        sends=ledger.sends,
+        sent=len(ledger["sent"]),
+        sends=len(sent),
         acknowledged=report.acknowledged,
         stored=report.stored,
         lost=len(report.lost),
@@ -471,11 +984,17 @@ def fault_run(
         unexpected=len(report.unexpected),
         latest_duplicated=len(report.latest_duplicated),
         tally_differences=len(differences),
-        unacknowledged=len(ledger.refused),
-        retries=sum(ledger.retries.values()),
-        retries_by_kind=dict(ledger.retries.most_common()),
+        unacknowledged=len(refused),
+        parked=parked,
+        retries=sum(retries.values()),
+        retries_by_kind=dict(retries.most_common()),
+        refusals_by_kind=dict(Counter(f"{s.via} {s.detail}" for s in sent if s.kind != "ack").most_common()),
+        messages=result.samples,
+        during_fault=window_figures(shots, sent, start, window_start, window_end),
+        window_seconds=round(window_end - window_start, 1),
         evidence=evidence,
-        seconds=round(time.monotonic() - started, 1),
+        fault_stats=injected.stats,
+        seconds=round(time.monotonic() - start, 1),
         drained=drained,
         restarts=restarts,
         examples={
@@ -483,10 +1002,47 @@ def fault_run(
             "duplicated": report.duplicated[:5],
             "altered": report.altered[:5],
             "unexpected": report.unexpected[:5],
-            "unacknowledged": [f"{k}: {v}" for k, v in list(ledger.refused.items())[:5]],
+            "unacknowledged": [f"{k}: {v}" for k, v in list(refused.items())[:5]],
             "tally_differences": [repr(d) for d in differences[:5]],
         },
     )
+
+
+def ledger_of(sent: Iterable[Sent]) -> dict[str, Any]:
+    """Per vote_id, what the clients were told: acknowledged (with the vote) by any send, or
+    refused (the last answer) by every send of it."""
+    acknowledged: dict[str, dict[str, str]] = {}
+    refused: dict[str, str] = {}
+    ids: set[str] = set()
+    for s in sent:
+        ids.add(s.vote_id)
+        if s.kind == "ack" and s.vote is not None:
+            acknowledged[s.vote_id] = s.vote
+            refused.pop(s.vote_id, None)
+        elif s.vote_id not in acknowledged:
+            refused[s.vote_id] = f"{s.via} {s.detail}"
+    return {"sent": ids, "acknowledged": acknowledged, "refused": refused}
+
+
+def window_figures(
+    shots: list[Shot], sent: list[Sent], start: float, window_start: float, window_end: float
+) -> dict[str, Any]:
+    """Per route, during the fault: votes/s offered (due) and achieved (first sends), votes/s
+    acknowledged, and the p99 from first send to acknowledgement of the votes first sent then."""
+    seconds = max(window_end - window_start, 1e-3)
+    figures: dict[str, Any] = {}
+    for route in ROUTES:
+        due = sum(1 for s in shots if ROUTE_OF[s.via] == route and window_start <= start + s.at < window_end)
+        mine = [s for s in sent if ROUTE_OF[s.via] == route]
+        first = [s for s in mine if window_start <= s.first_sent < window_end]
+        acked = [s for s in mine if s.kind == "ack" and window_start <= s.answered < window_end]
+        figures[route] = {
+            "offered_per_s": round(due / seconds),
+            "sent_per_s": round(len(first) / seconds),
+            "accepted_per_s": round(len(acked) / seconds),
+            "p99_ms": percentile_ms([s.answered - s.first_sent for s in first if s.kind == "ack"], 99),
+        }
+    return figures
 
 
 def wait_stored(vote_ids: list[str], timeout: float) -> int:
@@ -519,6 +1075,27 @@ def wait_drained(rig: Rig, timeout: float) -> bool:
         return False
 
 
+def dead_letters_requeue(rig: Rig, acknowledged: set[str]) -> int:
+    """The operator's step after an incident (`python -m ingest_pubsub.dead_letters requeue`):
+    returns how many acknowledged votes had been parked."""
+    broker = rig.broker()
+    try:
+        entries = [json.loads(raw) for raw in broker.lrange(DEAD_LETTER_KEY, 0, -1)]
+    finally:
+        broker.close()
+    if not entries:
+        return 0
+    parked = sum(1 for e in entries if str((e.get("vote") or {}).get("vote_id")) in acknowledged)
+    subprocess.run(
+        [sys.executable, "-m", "ingest_pubsub.dead_letters", "requeue"],
+        cwd=ROOT,
+        env=rig.system.env,
+        check=False,
+        capture_output=True,
+    )
+    return parked
+
+
 # --- output ----------------------------------------------------------------------
 
 COLUMNS = (
@@ -529,8 +1106,15 @@ COLUMNS = (
     "lost",
     "duplicated",
     "client retries",
+    "accepted votes/s during the fault (Redis · gRPC)",
+    "p99 during the fault, ms (Redis · gRPC)",
     "evidence",
 )
+
+
+def _pair(row: Row, key: str) -> str:
+    values = [row.during_fault[route][key] for route in ROUTES]
+    return " · ".join("-" if v is None else f"{v:,.0f}" for v in values)
 
 
 def table_markdown(rows: list[Row]) -> str:
@@ -538,17 +1122,20 @@ def table_markdown(rows: list[Row]) -> str:
     for r in rows:
         lines.append(
             f"| {r.fault} | {r.sent} | {r.acknowledged} | {r.stored} | {r.lost} | {r.duplicated} "
-            f"| {r.retries} | {r.evidence} |"
+            f"| {r.retries} | {_pair(r, 'accepted_per_s')} | {_pair(r, 'p99_ms')} | {r.evidence} |"
         )
     return "\n".join(lines)
 
 
 def table_print(rows: list[Row]) -> None:
-    print(f"\n{'fault':<16}{'sent':>6}{'acked':>7}{'stored':>8}{'lost':>6}{'dup':>5}{'retries':>9}  evidence")
+    print(
+        f"\n{'fault':<23}{'sent':>7}{'acked':>7}{'stored':>7}{'lost':>5}{'dup':>4}{'retries':>8}"
+        f"{'accepted/s R·G':>16}{'p99 ms R·G':>17}  evidence"
+    )
     for r in rows:
         print(
-            f"{r.fault:<16}{r.sent:>6}{r.acknowledged:>7}{r.stored:>8}{r.lost:>6}{r.duplicated:>5}"
-            f"{r.retries:>9}  {r.evidence}"
+            f"{r.fault:<23}{r.sent:>7}{r.acknowledged:>7}{r.stored:>7}{r.lost:>5}{r.duplicated:>4}"
+            f"{r.retries:>8}{_pair(r, 'accepted_per_s'):>16}{_pair(r, 'p99_ms'):>17}  {r.evidence}"
         )
     for r in rows:
         problems = {
@@ -560,9 +1147,15 @@ def table_print(rows: list[Row]) -> None:
         }
         bad = {k: v for k, v in problems.items() if v}
         if bad or not r.whole:
-            print(f"  {r.fault}: {bad} examples: {r.examples}")
+            print(f"  {r.fault}: {bad} refusals: {r.refusals_by_kind} examples: {r.examples}")
+            print(f"  {r.fault}: what the clients were told: {r.messages}")
+        offered = ", ".join(
+            f"{route} offered {f['offered_per_s']}/s sent {f['sent_per_s']}/s"
+            for route, f in r.during_fault.items()
+        )
         print(
-            f"  {r.fault}: retries {r.retries_by_kind or 'none'}; queue drained: {r.drained}; {r.seconds} s"
+            f"  {r.fault}: during the fault ({r.window_seconds} s) {offered}; retries "
+            f"{r.retries_by_kind or 'none'}; queue drained: {r.drained}; {r.seconds} s"
         )
 
 
@@ -574,13 +1167,29 @@ def doc_update(rows: list[Row], meta: dict[str, Any]) -> None:
         return
     head, rest = text.split(TABLE_START, 1)
     _, tail = rest.split(TABLE_END, 1)
+    cap = meta["capacity"]
     caption = (
-        f"_{meta['votes_per_fault']} votes per fault, {meta['clients']} concurrent clients, "
+        f"_Capacity measured in the rig with both routes saturated together: Redis route "
+        f"{cap['redis']['votes_per_second']:,} votes/s, "
+        f"gRPC route {cap['grpc']['votes_per_second']:,} votes/s; "
+        f"each fault under {meta['load']:.0%} of it on both routes (overload: "
+        f"{OVERLOAD_FACTOR:.0f}x), faults of {meta['fault_seconds']:.0f} s; {meta['machine']['nproc']} cores "
+        f"shared by the clients, the system and MariaDB, so the figures are noisy. "
         f"{meta['when'][:10]}, `{meta['command']}`; from `bench/results/faults.json`._"
     )
     DOC.write_text(
         f"{head}{TABLE_START}\n{table_markdown(rows)}\n\n{caption}\n{TABLE_END}{tail}", encoding="utf-8"
     )
+
+
+def code_version() -> str:
+    """The commit the system ran, and whether files differed from it (other work in the tree)."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    changed = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
+    )
+    files = [line[3:] for line in changed.stdout.splitlines()]
+    return head.stdout.strip() + (f" with {len(files)} files changed: {', '.join(files)}" if files else "")
 
 
 def operators_reconcile(rig: Rig) -> tuple[int, str]:
@@ -600,23 +1209,36 @@ def operators_reconcile(rig: Rig) -> tuple[int, str]:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--votes", type=int, help="votes per fault (default 300; --quick 60)")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument(
-        "--quick", action="store_true", help="60 votes per fault; results to faults.quick.json"
+        "--quick", action="store_true", help="faults of 6 s, leads of 2 s; results to faults.quick.json"
     )
-    parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
-    parser.add_argument("--window", type=float, help="seconds over which a fault's votes are sent")
-    parser.add_argument("--deadline", type=float, default=120, help="seconds a client keeps retrying a vote")
-    parser.add_argument("--drain-timeout", type=float, default=180, help="seconds to wait for queued votes")
     parser.add_argument("--faults", default=",".join(FAULTS), help=f"comma-separated subset of {FAULTS}")
+    parser.add_argument(
+        "--load", type=float, default=0.6, help="share of each route's capacity offered (0.6)"
+    )
+    parser.add_argument(
+        "--capacity", type=float, help="take this as each route's capacity (votes/s) instead of measuring it"
+    )
+    parser.add_argument("--capacity-seconds", type=float, help="length of the capacity burst (5; --quick 3)")
+    parser.add_argument(
+        "--capacity-clients", type=int, default=64, help="votes under way per entry point then"
+    )
+    parser.add_argument("--fault-seconds", type=float, help="how long each fault lasts (20; --quick 6)")
+    parser.add_argument("--lead", type=float, help="seconds of load before the fault (4; --quick 2)")
+    parser.add_argument("--tail", type=float, help="seconds of load after it (4; --quick 2)")
+    parser.add_argument("--in-flight", type=int, default=2000, help="votes under way at most per entry point")
+    parser.add_argument("--deadline", type=float, default=180, help="seconds a client keeps retrying a vote")
+    parser.add_argument("--drain-timeout", type=float, default=240, help="seconds to wait for queued votes")
     parser.add_argument("--results", type=Path, help="where to write the JSON")
     parser.add_argument(
         "--no-doc", action="store_true", help="do not rewrite the table in docs/reliability.md"
     )
     args = parser.parse_args(argv)
-    args.votes = args.votes or (60 if args.quick else 300)
-    args.window = args.window or (5.0 if args.quick else 8.0)
+    args.capacity_seconds = args.capacity_seconds or (3.0 if args.quick else 5.0)
+    args.fault_seconds = args.fault_seconds or (6.0 if args.quick else 20.0)
+    args.lead = args.lead if args.lead is not None else (2.0 if args.quick else 4.0)
+    args.tail = args.tail if args.tail is not None else (2.0 if args.quick else 4.0)
     args.results = args.results or RESULTS / ("faults.quick.json" if args.quick else "faults.json")
     args.faults = [f.strip() for f in args.faults.split(",") if f.strip()]
     unknown = set(args.faults) - set(FAULTS)
@@ -632,6 +1254,8 @@ def main(argv: list[str]) -> int:
     began = time.monotonic()
     print(f"starting MariaDB, Redis and the system under {workdir}", flush=True)
     rig = rig_start(workdir, token)
+    # The bench's own connection goes straight to MariaDB: it reconciles, and writes the
+    # ambiguous alias, past the proxy the system's processes go through.
     os.environ.update(
         DATABASE_URL=rig.mariadb.url, REDIS_URL=rig.redis.url, ESCRUTINIO_DEV="1", CELERY_BROKER_URL=""
     )
@@ -640,25 +1264,44 @@ def main(argv: list[str]) -> int:
 
     django.setup()
     system = rig.system
-    client = FieldClient(
-        {"gateway": system.url("gateway"), "publisher": system.url("publisher")},
-        f"127.0.0.1:{system.ports['grpc']}",
-        token,
-        args.deadline,
-    )
+    targets = Targets(system.url("publisher"), system.url("gateway"), f"127.0.0.1:{system.ports['grpc']}")
     rows: list[Row] = []
     everything_sent: set[str] = set()
+    load: Load | None = None
+    capacity_figures: dict[str, Any] = {}
+    reconcile_code, reconcile_output = 1, "not run"
     try:
+        sedes = Sedes()
+        print(f"issued a token for each of {sedes.issue()} sedes", flush=True)
+        load = Load(targets, args)
+        if args.capacity:
+            capacity_figures = {route: {"votes_per_second": args.capacity, "given": True} for route in ROUTES}
+        else:
+            capacity_figures = capacity_measure(load, sedes, args, everything_sent)
+        capacity = {route: float(capacity_figures[route]["votes_per_second"]) for route in ROUTES}
+        if not all(capacity.values()):
+            raise RuntimeError(f"a route acknowledged nothing in the capacity burst: {capacity_figures}")
+        print(
+            f"capacity (both routes saturated together): Redis route {capacity['redis']:.0f} votes/s, "
+            f"gRPC route {capacity['grpc']:.0f} votes/s; each fault at {args.load:.0%} of it",
+            flush=True,
+        )
         for index, fault in enumerate(args.faults):
-            print(f"{fault}: {args.votes} votes over {args.window:.0f} s, {args.clients} clients", flush=True)
-            rows.append(fault_run(index, fault, rig, client, args, everything_sent))
-            print(f"  {rows[-1].evidence}; {'whole' if rows[-1].whole else 'NOT WHOLE'}", flush=True)
+            print(f"{fault}: ...", flush=True)
+            rows.append(fault_run(index, fault, rig, load, sedes, capacity, args, everything_sent))
+            row = rows[-1]
+            print(
+                f"  {row.evidence}; accepted/s during the fault {_pair(row, 'accepted_per_s')}, "
+                f"p99 {_pair(row, 'p99_ms')} ms; {row.sent} votes; {'whole' if row.whole else 'NOT WHOLE'}",
+                flush=True,
+            )
         reconcile_code, reconcile_output = operators_reconcile(rig)
     except Exception:
         rig_report(rig)
         raise
     finally:
-        client.close()
+        if load is not None:
+            load.close()
         whole = bool(rows) and all(r.whole for r in rows)
         if rows and not whole:
             rig_report(rig)
@@ -667,12 +1310,21 @@ def main(argv: list[str]) -> int:
     table_print(rows)
     print(f"\nmanage.py reconcile (exit {reconcile_code}): {reconcile_output}")
     whole = whole and reconcile_code == 0
+    full = args.faults == list(FAULTS)
     meta = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": "python bench/faults.py" + (" --quick" if args.quick else f" --votes {args.votes}"),
-        "votes_per_fault": args.votes,
-        "clients": args.clients,
-        "window_seconds": args.window,
+        "code": code_version(),
+        "command": "python bench/faults.py"
+        + (" --quick" if args.quick else "")
+        + ("" if full else " --faults ..."),
+        "capacity": capacity_figures,
+        "load": args.load,
+        "overload_factor": OVERLOAD_FACTOR,
+        "fault_seconds": args.fault_seconds,
+        "lead_seconds": args.lead,
+        "tail_seconds": args.tail,
+        "in_flight_per_entry_point": args.in_flight,
+        "caches": FAST_CACHES,
         "machine": {**machine(), "load_average": load_average()},
         "seconds": round(time.monotonic() - began, 1),
         "reconcile_command": {"exit": reconcile_code, "output": reconcile_output},
@@ -682,7 +1334,7 @@ def main(argv: list[str]) -> int:
     args.results.write_text(
         json.dumps({**meta, "rows": [{**r.__dict__, "whole": r.whole} for r in rows]}, indent=2) + "\n"
     )
-    if not args.quick and not args.no_doc and whole:
+    if not args.quick and not args.no_doc and full and whole:
         doc_update(rows, meta)
     shutil.rmtree(workdir, ignore_errors=True)
     if whole:
@@ -694,4 +1346,5 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(main(sys.argv[1:]))

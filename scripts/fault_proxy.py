@@ -38,6 +38,7 @@ class FaultProxy:
         self.host = host
         self.port = port
         self.connections = 0  # accepted so far: a test can see whether anything tried to connect
+        self.delayed = 0  # chunks client -> server slowed so far: whether a slow fault met any query
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fault-proxy", daemon=True)
         self._server: asyncio.AbstractServer | None = None
@@ -155,6 +156,8 @@ class FaultProxy:
                 except OSError:
                     chunk = b""
                 delay = self._state.delay if slowed else 0.0
+                if delay and chunk:
+                    self.delayed += 1
                 queue.put_nowait((time.monotonic() + delay, chunk))
                 if not chunk:
                     break

@@ -8,6 +8,7 @@ run exactly the commands of `make run`, docker compose and Kubernetes.
 from __future__ import annotations
 
 import signal
+import subprocess
 import sys
 from dataclasses import dataclass, field
 
@@ -52,15 +53,21 @@ class System:
             self._wait_serving(name)
         return self
 
-    def restart(self, name: str, sig: int = signal.SIGTERM) -> ChildProcess:
-        """Signal a part (SIGKILL: a crash), wait for it to exit, start it anew on the same port."""
+    def restart(self, name: str, sig: int = signal.SIGTERM, *, wait_ready: bool = True) -> ChildProcess:
+        """Signal a part (SIGKILL: a crash), wait for it to exit (SIGKILL after 60 s), start it
+        anew on the same port; wait_ready=False returns at once (its dependencies may be down)."""
         old = self.processes[name]
         old.signal(sig)
-        old.popen.wait(timeout=60)
+        try:
+            old.popen.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            old.signal(signal.SIGKILL)
+            old.popen.wait(timeout=30)
         self.restarts[name] = self.restarts.get(name, 0) + 1
         label = f"{name}-{self.restarts[name] + 1}"
         self.processes[name] = start_part(self.spawn, name, self.env, label=label)
-        self._wait_serving(name)
+        if wait_ready:
+            self._wait_serving(name)
         return self.processes[name]
 
     def _wait_serving(self, name: str) -> None:
