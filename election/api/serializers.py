@@ -22,6 +22,7 @@ from election.catalogue import (
     partido_resolve,
 )
 from election.models import SEDE_MAX_LENGTH, Route
+from election.selectors import VOTE_FILTER_GROUPS
 from election.services import NAME_MAX_LENGTH, sede_canonical
 
 DEPARTAMENTOS_MAX = 22
@@ -63,7 +64,8 @@ class AreaQuery(serializers.Serializer):
                 errors["departamento"] = [str(exc)]
         if attrs.get("municipio") and "departamento" not in errors:
             try:
-                resolved["municipio"] = self._municipio(attrs["municipio"], departamento, index).code
+                municipio, home = self._municipio(attrs["municipio"], departamento, index)
+                resolved["municipio"], resolved["departamento"] = municipio.code, home.code
             except NameUnknown as exc:
                 errors["municipio"] = [str(exc)]
         for field, resolve in (("papeleta", papeleta_resolve), ("partido", partido_resolve)):
@@ -81,13 +83,15 @@ class AreaQuery(serializers.Serializer):
         return resolved
 
     @staticmethod
-    def _municipio(text: str, departamento: Any, index: Any) -> Any:
+    def _municipio(text: str, departamento: Any, index: Any) -> tuple[Any, Any]:
+        """The municipio and its departamento."""
         if departamento is not None:
-            return municipio_resolve(text, departamento, index)
+            return municipio_resolve(text, departamento, index), departamento
         # Without a departamento, a municipio name is accepted only when it is unambiguous.
         homes = index.municipio_homes.get(name_key(text), [])
         if len(homes) == 1:
-            return municipio_resolve(text, departamento_resolve(homes[0], index), index)
+            home = departamento_resolve(homes[0], index)
+            return municipio_resolve(text, home, index), home
         if homes:
             where = ", ".join(f"'{home}'" for home in homes)
             raise NameUnknown(
@@ -106,9 +110,33 @@ class VotesQuery(AreaQuery):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         resolved = super().validate(attrs)
+        errors = vote_filters_refused({name for name, value in attrs.items() if value})
+        if errors:
+            raise serializers.ValidationError(errors)
         if resolved.get("sede"):
             resolved["sede"] = sede_canonical(resolved["sede"])
         return resolved
+
+
+GROUPS_TEXT = "by area (departamento, municipio, sede), by papeleta and partido, or by route"
+
+
+def vote_filters_refused(given: set[str]) -> dict[str, list[str]]:
+    """Field -> why, for a combination the vote list does not serve (selectors.VOTE_FILTER_SETS).
+
+    Each served one is the whole of one index, so a page is read straight off it; serving every
+    combination would take an index for each of them on the table both routes write to.
+    """
+    errors: dict[str, list[str]] = {}
+    if "sede" in given and "municipio" not in given:
+        errors["sede"] = ["A sede is numbered within its municipio: give municipio too."]
+    groups = [[name for name in group if name in given] for group in VOTE_FILTER_GROUPS]
+    first, *others = [group for group in groups if group] or [[]]
+    for name in (name for group in others for name in group):
+        errors[name] = [
+            f"Not together with {', '.join(first)}: the vote list filters {GROUPS_TEXT}, one at a time."
+        ]
+    return errors
 
 
 class TopDepartamentosQuery(AreaQuery):
