@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 import redis
+from django.db import OperationalError
 from django.http import HttpResponseNotModified
 from django.utils.cache import patch_vary_headers
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -23,6 +25,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from election import live, selectors
@@ -33,6 +36,16 @@ from election.models import Departamento, Papeleta, Partido
 
 CACHE_CONTROL = "public, max-age=1"
 ERRORS = OpenApiResponse(api.ErrorsAnswer, description="A parameter is invalid or names nothing known")
+RETRY_AFTER_SECONDS = 1
+# MariaDB errors that mean "not now" rather than "wrong": answered 503 with Retry-After.
+STATEMENT_TIMED_OUT = 1969  # max_statement_time exceeded (DB_STATEMENT_TIMEOUT_MS)
+DATABASE_UNREACHABLE = {1040, 2002, 2003, 2006, 2013}  # too many connections; cannot connect; lost
+TOO_SLOW = "Reading the results took longer than the API allows: try again in a moment."
+UNREACHABLE = "The results database is unavailable: try again in a moment."
+
+
+def unavailable(detail: str) -> Response:
+    return Response({"detail": detail}, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 class PublicReadView(APIView):
@@ -41,11 +54,23 @@ class PublicReadView(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
     query_serializer: type[serializers.Serializer] | None = None
+    paging_parameters: tuple[str, ...] = ()
+
+    @classmethod
+    def query_parameters(cls) -> frozenset[str]:
+        """Every query parameter the answer depends on; the microcache keys answers on these alone."""
+        fields = cls.query_serializer().fields if cls.query_serializer is not None else {}
+        return frozenset({*fields, *cls.paging_parameters, api_settings.URL_FORMAT_OVERRIDE or "format"})
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, ValidationError):
             detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
             return Response({"errors": detail}, status=400)
+        if isinstance(exc, OperationalError) and exc.args:
+            if exc.args[0] == STATEMENT_TIMED_OUT:
+                return unavailable(TOO_SLOW)
+            if exc.args[0] in DATABASE_UNREACHABLE:
+                return unavailable(UNREACHABLE)
         return super().handle_exception(exc)
 
     def query(self, request: Request) -> dict[str, Any]:
@@ -184,6 +209,15 @@ class VotesPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
 
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
+        page = super().paginate_queryset(queryset, request, view)
+        # Links from the parameters the view reads, sorted: the same answer for every spelling
+        # of one query, as the microcache keeps it (an unknown parameter changes nothing).
+        known = view.query_parameters() if view is not None else frozenset()
+        kept = [(name, value) for name in sorted(known) for value in request.query_params.getlist(name)]
+        self.base_url = request.build_absolute_uri(request.path) + ("?" + urlencode(kept) if kept else "")
+        return page
+
     def get_page_size(self, request: Request) -> int:
         """DRF ignores a page_size that is not a positive integer; the schema says integer, so refuse it."""
         raw = request.query_params.get(self.page_size_query_param, "")
@@ -207,6 +241,7 @@ class VotesPagination(CursorPagination):
 class VoteListView(ResultsView):
     query_serializer = api.VotesQuery
     pagination_class = VotesPagination
+    paging_parameters = (VotesPagination.cursor_query_param, VotesPagination.page_size_query_param)
 
     @extend_schema(
         parameters=[api.VotesQuery],
@@ -252,7 +287,7 @@ class LatestVotesView(PublicReadView):
         try:
             latest = live.latest_votes(limit=params["limit"])
         except redis.RedisError:
-            return Response({"detail": "The latest-votes list (Redis) is unavailable."}, status=503)
+            return unavailable("The latest-votes list (Redis) is unavailable.")
         etag = _content_etag(latest)
         return _conditional(request, etag) or _cache_headers(Response({"results": latest}), etag)
 

@@ -15,11 +15,14 @@ def fetch(url: str, method: str = "GET", **headers: str) -> tuple[int, dict[str,
     request = urllib.request.Request(url, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
-            body = response.read()
-            is_json = response.headers.get("Content-Type", "").startswith("application/json")
-            return response.status, dict(response.headers), json.loads(body) if body and is_json else body
+            return response.status, dict(response.headers), _body(response.read(), response.headers)
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), None
+        return error.code, dict(error.headers), _body(error.read(), error.headers) or None
+
+
+def _body(body: bytes, headers: Any) -> Any:
+    is_json = headers.get("Content-Type", "").startswith("application/json")
+    return json.loads(body) if body and is_json else body
 
 
 def test_gunicorn_serves_results_with_conditional_gets_and_cors(

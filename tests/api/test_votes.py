@@ -62,7 +62,9 @@ def test_every_vote_once_newest_first_across_pages(known_votes: list[str], get: 
         ({"municipio": "Patzun"}, {"municipio_id": "0407"}),
         ({"papeleta": "Rosada"}, {"papeleta_id": "municipal"}),
         ({"partido": "FCN"}, {"partido_id": "FCN-NACION"}),
-        ({"route": "REDIS", "papeleta": "presidente"}, {"route": "redis", "papeleta_id": "presidente"}),
+        ({"route": "REDIS"}, {"route": "redis"}),
+        ({"papeleta": "presidente", "partido": "une"}, {"papeleta_id": "presidente", "partido_id": "UNE"}),
+        ({"municipio": "Flores", "sede": "001"}, {"municipio_id": "1701", "sede": "1"}),
         ({"departamento": "Jutiapa"}, {"departamento_id": "22"}),
         ({"departamento": "", "route": ""}, {}),
     ],
@@ -82,10 +84,35 @@ def test_filters_accept_every_spelling(known_votes: list[str], get: Any, params:
         ({"route": "carrier-pigeon"}, "route"),
         ({"cursor": "not-a-cursor"}, "cursor"),
         ({"sede": "x" * 40}, "sede"),
+        # Combinations no index serves (tests/api/test_query_plans.py tries every one).
+        ({"sede": "7"}, "sede"),
+        ({"departamento": "Peten", "sede": "7"}, "sede"),
+        ({"departamento": "Peten", "papeleta": "Blanca"}, "papeleta"),
+        ({"papeleta": "Blanca", "route": "grpc"}, "route"),
     ],
 )
 def test_bad_filters_are_400(db: None, get: Any, params: dict, field: str) -> None:
     assert list(get(VOTES, status=400, **params)["errors"]) == [field]
+
+
+def test_a_combination_no_index_serves_is_refused_with_the_ways_that_are(db: None, get: Any) -> None:
+    errors = get(VOTES, status=400, municipio="Mixco", partido="UNE", route="grpc", sede="7")["errors"]
+    groups = "by area (departamento, municipio, sede), by papeleta and partido, or by route, one at a time."
+    assert errors == {
+        "partido": [f"Not together with municipio, sede: the vote list filters {groups}"],
+        "route": [f"Not together with municipio, sede: the vote list filters {groups}"],
+    }
+    assert get(VOTES, status=400, sede="7")["errors"] == {
+        "sede": ["A sede is numbered within its municipio: give municipio too."]
+    }
+
+
+def test_links_hold_only_the_parameters_the_list_reads(known_votes: list[str], get: Any) -> None:
+    """An unknown parameter changes nothing in the answer: the microcache keys on the known ones."""
+    page = get(VOTES, page_size=2, zzz="1", route="grpc", n="7")
+    assert page["next"].startswith("http://testserver/api/votes/?cursor=")
+    assert page["next"].endswith("&page_size=2&route=grpc")
+    assert page == get(VOTES, route="grpc", page_size=2)
 
 
 def test_page_size_is_capped_at_500(db: None, redis_client: Any, get: Any) -> None:
