@@ -58,7 +58,10 @@ ENDPOINTS = {
     "summary": "/api/results/summary",
     "votes-latest": "/api/votes/latest?limit=5",
     "votes": "/api/votes/",
-    "votes-filtered": "/api/votes/?departamento=Peten&papeleta=presidente",
+    # Each vote-list filter reads its page off one index (tests/api/test_query_plans.py); a
+    # departamento with a papeleta is refused (400), so these are filters it serves.
+    "votes-sede": "/api/votes/?departamento=Peten&municipio=Flores&sede=7",
+    "votes-partido": "/api/votes/?partido=WINAQ",  # the least liked partido (VoteFactory)
 }
 
 

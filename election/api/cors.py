@@ -13,20 +13,25 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
 
+def allowed_origin(origin: str) -> str | None:
+    """Access-Control-Allow-Origin for a request from `origin` ("" when it sent none), or None."""
+    origins: list[str] = settings.API_CORS_ORIGINS
+    if "*" in origins:
+        return "*"
+    return origin if origin in origins else None
+
+
 def api_cors_middleware(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable[..., HttpResponse]:
     def middleware(request: HttpRequest) -> HttpResponse:
         response = get_response(request)
-        origins: list[str] = settings.API_CORS_ORIGINS
-        if not request.path.startswith("/api/") or not origins:
+        if not request.path.startswith("/api/"):
             return response
-        origin = request.headers.get("Origin", "")
-        if "*" in origins:
-            response["Access-Control-Allow-Origin"] = "*"
-        elif origin in origins:
-            response["Access-Control-Allow-Origin"] = origin
+        allowed = allowed_origin(request.headers.get("Origin", ""))
+        if allowed is None:
+            return response
+        response["Access-Control-Allow-Origin"] = allowed
+        if allowed != "*":
             patch_vary_headers(response, ["Origin"])
-        else:
-            return response
         response["Access-Control-Expose-Headers"] = "ETag"
         if request.method == "OPTIONS":  # a preflight: a conditional GET sends If-None-Match
             response["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
