@@ -3,10 +3,12 @@
 Configured from Django settings (the CELERY_ names in election/settings.py). The tasks live
 in `ingest_pubsub.tasks`, named in CELERY_IMPORTS, so this package never imports a route.
 
-How the worker is run (Procfile `worker:`), and why (a vote must never be lost nor counted twice):
+How the worker is run (Procfile `worker:`), and why (a vote must never be lost nor counted
+twice). This is the one place that explains it; election/settings.py, ingest_pubsub/tasks.py
+and ingest_pubsub/workers.py point here.
 
 - Two processes (CELERY_WORKER_PROCESSES, `python -m ingest_pubsub.workers`), each
-  `--pool threads --concurrency 32` (CELERY_WORKER_CONCURRENCY). py-spy and timing showed the
+  `--pool threads` with 32 threads (CELERY_WORKER_CONCURRENCY). py-spy and timing showed the
   drain bound by the consumer loop, not the database: kombu's Redis transport makes three
   writes per message (BRPOP; recording it as unacknowledged; the ack), each waiting for
   Redis' fsync (`appendfsync always`), one message at a time per process. Two processes
@@ -41,11 +43,32 @@ How the worker is run (Procfile `worker:`), and why (a vote must never be lost n
 - Time limit: the threads pool cannot kill a task, so CELERY_TASK_TIME_LIMIT applies to a
   prefork pool only. A stuck database call ends with InnoDB's lock wait timeout (an error,
   retried); a message held past the visibility timeout is delivered again (harmless).
-- Retries with backoff: a batch the database cannot take (StorageUnavailable) fails every
-  task of its group; each retries after 1, 2, 4 ... 60 s with jitter, VOTES_TASK_MAX_RETRIES
-  times (~25 min), then is parked in the dead letters. Any other failure of a group is taken
-  for one bad message: its messages are committed one by one, so a poison message fails
-  alone and is parked, never dropped, while the others commit.
+- Every way out of a task ends with its votes stored, retried, requeued or parked
+  (ingest_pubsub/tasks.py `_record`), because Celery acknowledges whatever a task returns
+  or raises: a task that raised is acknowledged (task_acks_on_failure_or_timeout, on by
+  default), and kombu's Redis transport acknowledges a Reject that does not requeue. So:
+  - Retries with backoff: a batch the database or the catalogue cannot take now
+    (StorageUnavailable, DatabaseError, CatalogueError: a worker started while MariaDB is
+    down, a catalogue that no longer builds and no good copy of it yet) is retried after
+    1, 2, 4 ... 60 s with jitter (VOTES_TASK_RETRY_BACKOFF_MAX), VOTES_TASK_MAX_RETRIES
+    times (~25 min), then parked in the dead letters. The retry is a new message, published
+    before the old one is acknowledged.
+  - A retry that cannot be published (Redis away or refusing writes) would make Celery
+    reject the message without requeueing it, so the task rejects it with requeue=True:
+    back on the queue, or, if Redis refuses that too, left unacknowledged and restored after
+    the visibility timeout.
+  - Anything else (a bug, an unforeseen refusal) parks the batch's votes; a vote that does
+    not read (bad signature, refused by a changed catalogue) or whose vote_id is stored with
+    other content (a conflict) is parked alone, with the reason, once the others are stored.
+    Parking that fails (Redis away) requeues the message instead.
+  Within a group commit, any failure other than StorageUnavailable is taken for one bad
+  message: its messages are committed one by one, so a poison message fails alone.
+- The catalogue is read at worker start (a signal: a failure is logged, the worker starts
+  all the same) and each process keeps its last good copy when a re-read fails
+  (election/catalogue.py), so an ambiguous catalogue written past the admin's check, or
+  MariaDB away, does not stop validation.
+- Signed messages: each queued vote carries an HMAC of its fields with VOTE_QUEUE_KEY
+  (ingest_pubsub/messages.py); the worker stores none it cannot verify, and parks it.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -158,6 +159,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 # --- Celery: the Redis route's queue (election/celery.py, ingest_pubsub/tasks.py) ------
+# Why each of these is set as it is (no vote lost nor counted twice): election/celery.py's
+# docstring, the one place that explains the worker's reliability.
 # The broker is a Redis with AOF on (README, "Redis route"): a message is durable once
 # LPUSH has answered, which is when the publisher answers 202.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or REDIS_URL
@@ -166,19 +169,14 @@ CELERY_TASK_ROUTES = {"escrutinio.votes.*": {"queue": "votes"}}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True  # the outcome is in MySQL; no result backend to keep up
-# Acknowledge a message only after its task returned, i.e. after its votes committed: a
-# worker that dies mid-batch leaves the message unacknowledged, so it is delivered again.
-CELERY_TASK_ACKS_LATE = True
-# A pool child killed (OOM, SIGKILL, hard time limit) requeues its message instead of
-# acknowledging it as failed; without this, acks_late still loses the batch in that case.
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-# A hung database call is killed after this long; the message is then requeued (above).
+CELERY_TASK_ACKS_LATE = True  # acknowledged once its votes are stored, requeued or parked
+CELERY_TASK_REJECT_ON_WORKER_LOST = True  # a prefork child killed requeues its message
+# Prefork pool only: the threads pool the Procfile runs cannot stop a task (election/celery.py).
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 120)
-# Each process reserves at most this many messages ahead. With acks_late they stay
-# unacknowledged while reserved, so a dead worker strands at most concurrency x this many
-# messages until the visibility timeout; a few hide the broker round trip between batches.
+# Messages each process reserves ahead, times the concurrency: unacknowledged while reserved.
 CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_PREFETCH_MULTIPLIER", 4)
-CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 0) or None  # None: one per CPU
+# Threads of each worker process (the Procfile's `--pool threads`); they share its committer.
+CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 32)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep the JSON logging configured below
 # Celery's Django integration closes the database connection before and after every task
 # unless this is set: a new MySQL connection per batch cost 13% of the worker's time (py-spy).
@@ -188,13 +186,12 @@ CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    # Redis has no broker-side acks: kombu keeps each delivered message in an "unacked"
-    # hash and puts it back on the queue when it stays unacknowledged this long (a worker
-    # died). It must exceed the longest a live worker holds a message (time limit, retry
-    # backoff), or a slow batch is delivered twice (harmless, idempotent, but wasted).
+    # A message unacknowledged this long is put back on the queue (its worker died). It must
+    # exceed the longest a live worker holds a message, or a slow batch is delivered twice
+    # (harmless, idempotent, but wasted).
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
-    # How often every worker sweeps that hash for messages to restore: every
-    # interval x throttle seconds. Crash recovery takes visibility_timeout plus this.
+    # How often every worker sweeps for such messages: every interval x throttle seconds.
+    # Crash recovery takes visibility_timeout plus this.
     "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
     "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 1),
     # Fail fast instead of hanging when Redis is away: the publisher answers 503 and the
@@ -202,6 +199,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 5,
     "socket_connect_timeout": 2,
 }
+# A batch the database or the catalogue cannot take now is retried after 1, 2, 4 ... up to
+# this many seconds (with jitter), this many times (about 25 minutes by default), then parked.
+VOTES_TASK_MAX_RETRIES = env_int("VOTES_TASK_MAX_RETRIES", 30)
+VOTES_TASK_RETRY_BACKOFF_MAX = env_int("VOTES_TASK_RETRY_BACKOFF_MAX", 60)
+# The secret the publisher signs each queued vote with and the worker checks (HMAC-SHA256,
+# ingest_pubsub/messages.py): whoever reaches the broker cannot queue a vote without it.
+# Required by those two processes only (they refuse to start without it); a local run
+# derives one from SECRET_KEY, so its publisher and workers agree.
+VOTE_QUEUE_KEY = os.environ.get("VOTE_QUEUE_KEY", "").strip()
+if not VOTE_QUEUE_KEY and (DEBUG or DEV):
+    VOTE_QUEUE_KEY = hmac.new(SECRET_KEY.encode(), b"escrutinio vote queue", "sha256").hexdigest()
 # Publishing from the publisher: one quick reconnect attempt, then 503 (the client retries).
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 1,

@@ -26,20 +26,29 @@ Nothing can be lost by the delay: until its removal, an acknowledged message is 
 timeout, and the redelivery finds its votes stored (idempotent on vote_id). Delivery
 (BRPOP, then recording the message as unacked) is kombu's, unchanged. Outside a worker's
 event loop (no hub), an ack is written at once, as kombu does.
+
+**Requeue.** A task that cannot settle its batch rejects the message with requeue=True
+(ingest_pubsub/tasks.py). If Redis refuses that write too, the message stays in the
+"unacked" hash and is restored after the visibility timeout; kombu's would raise into the
+event loop instead, which stops the worker when the error is not a connection error.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from queue import Empty
 from time import monotonic, time
 from typing import Any
 
+import redis
 from kombu.asynchronous import get_event_loop
 from kombu.transport import redis as kombu_redis
 from kombu.transport import virtual
 from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import dumps, loads
+
+logger = logging.getLogger(__name__)
 
 LANDING_INDEX = "unacked_landing_index"  # landing list -> heartbeat (seconds since the epoch)
 LANDING_PREFIX = "unacked_landing:"
@@ -59,6 +68,23 @@ class QoS(kombu_redis.QoS):
             hub.call_soon(self.acks_write)
         self._acks_unwritten.append(delivery_tag)
         virtual.QoS.ack(self, delivery_tag)  # the prefetch window moves on at once
+
+    def reject(self, delivery_tag: str, requeue: bool = False) -> None:
+        """A requeue that Redis refuses (away, read-only, out of memory) leaves the message in
+        the "unacked" hash, to be restored after the visibility timeout, rather than raising
+        into the event loop: kombu's would stop the worker over a connection error it does not
+        expect there, and over any other error."""
+        if not requeue:
+            super().reject(delivery_tag, requeue=False)
+            return
+        try:
+            self.restore_by_tag(delivery_tag, leftmost=True)
+        except redis.RedisError as exc:
+            logger.warning(
+                "could not requeue a message; it is restored after the visibility timeout",
+                extra={"error": str(exc)},
+            )
+        virtual.QoS.ack(self, delivery_tag)  # out of this worker's prefetch window either way
 
     def append(self, message: Any, delivery_tag: str) -> None:
         landed = self.channel.landed

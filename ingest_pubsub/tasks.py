@@ -1,13 +1,11 @@
 """The consumers of the queue "votes": record a batch, then list and announce it.
 
-Thin adapters: the votes are validated again and stored by election.services, and listed
-and announced by election.live. The worker runs many tasks at once in threads (Procfile
-`worker:`, election/celery.py); each hands its votes to the process's group committer
-(ingest_pubsub/group_commit.py), which stores the votes of every task waiting meanwhile in
-one transaction, and returns once they are committed. The message is acknowledged after the
-task returns (acks_late), so after the commit; a redelivered message finds its votes stored
-and changes nothing. A batch that cannot be stored or read is never dropped: it is retried
-with backoff, and parked in a dead-letter list (ingest_pubsub/dead_letters.py) when retries run out.
+Thin adapters: each vote's signature is checked and the vote validated again
+(ingest_pubsub/messages.py), stored by election.services through the process's group
+committer (ingest_pubsub/group_commit.py), and listed and announced by election.live.
+Every way out of a task leaves each of its votes stored, in a published retry, back on the
+queue, or parked in the dead letters (ingest_pubsub/dead_letters.py): `_record` is the one
+place that sees to it. Why, and how the worker is run for it: election/celery.py.
 """
 
 from __future__ import annotations
@@ -23,12 +21,16 @@ from typing import Any
 from celery import Task, signals
 from celery.exceptions import Reject
 from celery.utils.time import get_exponential_backoff_interval
-from redis import RedisError
+from django import db
+from django.conf import settings
+from django.db import DatabaseError
 
+from election.catalogue import CatalogueError, catalogue_index
 from election.celery import app
+from election.db_thread import database_session
 from election.live import live_publish
 from election.metrics import QueueDepthCollector, metrics_serve
-from election.models import Route
+from election.models import Route, Vote
 from election.services import (
     Outcome,
     RecordResult,
@@ -39,21 +41,18 @@ from election.services import (
 )
 from ingest_pubsub.dead_letters import RECORD_BATCH, dead_letters_park
 from ingest_pubsub.group_commit import Record, committer
-from ingest_pubsub.messages import QueuedVote, vote_from_message
+from ingest_pubsub.messages import QueuedVote, SignatureInvalid, vote_from_message
 
 logger = logging.getLogger(__name__)
 
 RECORD_ONE = "escrutinio.votes.record_one"
-# Database retries: 1, 2, 4 ... 60 s apart (with jitter), about 25 minutes in all by default.
-MAX_RETRIES = int(os.environ.get("VOTES_TASK_MAX_RETRIES", "30"))
-RETRY_BACKOFF_MAX = 60
 METRICS_PORT = int(os.environ.get("CELERY_METRICS_PORT", "9102"))
 
 TASK_OPTIONS: dict[str, Any] = {
     "bind": True,
     "acks_late": True,  # see CELERY_TASK_ACKS_LATE: ack after the commit
     "reject_on_worker_lost": True,  # a killed child requeues its message
-    "max_retries": MAX_RETRIES,
+    "max_retries": settings.VOTES_TASK_MAX_RETRIES,
 }
 
 
@@ -64,6 +63,20 @@ def worker_switch_interval(**_: Any) -> None:
     wait could otherwise queue up to 5 ms for the lock (measured: one process drained about
     1,600 votes/s before, 2,050 after)."""
     sys.setswitchinterval(0.0005)
+
+
+@signals.worker_init.connect
+def worker_catalogue_load(**_: Any) -> None:
+    """Read the catalogue before the first message, so that a worker has a good copy to fall
+    back on should the catalogue later fail to build (election/catalogue.py). A worker that
+    starts while MariaDB is away, or the catalogue is ambiguous, starts all the same: its
+    batches are retried until the catalogue can be read."""
+    try:
+        catalogue_index()
+    except Exception:
+        logger.exception("the catalogue could not be read at start; batches wait for it (retried)")
+    finally:
+        db.connection.close()  # the tasks and the committer use connections of their own
 
 
 @signals.worker_ready.connect
@@ -100,56 +113,127 @@ def _record_alone(votes: Sequence[ValidatedVote]) -> list[RecordResult]:
     return results
 
 
-def _record(task: Task, messages: Sequence[Any], store: Record) -> dict[str, int]:
-    votes, readable = _readable_votes(messages)
+# The batch cannot be taken now: the database, or the catalogue the votes are checked
+# against, cannot be read. Retried with backoff, then parked.
+UNAVAILABLE = (StorageUnavailable, DatabaseError, CatalogueError)
+
+
+def _record(task: Task, messages: Any, store: Record) -> dict[str, int]:
+    """Store the batch, or retry it, or park it: nothing else leaves here.
+
+    Celery acknowledges the message whatever the task returns or raises (acks_late, with the
+    default task_acks_on_failure_or_timeout; and kombu's Redis transport acknowledges a
+    Reject that does not requeue). So this returns only once every vote is stored or parked,
+    and raises only Retry (the retry is published: it carries the votes) or Reject with
+    requeue=True (the message goes back on the queue, or stays unacknowledged and is
+    restored after the visibility timeout).
+    """
     try:
-        results = store(votes)
-    except StorageUnavailable as exc:
-        retries = task.request.retries
-        if retries >= task.max_retries:
-            _dead_letter(readable, reason=f"database unavailable after {retries} retries: {exc}")
-            return {"dead_lettered": len(readable)}
-        countdown = get_exponential_backoff_interval(1, retries, RETRY_BACKOFF_MAX, full_jitter=True)
-        logger.warning("database unavailable, retrying batch", extra={"votes": len(votes), "retry": retries})
-        raise task.retry(args=[readable], countdown=countdown, exc=exc) from exc
+        return _store(messages, store)
+    except UNAVAILABLE as exc:
+        return _retry_or_park(task, messages, exc)
+    except Reject:  # requeue=True: parking failed
+        raise
     except Exception as exc:  # a bug or an unforeseen refusal: keep the votes for a person to see
-        logger.exception("batch could not be recorded", extra={"votes": len(votes)})
-        _dead_letter(readable, reason=f"{type(exc).__name__}: {exc}")
-        return {"dead_lettered": len(readable)}
-    _log_conflicts(results)
-    return dict(Counter(str(result.outcome) for result in results))
+        logger.exception("batch could not be recorded", extra={"votes": _count(messages)})
+        return _park([(message, f"{type(exc).__name__}: {exc}") for message in _listed(messages)])
 
 
-def _readable_votes(messages: Sequence[Any]) -> tuple[list[ValidatedVote], list[Any]]:
-    """The votes that validate, and their messages; the others go to the dead letters."""
+def _store(messages: Sequence[Any], store: Record) -> dict[str, int]:
+    """Store the votes that read; park the others, and the conflicts, once the rest is stored."""
+    if not isinstance(messages, list):
+        raise TypeError(f"a batch is a list of votes, not {type(messages).__name__}")
     votes: list[ValidatedVote] = []
     readable: list[Any] = []
-    unreadable: list[tuple[Any, str]] = []
+    refused: list[tuple[Any, str]] = []
     for message in messages:
         try:
             votes.append(vote_from_message(message))
             readable.append(message)
+        except SignatureInvalid as exc:  # forged or altered: never stored
+            refused.append((message, f"signature: {exc}"))
         except VoteInvalid as exc:  # the catalogue changed while the vote was queued
-            unreadable.append((message, json.dumps(exc.errors, ensure_ascii=False)))
+            refused.append((message, json.dumps(exc.errors, ensure_ascii=False)))
         except (KeyError, TypeError, ValueError) as exc:
-            unreadable.append((message, f"malformed message: {exc!r}"))
-    for message, reason in unreadable:
-        _dead_letter([message], reason=reason)
-    return votes, readable
+            refused.append((message, f"malformed message: {exc!r}"))
+    results = store(votes)
+    refused += _conflicts(readable, results)
+    counts = Counter(str(result.outcome) for result in results)
+    if refused:
+        counts.update(_park(refused))
+    return dict(counts)
 
 
-def _dead_letter(messages: Sequence[Any], *, reason: str) -> None:
+# A vote's content as stored: ValidatedVote.content_key's order, under Vote's column names.
+CONTENT_FIELDS = ("sede", "departamento_id", "municipio_id", "papeleta_id", "partido_id")
+
+
+def _conflicts(messages: Sequence[Any], results: Sequence[RecordResult]) -> list[tuple[Any, str]]:
+    """The messages whose vote_id is stored with other content, each with both contents."""
+    conflicting = [
+        (message, result.vote)
+        for message, result in zip(messages, results, strict=True)
+        if result.outcome is Outcome.CONFLICT
+    ]
+    if not conflicting:
+        return []
+    with database_session():
+        rows = Vote.objects.filter(vote_id__in=[vote.vote_id for _, vote in conflicting]).values_list(
+            "vote_id", *CONTENT_FIELDS, "route"
+        )
+        stored = {
+            vote_id: dict(zip((*CONTENT_FIELDS, "route"), content, strict=True)) for vote_id, *content in rows
+        }
+    return [
+        (
+            message,
+            f"conflict: vote_id {vote.vote_id} is stored with other content: stored "
+            f"{_content(stored.get(vote.vote_id))}, queued "
+            f"{_content(dict(zip(CONTENT_FIELDS, vote.content_key(), strict=True)))}",
+        )
+        for message, vote in conflicting
+    ]
+
+
+def _content(content: dict[str, Any] | None) -> str:
+    return json.dumps(content, ensure_ascii=False, sort_keys=True)
+
+
+def _retry_or_park(task: Task, messages: Any, exc: Exception) -> dict[str, int]:
+    retries = task.request.retries
+    if retries >= task.max_retries:
+        reason = f"unavailable after {retries} retries: {type(exc).__name__}: {exc}"
+        return _park([(message, reason) for message in _listed(messages)])
+    countdown = get_exponential_backoff_interval(
+        1, retries, settings.VOTES_TASK_RETRY_BACKOFF_MAX, full_jitter=True
+    )
+    logger.warning(
+        "database or catalogue unavailable, retrying batch",
+        extra={"votes": _count(messages), "retry": retries, "error": f"{type(exc).__name__}: {exc}"},
+    )
     try:
-        dead_letters_park(messages, reason=reason)
-    except RedisError as exc:
-        # Not parked, so not acknowledged either: the message comes back later.
+        raise task.retry(countdown=countdown, exc=exc)  # Retry: published, with the same votes
+    except Reject as unpublished:  # Celery could not publish it, and would drop the message
+        logger.error(
+            "the retry could not be queued; the batch goes back on the queue",
+            extra={"votes": _count(messages), "error": str(unpublished.reason)},
+        )
+        raise Reject(unpublished.reason, requeue=True) from exc
+
+
+def _park(entries: Sequence[tuple[Any, str]]) -> dict[str, int]:
+    """Park each message with its reason; if they cannot all be parked, requeue the batch."""
+    try:
+        dead_letters_park(entries)
+    except Exception as exc:  # Redis away: not parked, so not acknowledged either
         raise Reject(exc, requeue=True) from exc
+    return {"dead_lettered": len(entries)}
 
 
-def _log_conflicts(results: Sequence[RecordResult]) -> None:
-    for result in results:
-        if result.outcome is Outcome.CONFLICT:
-            logger.warning(
-                "vote_id already stored with different content; refused",
-                extra={"vote_id": str(result.vote.vote_id)},
-            )
+def _listed(messages: Any) -> list[Any]:
+    """The messages of a batch, or a malformed batch as one message to park."""
+    return list(messages) if isinstance(messages, list) else [messages]
+
+
+def _count(messages: Any) -> int:
+    return len(messages) if isinstance(messages, list) else 1

@@ -24,6 +24,7 @@ from election.models import RouteTally, Vote
 from election.simulation import VoteGenerator
 from ingest_pubsub.broker import LANDING_INDEX
 from ingest_pubsub.dead_letters import DEAD_LETTER_KEY
+from ingest_pubsub.messages import message_sign
 from ingest_pubsub.tasks import record_batch
 from scripts.devservices import RedisServer, wait_until
 from tests.pubsub.conftest import (
@@ -118,7 +119,7 @@ def test_a_vote_delivered_twice_is_stored_once_and_listed_once(spawn, route_env,
 def test_a_vote_unreadable_on_the_queue_is_parked_not_dropped(spawn, route_env, redis_client) -> None:  # type: ignore[no-untyped-def]
     worker = start_worker(spawn, route_env)
     good = _wire_vote(str(uuid.uuid4()))
-    stale = {**_wire_vote(str(uuid.uuid4())), "municipio": "9999"}  # e.g. removed from the catalogue
+    stale = _wire_vote(str(uuid.uuid4()), municipio="9999")  # e.g. removed from the catalogue
     record_batch.apply_async(args=[[good, stale]])
     wait_until(lambda: len(succeeded(worker)) >= 1, 30, "the batch handled")
 
@@ -213,9 +214,9 @@ def test_a_worker_killed_with_votes_in_flight_loses_none_and_doubles_none(  # ty
 # --- helpers -----------------------------------------------------------------
 
 
-def _wire_vote(vote_id: str) -> dict[str, str]:
-    """A vote as the publisher queues it (see ingest_pubsub.messages)."""
-    return {
+def _wire_vote(vote_id: str, **changes: str) -> dict[str, str]:
+    """A vote as the publisher queues it, signed (see ingest_pubsub.messages)."""
+    fields = {
         "vote_id": vote_id,
         "sede": "7",
         "departamento": "04",
@@ -224,6 +225,7 @@ def _wire_vote(vote_id: str) -> dict[str, str]:
         "partido": "VAMOS",
         "received_at": "2026-06-25T20:00:00+00:00",
     }
+    return message_sign({**fields, **changes})
 
 
 def _queued_votes(message: dict[str, Any]) -> list[str]:
