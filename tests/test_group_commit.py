@@ -4,7 +4,9 @@ Callers submit while a commit is held open, as happens when a transaction is slo
 threads that block, and coroutines that await. The submissions that waited meanwhile must go
 together in the next transaction, each caller must get its own results, a bad message must
 fail alone, and a coroutine that gives up must not take its votes out of the transaction.
-Calls that reach an event loop while it sends a commit's answers go together too.
+Calls that reach an event loop while it sends a commit's answers go together too. Admission
+(the gRPC server's) happens once per vote, however often its group is committed; and at most
+`max_pending` items wait for a coroutine, which is refused at once past that.
 """
 
 from __future__ import annotations
@@ -12,35 +14,47 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from django.db import IntegrityError
 
 from election import group_commit, live
+from election.access import Throttled, sede_limiter
+from election.batching import Overloaded
 from election.group_commit import GroupCommitter
 from election.models import Vote
 from election.services import Outcome, RecordResult, ValidatedVote, votes_record
+from ingest_grpc.recording import Ballot, ballots_admit, ballots_record
 from scripts.devservices import wait_until
+from tests.conftest import INGEST_TOKEN
 from tests.test_recording import make_votes, recount_matches_tallies
 
 
-class HeldFirstCommit:
-    """votes_record, with the first call held until `release()`: the others queue meanwhile."""
+def _record_redis(votes: Sequence[ValidatedVote]) -> list[RecordResult]:
+    return votes_record(votes=votes, route="redis")
 
-    def __init__(self) -> None:
+
+class HeldFirstCommit:
+    """`record` (votes_record by default), with the first call held until `release()`: the
+    others queue meanwhile."""
+
+    def __init__(self, record: Callable[[Sequence[Any]], list[Any]] = _record_redis) -> None:
+        self.record = record
         self.entered = threading.Event()
         self.gate = threading.Event()
         self.calls = 0
 
-    def __call__(self, votes: Sequence[ValidatedVote]) -> list[RecordResult]:
+    def __call__(self, items: Sequence[Any]) -> list[Any]:
         self.calls += 1
         if self.calls == 1:
             self.entered.set()
             self.gate.wait(30)
-        return votes_record(votes=votes, route="redis")
+        return self.record(items)
 
     def release(self) -> None:
         self.gate.set()
@@ -60,10 +74,10 @@ def committer(held: HeldFirstCommit, committed_db: None, redis_client: Any) -> I
 
 
 def submit_all(
-    committer: GroupCommitter, held: HeldFirstCommit, batches: list[list[ValidatedVote]]
-) -> list[list[RecordResult] | BaseException]:
+    committer: GroupCommitter, held: HeldFirstCommit, batches: Sequence[Sequence[Any]]
+) -> list[list[Any] | BaseException]:
     """Submit the first batch, hold its commit, submit the rest from threads, then release."""
-    answers: list[list[RecordResult] | BaseException] = [RuntimeError("no answer")] * len(batches)
+    answers: list[list[Any] | BaseException] = [RuntimeError("no answer")] * len(batches)
 
     def task(i: int) -> None:
         try:
@@ -198,3 +212,95 @@ def test_calls_a_loop_takes_in_while_it_sends_the_answers_go_in_one_group(
     assert committer.group_sizes == [1, 4, 4]
     assert [answer[0].vote.vote_id for answer in answers] == [v.vote_id for v in votes[5:]]
     assert Vote.objects.count() == len(votes)
+
+
+def test_a_group_committed_again_one_by_one_admits_no_vote_twice(
+    committed_db: None, redis_client: Any, settings: Any
+) -> None:
+    """A sede at exactly its burst, one of its votes in a group that a poison vote makes fail:
+    each submission is committed again alone, and none of the sede's votes is throttled for it
+    (admission, and the rate token it takes, happened once)."""
+    settings.INGEST_TOKEN = INGEST_TOKEN
+    settings.INGEST_RATE_PER_SEDE, settings.INGEST_RATE_BURST = 0.001, 3  # no refill during the test
+    sede_limiter.reset()
+    sede = [_ballot(sede=7) for _ in range(3)]
+    poison = _ballot(sede=8)
+
+    def admit(ballots: Sequence[Ballot]) -> list[Ballot]:
+        """ballots_admit; then the poison's admitted vote names a partido the database lacks."""
+        admitted = ballots_admit(ballots)
+        return [_poisoned(ballot) if ballot.data is poison.data else ballot for ballot in admitted]
+
+    held = HeldFirstCommit(ballots_record)
+    committer: GroupCommitter[Ballot, Any] = GroupCommitter(held, admit=admit, route="grpc")
+    try:
+        answers = submit_all(committer, held, [[sede[0]], [sede[1]], [poison], [sede[2]]])
+    finally:
+        held.release()
+        committer.stop()
+        sede_limiter.reset()
+
+    assert committer.group_sizes == [1, 3, 1, 1, 1]  # the group failed; each went again alone
+    assert isinstance(answers[2], IntegrityError)
+    verdicts = [answer[0] for answer in answers if isinstance(answer, list)]
+    assert not [verdict for verdict in verdicts if isinstance(verdict, Throttled)]
+    assert [verdict.outcome for verdict in verdicts] == [Outcome.STORED] * 3
+    assert Vote.objects.count() == 3
+    recount_matches_tallies()
+
+
+def _ballot(sede: int) -> Ballot:
+    data = {"sede": str(sede), "municipio": "Patzun", "departamento": "Chimaltenango"}
+    data |= {"papeleta": "Blanca", "partido": "VAMOS", "vote_id": str(uuid.uuid4())}
+    return Ballot(data, datetime.now(UTC), INGEST_TOKEN)
+
+
+def _poisoned(ballot: Ballot) -> Ballot:
+    assert isinstance(ballot.admission, ValidatedVote)
+    return replace(ballot, admission=replace(ballot.admission, partido="NO-SUCH-PARTIDO"))
+
+
+def test_coroutines_are_refused_at_once_past_max_pending_and_blocking_tasks_never(
+    held: HeldFirstCommit, committed_db: None, redis_client: Any
+) -> None:
+    committer: GroupCommitter[ValidatedVote, RecordResult] = GroupCommitter(
+        held, route="redis", max_pending=2
+    )
+    votes = make_votes(6)
+    first = threading.Thread(target=committer.submit, args=([votes[0]],))
+    first.start()
+    assert held.entered.wait(30)
+
+    async def callers() -> tuple[list[Any], BaseException | None]:
+        accepted = [asyncio.ensure_future(committer.submit_async([vote])) for vote in votes[1:3]]
+        while committer.waiting_items() < 2:
+            await asyncio.sleep(0.01)
+        try:
+            await committer.submit_async([votes[3]])
+            refused = None
+        except Overloaded as exc:
+            refused = exc
+        task = threading.Thread(target=committer.submit, args=(votes[4:6],))  # a Celery task: waits
+        task.start()
+        while committer.waiting_items() < 4:
+            await asyncio.sleep(0.01)
+        held.release()
+        answers = await asyncio.gather(*accepted)
+        await asyncio.to_thread(task.join, 30)
+        return answers, refused
+
+    try:
+        answers, refused = asyncio.run(callers())
+        first.join(30)
+    finally:
+        held.release()
+        committer.stop()
+
+    assert isinstance(refused, Overloaded)
+    assert refused.message == (
+        "Too many votes are waiting (2 waiting for the database in this server); nothing was done. "
+        "Retry in 1 s."
+    )
+    assert [answer[0].outcome for answer in answers] == [Outcome.STORED] * 2
+    stored = {str(v) for v in Vote.objects.values_list("vote_id", flat=True)}
+    assert stored == {str(vote.vote_id) for vote in [*votes[:3], *votes[4:6]]}
