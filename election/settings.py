@@ -128,13 +128,18 @@ _db = dj_database_url.parse(
     conn_health_checks=True,
 )
 if _db["ENGINE"] == "django.db.backends.mysql":
+    # MariaDB ends a statement that runs longer (error 1969): 0, none. The API's Procfile line
+    # sets it, so a slow read, or one whose client went away, does not run on in the database
+    # both routes write to; the API answers 503 (election/api/views.py).
+    _statement_timeout_ms = env_int("DB_STATEMENT_TIMEOUT_MS", 0)
     _db["OPTIONS"] = {
         "charset": "utf8mb4",
         # READ COMMITTED: concurrent batches touching the same tally rows take no gap locks,
         # so group commits from both routes do not deadlock each other.
         "isolation_level": "read committed",
         # Strict mode: an over-long or malformed value is an error, never silently truncated.
-        "init_command": "SET sql_mode='STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION'",
+        "init_command": "SET sql_mode='STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION'"
+        + (f", max_statement_time={_statement_timeout_ms / 1000}" if _statement_timeout_ms > 0 else ""),
         "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5),
         # A reply that never comes (a server frozen, a network partition without a reset)
         # fails the call instead of holding its thread forever: the gRPC server's and the
