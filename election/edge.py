@@ -5,7 +5,15 @@ socket and the vote. The routes differ only in `handle_vote`, which gets the par
 (with its `vote_id` assigned here when the client sent none), its receipt time and the
 bearer token of its `Authorization` header (None when absent; the route checks it through
 election.access), and returns the status and body to answer. Everything about the HTTP
-envelope is decided here once: content type, size limit, malformed JSON, the error shape.
+envelope is decided here once: content type, size limit, malformed JSON, the error shape,
+a full queue (election.batching.Overloaded: 503 with Retry-After).
+
+Every answer to a vote that was read carries its vote_id, the client's or the one assigned
+here, in the body (`"vote_id"`) and in a `Vote-Id` header: whatever the answer (201, 202, 400,
+401, 403, 409, 429, 503), a client that sent none can retry with it and create no second vote.
+A request whose body is no vote (not JSON, not a JSON object, too large, another content type)
+gets none: nothing was read that a retry could repeat. Nor does an object whose vote_id is not
+a UUID (the 400 says so); a UUID is echoed in its canonical form.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from election import metrics
+from election.batching import Overloaded
 from election.heap import startup_objects_freeze
 
 logger = logging.getLogger(__name__)
@@ -131,11 +140,33 @@ async def _route(
     if isinstance(data, EdgeReply):
         return data
     try:
-        return await handle_vote(data, datetime.now(UTC), bearer_token(scope))
+        reply = await handle_vote(data, datetime.now(UTC), bearer_token(scope))
+    except Overloaded as overloaded:
+        reply = overloaded_reply(overloaded.message, overloaded.retry_after)
     except Exception:
         # A bug, not the client's fault: nothing is acknowledged, so a retry is safe.
         logger.exception("vote handler failed")
-        return unavailable_reply("Internal error; nothing was stored. Retry with the same vote_id.")
+        reply = unavailable_reply("Internal error; nothing was stored. Retry with the same vote_id.")
+    return vote_id_attach(reply, data)
+
+
+def vote_id_attach(reply: EdgeReply, data: Any) -> EdgeReply:
+    """The reply with the vote's vote_id in its body and its `Vote-Id` header (see above)."""
+    vote_id = _vote_id_of(data)
+    if vote_id is None:
+        return reply
+    payload = {**reply.payload, "vote_id": vote_id}
+    return EdgeReply(reply.status, payload, (*reply.headers, (b"vote-id", vote_id.encode())))
+
+
+def _vote_id_of(data: Any) -> str | None:
+    value = data.get("vote_id") if isinstance(data, dict) else None
+    if not isinstance(value, str) or len(value) > 45:  # "urn:uuid:" and 36: what uuid.UUID reads
+        return None
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
 
 
 def bearer_token(scope: Scope) -> str | None:

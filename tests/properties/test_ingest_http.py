@@ -3,11 +3,15 @@
 For every body, content type and framing, the answer is the one the documented rules give
 (checked against a model: the edge's envelope rules, then vote_validate itself), never a
 500 or a 503 while every service is up, always JSON of the documented shape; and nothing
-refused is ever stored (gateway -> gRPC -> MySQL) or queued (publisher -> Redis).
+refused is ever stored (gateway -> gRPC -> MySQL) or queued (publisher -> Redis). Every answer
+to a vote that was read carries its vote_id (the client's, or the one the edge assigned) in
+the body and the `Vote-Id` header, whatever its status; an answer to a body that is no vote,
+none.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import urllib.parse
@@ -19,8 +23,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from election.edge import NESTED_TOO_DEEP
-from election.models import Vote
-from election.services import ValidatedVote, VoteInvalid, vote_validate
+from election.models import Route, Vote
+from election.services import ValidatedVote, VoteInvalid, vote_validate, votes_record
 from tests.properties.conftest import counted, outcome_seen
 from tests.properties.ingest import Answer, Ingest, ingest, send
 from tests.properties.strategies import content_types, http_body, nested
@@ -66,6 +70,38 @@ def envelope(body: bytes, content_type: str | None) -> Refused | Any:
     return data
 
 
+ASSIGNED = "assigned by the edge"  # the client sent none: any UUID
+
+
+def vote_id_expected(body: bytes, content_type: str | None) -> str | None:
+    """The vote_id an answer must carry: the client's (canonical) if it is a UUID, ASSIGNED if
+    it sent none, None if the body was no JSON object or its vote_id no UUID."""
+    model = envelope(body, content_type)
+    if isinstance(model, Refused) or not isinstance(model, dict):
+        return None
+    value = json.loads(body.decode("utf-8")).get("vote_id")
+    if value in (None, ""):
+        return ASSIGNED
+    if not isinstance(value, str) or len(value) > 45:
+        return None
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
+def assert_vote_id(answer: Answer, expected_id: str | None) -> None:
+    body = answer.body if isinstance(answer.body, dict) else {}
+    if body.get("errors") == {"non_field_errors": [NESTED_TOO_DEEP]}:
+        expected_id = None  # the server's parser, with less stack than this one, read no vote
+    if expected_id is None:
+        assert "vote_id" not in body, answer
+    elif expected_id is ASSIGNED:
+        assert uuid.UUID(body["vote_id"]), answer
+    else:
+        assert body["vote_id"] == expected_id, (answer, expected_id)
+
+
 def deep(body: bytes) -> bool:
     """Nested deeply enough that where the parser's stack gives out depends on the process."""
     return body.count(b"[") + body.count(b"{") > 200
@@ -80,7 +116,7 @@ def verdict(data: Any) -> ValidatedVote | VoteInvalid:
 
 def assert_errors_shape(answer: Answer) -> dict[str, list[str]]:
     assert answer.content_type.startswith("application/json"), answer
-    assert isinstance(answer.body, dict) and set(answer.body) == {"errors"}, answer.body
+    assert isinstance(answer.body, dict) and set(answer.body) - {"vote_id"} == {"errors"}, answer.body
     errors = answer.body["errors"]
     assert isinstance(errors, dict) and errors
     for field, messages in errors.items():
@@ -137,6 +173,7 @@ def test_gateway_answers_any_request_as_documented_and_stores_only_valid_votes(
 
     outcome_seen(str(answer.status))
     assert answer.status not in NEVER, (answer, content_type, body[:300])
+    assert_vote_id(answer, vote_id_expected(body, content_type))
     after = Vote.objects.count()
     if refused is not None or isinstance(checked, VoteInvalid):
         assert answer.status == (refused or 400), answer
@@ -168,6 +205,7 @@ def test_publisher_answers_any_request_as_documented_and_queues_only_valid_votes
     ingest: Ingest, body: bytes, content_type: str | None, chunked: bool
 ) -> None:
     refused, checked = expected(body, content_type)
+    known = stored_content(checked.vote_id) if isinstance(checked, ValidatedVote) else None
     before = ingest.queued()
 
     answer = send(
@@ -176,6 +214,7 @@ def test_publisher_answers_any_request_as_documented_and_queues_only_valid_votes
 
     outcome_seen(str(answer.status))
     assert answer.status not in NEVER, (answer, content_type, body[:300])
+    assert_vote_id(answer, vote_id_expected(body, content_type))
     after = ingest.queued()
     if refused is not None:
         assert answer.status == refused, answer
@@ -191,6 +230,11 @@ def test_publisher_answers_any_request_as_documented_and_queues_only_valid_votes
         assert after == before, "a refused vote was queued"
         return
     assert isinstance(checked, ValidatedVote)
+    if known is not None and known != checked.content_key():  # stored through the gateway
+        assert answer.status == 409, answer
+        assert set(assert_errors_shape(answer)) == {"vote_id"}
+        assert after == before, "a conflicting vote was queued"
+        return
     assert answer.status == 202, answer
     assert_accepted_shape(answer, "redis", {"queued"}, checked)
     assert after == before + 1
@@ -226,3 +270,61 @@ def test_any_method_and_path_is_answered_in_json_never_with_a_server_error(
         assert answer.status == 404, answer
         assert_errors_shape(answer)
     assert (Vote.objects.count(), ingest.queued()) == before
+
+
+def post_with_headers(
+    port: int, body: bytes, token: str | None
+) -> tuple[int, dict[str, Any] | bytes, dict[str, str]]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        headers = {"Content-Type": "application/json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        conn.request("POST", "/votes", body=body, headers=headers)
+        response = conn.getresponse()
+        raw = response.read()
+        answer_headers = {name.lower(): value for name, value in response.getheaders()}
+    finally:
+        conn.close()
+    try:
+        return response.status, json.loads(raw), answer_headers
+    except ValueError:
+        return response.status, raw, answer_headers
+
+
+PATZUN = {"departamento": "Chimaltenango", "municipio": "Patzun", "sede": 7, "papeleta": "Blanca"}
+
+
+def test_every_answer_to_a_vote_carries_its_vote_id_on_both_routes(ingest: Ingest) -> None:
+    """Whatever the answer, a client that sent no vote_id learns the one to retry with."""
+    stored = {**PATZUN, "partido": "VAMOS", "vote_id": str(uuid.uuid4())}
+    votes_record(votes=[vote_validate(stored)], route=Route.GRPC)
+    client_id = str(uuid.uuid4())
+    cases: list[tuple[str, dict[str, Any] | str, str | None, set[int]]] = [
+        ("valid, none sent", {**PATZUN, "partido": "VAMOS"}, ingest.token, {201, 202}),
+        ("invalid, none sent", {**PATZUN, "partido": "NADIE"}, ingest.token, {400}),
+        ("unknown token", {**PATZUN, "partido": "VAMOS"}, "not-a-token", {401}),
+        ("no token", {**PATZUN, "partido": "VAMOS"}, None, {401}),
+        ("client's, upper case", {**PATZUN, "partido": "VAMOS", "vote_id": client_id.upper()},
+         ingest.token, {201, 202}),
+        ("conflict", {**stored, "partido": "SEMILLA"}, ingest.token, {409}),
+    ]  # fmt: skip
+    for part in ("gateway", "publisher"):
+        for what, sent, token, statuses in cases:
+            status, answer, headers = post_with_headers(ingest.port(part), json.dumps(sent).encode(), token)
+            assert status in statuses, (part, what, status, answer)
+            assert isinstance(answer, dict)
+            assert headers["vote-id"] == answer["vote_id"], (part, what, headers, answer)
+            if isinstance(sent, dict) and "vote_id" in sent:
+                assert answer["vote_id"] == str(uuid.UUID(sent["vote_id"])), (part, what)
+            else:
+                assert uuid.UUID(answer["vote_id"]).version == 4, (part, what)
+        for what, raw in (
+            ("not JSON", b"{"),
+            ("not an object", b"[1]"),
+            ("vote_id no UUID", b'{"vote_id": "x"}'),
+        ):
+            status, answer, headers = post_with_headers(ingest.port(part), raw, ingest.token)
+            assert status == 400, (part, what, status)
+            assert isinstance(answer, dict) and "vote_id" not in answer, (part, what, answer)
+            assert "vote-id" not in headers, (part, what)
