@@ -57,6 +57,11 @@ class StorageUnavailable(Exception):
     """The database could not be reached or kept failing: nothing was stored, retry later."""
 
 
+# What a vote says, for telling a duplicate (same vote_id, same content) from a conflict:
+# sede, departamento code, municipio code, papeleta, partido.
+ContentKey = tuple[str, str, str, str, str]
+
+
 @dataclass(frozen=True, slots=True)
 class ValidatedVote:
     vote_id: uuid.UUID
@@ -80,7 +85,7 @@ class ValidatedVote:
             "partido": self.partido,
         }
 
-    def content_key(self) -> tuple[str, str, str, str, str]:
+    def content_key(self) -> ContentKey:
         return (self.sede, self.departamento_code, self.municipio_code, self.papeleta, self.partido)
 
 
@@ -399,7 +404,26 @@ def _record_plan(votes: Sequence[ValidatedVote], route: Route) -> tuple[list[Rec
     return results, writes
 
 
-def _stored_content(vote_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str, str, str, str]]:
+def votes_stored_content(vote_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, ContentKey]:
+    """What is stored under each of these vote_ids that is stored: one query per 1000 ids.
+
+    For telling, before a vote is queued, that its vote_id was used for another vote (the
+    publisher's 409). Raises StorageUnavailable when the database does not answer; the
+    connection is then closed, so the next call opens a new one.
+    """
+    try:
+        return _stored_content(list(vote_ids))
+    except DatabaseError as exc:
+        connection.close()
+        raise StorageUnavailable(str(exc)) from exc
+
+
+def vote_conflict_message(vote_id: uuid.UUID | str) -> str:
+    """Why a vote whose vote_id is stored with other content is refused (HTTP 409, ALREADY_EXISTS)."""
+    return f"vote_id {vote_id} was stored before with different content; nothing changed."
+
+
+def _stored_content(vote_ids: list[uuid.UUID]) -> dict[uuid.UUID, ContentKey]:
     """The content key of each of these vote_ids already stored.
 
     Raw SQL: on a small batch, building the ORM query took three times as long as the database
@@ -411,7 +435,7 @@ def _stored_content(vote_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str
     columns = ", ".join(quote(Vote._meta.get_field(name).column) for name in _CONTENT_COLUMNS)  # type: ignore[union-attr, arg-type]
     table = quote(Vote._meta.db_table)
     key = quote(vote_id.column)  # type: ignore[arg-type]
-    found: dict[uuid.UUID, tuple[str, str, str, str, str]] = {}
+    found: dict[uuid.UUID, ContentKey] = {}
     with db.cursor() as cursor:
         for start in range(0, len(vote_ids), _INSERT_CHUNK):
             chunk = [

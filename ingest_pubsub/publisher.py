@@ -1,11 +1,24 @@
 """The publisher: `POST /votes` validated, then put on the Celery queue "votes".
 
-Served by `gunicorn ingest_pubsub.publisher:app -k uvicorn_worker.UvicornWorker`. The
-votes that arrive while a publish is in flight are validated and published together as
-one message (election.batching.GroupBatcher: group commit, no timer), and each request is
-answered 202 only once Redis has confirmed that message. The validation and the publish
-run in one dedicated thread: the catalogue may be read from the database there, never on
-the event loop, and the process holds one database connection and one broker connection.
+Served by `gunicorn ingest_pubsub.publisher:app -k uvicorn_worker.UvicornWorker`. Its point
+is to keep accepting votes while MySQL is away, so nothing on a vote's way waits on the
+database:
+
+1. the token is checked on arrival, from memory (election.access): a bad token is answered
+   401 before the vote takes a place in a batch, so a flood of them never reaches step 2;
+2. the votes that arrive while a publish is in flight wait for the next one
+   (election.batching.GroupBatcher: group commit, no timer), at most PUBLISHER_MAX_PENDING of
+   them: past that, 503 with Retry-After at once, instead of a process that grows until killed;
+3. the publish thread validates them (`grant_admit`), refuses with 409 a vote_id already stored
+   with other content (one query per batch, skipped when the database does not answer within
+   PUBLISHER_CONFLICT_CHECK_SECONDS: the worker then parks such a vote), and publishes the rest
+   as one message; each request is answered 202 only once Redis has confirmed that message.
+
+The validation and the publish run in one dedicated thread: the catalogue may be read from the
+database there, never on the event loop. At startup the publisher refuses to run on a broker
+that could lose a vote it answered 202 (no AOF, or an fsync other than `always`), unless
+ESCRUTINIO_DEV (a local run: it warns) or BROKER_DURABILITY_CHECK=off (a managed Redis whose
+CONFIG is disabled and whose durability the operator has checked).
 """
 
 from __future__ import annotations
@@ -13,7 +26,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,48 +42,137 @@ django.setup()
 
 import redis  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.db import close_old_connections  # noqa: E402
 from kombu.exceptions import OperationalError as BrokerUnavailable  # noqa: E402
+from prometheus_client import Histogram  # noqa: E402
 
-from election.access import AccessDenied, Throttled, vote_admit  # noqa: E402
-from election.batching import GroupBatcher  # noqa: E402
+from election.access import (  # noqa: E402
+    AccessDenied,
+    Grant,
+    Throttled,
+    grant_admit,
+    token_authenticate,
+    tokens_warm,
+)
+from election.batching import DEFAULT_MAX_PENDING, GroupBatcher  # noqa: E402
 from election.catalogue import catalogue_index  # noqa: E402
 from election.edge import EdgeReply, edge_app, refusal_reply, unavailable_reply  # noqa: E402
 from election.models import Route  # noqa: E402
-from election.services import StorageUnavailable, ValidatedVote, VoteInvalid  # noqa: E402
+from election.services import (  # noqa: E402
+    ContentKey,
+    StorageUnavailable,
+    ValidatedVote,
+    VoteInvalid,
+    vote_conflict_message,
+    votes_stored_content,
+)
 from ingest_pubsub.messages import vote_to_message  # noqa: E402
 from ingest_pubsub.tasks import record_batch  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = int(os.environ.get("PUBLISHER_MAX_BATCH", "500"))
+MAX_PENDING = int(os.environ.get("PUBLISHER_MAX_PENDING", "") or DEFAULT_MAX_PENDING)
+# The longest the publish thread waits for the conflict check's query; then the batch goes
+# unchecked (the worker parks a conflict it finds) and no check starts until that one ends.
+CONFLICT_CHECK_SECONDS = float(os.environ.get("PUBLISHER_CONFLICT_CHECK_SECONDS", "") or 0.25)
+CONFLICT_CHECK_PAUSE_SECONDS = 5.0  # after a failed check, from its end: batches go unchecked
+# "off": do not check the broker's AOF at startup (a managed Redis with CONFIG disabled).
+DURABILITY_CHECK = os.environ.get("BROKER_DURABILITY_CHECK", "on").strip().lower()
+BROKER_WAIT_SECONDS = 10.0  # at startup, for a broker that does not answer yet; then refuse
 QUEUE_UNAVAILABLE = "The vote queue is unavailable; nothing was queued. Retry with the same vote_id."
+TOKENS_UNAVAILABLE = "The sedes' tokens cannot be read now; nothing was queued. Retry."
+
+# Defined here, not in election.metrics: only the publisher has a publish thread.
+PUBLISH_BATCH_SIZE = Histogram(
+    "escrutinio_publish_batch_votes",
+    "Votes examined per batch of the publisher's publish thread (each already authenticated)",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Submission:
     data: Any
     received_at: datetime
-    token: str | None = None
+    grant: Grant  # what the request's token allows, checked on arrival
 
+
+class Conflict(Exception):
+    """The vote_id is stored (or queued in the same batch) with other content: 409."""
+
+    def __init__(self, vote: ValidatedVote) -> None:
+        self.vote = vote
+        super().__init__(vote_conflict_message(vote.vote_id))
+
+
+Refusal = VoteInvalid | AccessDenied | Throttled | Conflict
 
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
+
+
+class StoredContentCheck:
+    """What is stored under a batch's vote_ids, asked in a thread of its own with a bounded wait.
+
+    The publish thread is single: a query frozen by a partition (until DB_READ_TIMEOUT) or a
+    connect that hangs (DB_CONNECT_TIMEOUT) must not hold every vote behind it. So the publish
+    thread waits CONFLICT_CHECK_SECONDS at most, and while a check is still running, or for
+    CONFLICT_CHECK_PAUSE_SECONDS after one failed, batches go unchecked (None).
+    """
+
+    def __init__(self, wait_seconds: float) -> None:
+        self._wait = wait_seconds
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="conflict-check")
+        self._running: Future[dict[uuid.UUID, ContentKey]] | None = None
+        self._paused_until = 0.0
+
+    def stored(self, vote_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, ContentKey] | None:
+        if self._running is not None and not self._running.done():
+            return None  # the last one is still waiting on the database
+        if time.monotonic() < self._paused_until:
+            return None
+        self._running = self._thread.submit(self._query, list(vote_ids))
+        try:
+            return self._running.result(timeout=self._wait)
+        except FutureTimeout:
+            logger.warning("conflict check skipped: the database is slow to answer")
+        except StorageUnavailable as exc:
+            logger.warning("conflict check skipped: the database is unavailable", extra={"error": str(exc)})
+        return None
+
+    def _query(self, vote_ids: list[uuid.UUID]) -> dict[uuid.UUID, ContentKey]:
+        try:
+            close_old_connections()  # past CONN_MAX_AGE or broken: a new one
+            return votes_stored_content(vote_ids)
+        except Exception:
+            self._paused_until = time.monotonic() + CONFLICT_CHECK_PAUSE_SECONDS  # from its end
+            raise
+
+    def shutdown(self) -> None:
+        self._thread.shutdown(wait=False, cancel_futures=True)
+
+
+_stored_check = StoredContentCheck(CONFLICT_CHECK_SECONDS)
 
 
 def publish_batch(submissions: list[Submission]) -> list[EdgeReply]:
     """Admit each vote and publish the admitted ones as one message; one reply per submission.
 
-    Runs in the publish thread. A vote refused by election.access.vote_admit (bad token 401,
-    other sede 403, invalid 400, too fast 429) is never queued; when Redis refuses the
-    message, every admitted vote of it gets 503.
+    Runs in the publish thread, for votes whose token was checked on arrival. A vote refused
+    by election.access.grant_admit (other sede 403, invalid 400, too fast 429) or whose vote_id
+    is taken by another vote (409) is never queued; when Redis refuses the message, every
+    admitted vote of it gets 503.
     """
+    PUBLISH_BATCH_SIZE.observe(len(submissions))
     checked: list[ValidatedVote | Refusal] = []
     for submission in submissions:
         try:
             checked.append(
-                vote_admit(submission.data, token=submission.token, received_at=submission.received_at)
+                grant_admit(submission.data, grant=submission.grant, received_at=submission.received_at)
             )
-        except (VoteInvalid, AccessDenied, Throttled, StorageUnavailable) as exc:
+        except (VoteInvalid, AccessDenied, Throttled) as exc:
             checked.append(exc)
+    checked = conflicts_refuse(checked)
     valid = [vote for vote in checked if isinstance(vote, ValidatedVote)]
     queued = True
     if valid:
@@ -86,7 +192,22 @@ def publish_batch(submissions: list[Submission]) -> list[EdgeReply]:
     return [_reply(vote, queued) for vote in checked]
 
 
-Refusal = VoteInvalid | AccessDenied | Throttled | StorageUnavailable
+def conflicts_refuse(checked: list[ValidatedVote | Refusal]) -> list[ValidatedVote | Refusal]:
+    """Each admitted vote, or Conflict when its vote_id holds other content: stored before (one
+    query for the batch, when the database answers in time) or earlier in this batch."""
+    admitted = [vote for vote in checked if isinstance(vote, ValidatedVote)]
+    if not admitted:
+        return checked
+    known: dict[uuid.UUID, ContentKey] = dict(_stored_check.stored([vote.vote_id for vote in admitted]) or {})
+    result: list[ValidatedVote | Refusal] = []
+    for vote in checked:
+        if isinstance(vote, ValidatedVote):
+            content = known.setdefault(vote.vote_id, vote.content_key())
+            if content != vote.content_key():
+                logger.info("vote_id conflict refused", extra={"vote_id": str(vote.vote_id)})
+                vote = Conflict(vote)
+        result.append(vote)
+    return result
 
 
 def _reply(vote: ValidatedVote | Refusal, queued: bool) -> EdgeReply:
@@ -96,8 +217,8 @@ def _reply(vote: ValidatedVote | Refusal, queued: bool) -> EdgeReply:
         return refusal_reply(vote.kind.value, vote.message)
     if isinstance(vote, Throttled):
         return refusal_reply("throttled", vote.message, retry_after=vote.retry_after_seconds)
-    if isinstance(vote, StorageUnavailable):
-        return unavailable_reply("The sedes' tokens cannot be read now; nothing was queued. Retry.")
+    if isinstance(vote, Conflict):
+        return EdgeReply(409, {"errors": {"vote_id": [str(vote)]}})
     if not queued:
         return unavailable_reply(QUEUE_UNAVAILABLE)
     return EdgeReply(
@@ -120,29 +241,82 @@ _batcher: GroupBatcher[Submission, EdgeReply] | None = None
 
 async def handle_vote(data: Any, received_at: datetime, token: str | None = None) -> EdgeReply:
     global _batcher
+    try:
+        grant = token_authenticate(token)  # memory only; before the vote takes a batch place
+    except AccessDenied as refused:
+        return refusal_reply(refused.kind.value, refused.message)
+    except StorageUnavailable:
+        return unavailable_reply(TOKENS_UNAVAILABLE)
     if _batcher is None:  # made on the running loop, which exists only once serving
-        _batcher = GroupBatcher(_flush, max_batch=MAX_BATCH)
-    return await _batcher.submit(Submission(data, received_at, token))
+        _batcher = GroupBatcher(_flush, max_batch=MAX_BATCH, max_pending=MAX_PENDING)
+    # Overloaded (MAX_PENDING waiting) is answered 503 with Retry-After by the edge.
+    return await _batcher.submit(Submission(data, received_at, grant))
+
+
+class BrokerNotDurable(RuntimeError):
+    """The broker could lose a vote answered 202: the publisher does not start (production)."""
+
+
+def broker_durability_problem() -> str | None:
+    """Why the broker could lose a queued vote (no AOF, AOF not fsynced before each answer,
+    or its settings unreadable), or None when its AOF is on with `appendfsync always`."""
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2, socket_connect_timeout=2)
+    deadline = time.monotonic() + BROKER_WAIT_SECONDS  # a broker still starting, as pods start together
+    try:
+        while True:
+            try:
+                config = client.config_get("append*")
+                break
+            except redis.AuthenticationError as exc:  # a wrong or missing password: no use waiting
+                return f"cannot reach the broker Redis to check its AOF settings ({exc})"
+            except redis.ResponseError as exc:  # CONFIG disabled or renamed: a managed Redis
+                return (
+                    f"cannot read the broker Redis's AOF settings ({exc}); if its provider guarantees "
+                    "AOF with appendfsync always, set BROKER_DURABILITY_CHECK=off"
+                )
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                if time.monotonic() >= deadline:
+                    return f"cannot reach the broker Redis to check its AOF settings ({exc})"
+                time.sleep(1)
+            except redis.RedisError as exc:
+                return f"cannot reach the broker Redis to check its AOF settings ({exc})"
+    finally:
+        client.close()
+    if config.get("appendonly") != "yes":
+        return "the broker Redis runs without AOF (appendonly no): a restart loses the queued votes"
+    if config.get("appendfsync") != "always":
+        return (
+            f"the broker Redis fsyncs its AOF '{config.get('appendfsync')}', not 'always': a crash of "
+            "its machine loses votes already answered 202"
+        )
+    return None
+
+
+def broker_durability_check() -> None:
+    """Refuse to start on a broker that could lose a queued vote; a local run only warns."""
+    if DURABILITY_CHECK == "off":
+        logger.warning("the broker Redis's durability is not checked (BROKER_DURABILITY_CHECK=off)")
+        return
+    problem = broker_durability_problem()
+    if problem is None:
+        return
+    if settings.DEV:
+        logger.warning(f"{problem} (ESCRUTINIO_DEV: starting anyway)")
+        return
+    logger.error(f"refusing to start: {problem}")
+    raise BrokerNotDurable(f"refusing to start: {problem}")
 
 
 def _warm_up() -> None:
-    """Read the catalogue now, and say loudly if the broker would lose queued votes."""
+    """Check the broker, then read the catalogue and the tokens: the first vote waits on nothing."""
+    broker_durability_check()
     catalogue_index()
-    try:
-        client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2, socket_connect_timeout=2)
-        appendonly = client.config_get("appendonly").get("appendonly")
-        if appendonly != "yes":
-            logger.error(
-                "the broker Redis runs without AOF: queued votes are lost if it restarts",
-                extra={"appendonly": appendonly},
-            )
-    except redis.RedisError as exc:  # unreachable now, or CONFIG disabled (managed Redis)
-        logger.warning("could not check the broker's AOF setting", extra={"error": str(exc)})
+    tokens_warm()
 
 
 async def on_startup() -> None:
     await asyncio.get_running_loop().run_in_executor(_executor, _warm_up)
-    logger.info("publisher ready", extra={"max_batch": MAX_BATCH})
+    logger.info("publisher ready", extra={"max_batch": MAX_BATCH, "max_pending": MAX_PENDING})
 
 
 async def on_shutdown() -> None:
@@ -150,17 +324,18 @@ async def on_shutdown() -> None:
     if _batcher is not None:
         await _batcher.wait_idle()
     _executor.shutdown(wait=True)
+    _stored_check.shutdown()
 
 
 async def ready() -> bool:
     def ping() -> bool:
+        client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=1, socket_connect_timeout=1)
         try:
-            client = redis.Redis.from_url(
-                settings.CELERY_BROKER_URL, socket_timeout=1, socket_connect_timeout=1
-            )
             return bool(client.ping())
         except redis.RedisError:
             return False
+        finally:
+            client.close()
 
     return await asyncio.to_thread(ping)
 

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from election.batching import GroupBatcher
+from election.batching import GroupBatcher, Overloaded
 
 
 def run(coro):  # type: ignore[no-untyped-def]
@@ -81,3 +81,30 @@ def test_batches_stay_within_max_batch_and_each_caller_gets_its_own_result() -> 
     assert [item for batch in flushed for item in batch] == list(range(120))  # in arrival order
     assert all(len(batch) <= 50 for batch in flushed)
     assert len(flushed) <= 4  # 120 items: one lone flush, then full ones, not one per item
+
+
+def test_past_max_pending_waiting_items_submit_refuses_at_once_and_nothing_is_queued() -> None:
+    release = asyncio.Event()
+    flushed: list[list[int]] = []
+
+    async def flush(items: list[int]) -> list[int]:
+        flushed.append(items)
+        await release.wait()  # a broker that does not answer
+        return items
+
+    async def scenario() -> tuple[list[int], int]:
+        batcher: GroupBatcher[int, int] = GroupBatcher(flush, max_batch=1, max_pending=3)
+        first = asyncio.create_task(batcher.submit(0))
+        await asyncio.sleep(0)  # the flush of item 0 is in flight, holding it
+        waiting = [asyncio.create_task(batcher.submit(i)) for i in range(1, 4)]
+        await asyncio.sleep(0)
+        with pytest.raises(Overloaded) as refused:
+            await batcher.submit(4)
+        assert refused.value.retry_after == 1 and "3 queued" in refused.value.message
+        release.set()
+        results = await asyncio.gather(first, *waiting)
+        return results, await batcher.submit(5)  # room again once they were flushed
+
+    results, later = run(scenario())
+    assert results == [0, 1, 2, 3] and later == 5
+    assert [item for batch in flushed for item in batch] == [0, 1, 2, 3, 5]  # 4 never queued
