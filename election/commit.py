@@ -18,6 +18,7 @@ under `transaction.atomic()`, with the same result.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -94,9 +95,13 @@ def _multi_statements_allow(raw: Any) -> None:
 
 
 def _rollback_quietly(raw: Any, cursor: Any) -> None:
-    """End the transaction a failed statement left open; a dead connection has none left."""
+    """End the transaction a failed statement left open. When the rollback fails too, close the
+    connection: the server then rolls back whatever is open, and the next batch gets a new one.
+    Reused, a dead connection fails that batch; one still alive with the transaction open would
+    let the next START TRANSACTION commit the first statements of this one."""
     try:
         cursor.close()  # reads what is left of the replies, so the connection takes a command
         raw.rollback()
-    except Exception:  # noqa: S110  # the connection is gone: the server rolled back
-        pass
+    except Exception:
+        with contextlib.suppress(Exception):  # a dead connection may fail to close as well
+            connection.close()
