@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from celery import Task, signals
-from celery.exceptions import Reject
+from celery.exceptions import Reject, Retry
 from celery.utils.time import get_exponential_backoff_interval
 from django import db
 from django.conf import settings
@@ -213,12 +213,15 @@ def _retry_or_park(task: Task, messages: Any, exc: Exception) -> dict[str, int]:
     )
     try:
         raise task.retry(countdown=countdown, exc=exc)  # Retry: published, with the same votes
-    except Reject as unpublished:  # Celery could not publish it, and would drop the message
+    except Retry:
+        raise
+    except Exception as unpublished:  # Reject(requeue=False): Celery would drop the message
+        cause = getattr(unpublished, "reason", unpublished)  # why the publish failed
         logger.error(
             "the retry could not be queued; the batch goes back on the queue",
-            extra={"votes": _count(messages), "error": str(unpublished.reason)},
+            extra={"votes": _count(messages), "error": str(cause)},
         )
-        raise Reject(unpublished.reason, requeue=True) from exc
+        raise Reject(cause, requeue=True) from exc
 
 
 def _park(entries: Sequence[tuple[Any, str]]) -> dict[str, int]:

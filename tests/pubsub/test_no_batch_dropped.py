@@ -53,6 +53,19 @@ def test_a_worker_started_while_mariadb_is_down_stores_the_votes_once_it_is_back
     assert RETRYING in worker.output()
 
 
+def test_a_batch_still_unavailable_after_its_last_retry_is_parked(  # type: ignore[no-untyped-def]
+    spawn, route_env, redis_client
+) -> None:
+    env = {**route_env, **FAST_RETRY, "VOTES_TASK_MAX_RETRIES": "1", "DATABASE_URL": _through(free_port())}
+    start_worker(spawn, env, processes=1)  # MariaDB never comes back
+    vote = signed_vote()
+    record_batch.apply_async(args=[[vote]])
+    wait_until(lambda: redis_client.llen(DEAD_LETTER_KEY) == 1, 30, "the batch parked")
+    entry = json.loads(redis_client.lindex(DEAD_LETTER_KEY, 0))  # type: ignore[arg-type]
+    assert entry["vote"] == vote
+    assert entry["reason"].startswith("unavailable after 1 retries: OperationalError")
+
+
 def test_a_catalogue_made_ambiguous_keeps_the_last_good_copy_and_a_new_worker_waits(  # type: ignore[no-untyped-def]
     spawn, route_env, redis_client, ambiguous_partido
 ) -> None:
