@@ -327,3 +327,17 @@ def test_bad_and_good_tokens_through_the_gateway_get_401_and_201(gateway_url: st
 
     assert [status for status, _, _ in answers] == [201] * len(good) + [401] * len(bad)
     assert stored_ids() == {vote["vote_id"] for vote in good}
+
+
+def test_a_sede_over_its_rate_is_resource_exhausted_saying_throttled(spawn, service_env, port) -> None:  # type: ignore[no-untyped-def]
+    env = {**service_env, "INGEST_RATE_PER_SEDE": "0.001", "INGEST_RATE_BURST": "1"}
+    grpc_server_process(spawn, env, port)
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = votes_pb2_grpc.VoteServiceStub(channel)
+        stub.CastVote(cast_request(sede=5), metadata=TOKEN, timeout=10)
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.CastVote(cast_request(sede=5), metadata=TOKEN, timeout=10)
+
+    assert refused.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert trailers(refused.value) == {"retry-after": "1000", "escrutinio-refusal": "throttled"}
+    assert Vote.objects.count() == 1

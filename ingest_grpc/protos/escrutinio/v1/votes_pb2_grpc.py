@@ -31,7 +31,14 @@ class VoteServiceStub:
     many sedes in one batch). A token is bound to one sede (or, the shared INGEST_TOKEN, to all). Errors of access:
     UNAUTHENTICATED (missing, unknown or revoked token), PERMISSION_DENIED (the vote claims
     another sede than its token's), RESOURCE_EXHAUSTED (the sede sends faster than its rate:
-    retry later with the same vote_id; trailing metadata `retry-after` gives the seconds).
+    retry later with the same vote_id; trailing metadata `retry-after` gives the seconds and
+    `escrutinio-refusal` is `throttled`).
+
+    Limits of every call: RESOURCE_EXHAUSTED with `escrutinio-refusal: overloaded` and
+    `retry-after` when too many votes wait for the database (nothing was done: retry with the
+    same vote_ids); gRPC's own RESOURCE_EXHAUSTED beyond the server's concurrent calls or its
+    message size (1 MiB by default); INVALID_ARGUMENT for a message of more votes than the server
+    takes (1,000 by default).
     """
 
     def __init__(self, channel):
@@ -68,7 +75,14 @@ class VoteServiceServicer:
     many sedes in one batch). A token is bound to one sede (or, the shared INGEST_TOKEN, to all). Errors of access:
     UNAUTHENTICATED (missing, unknown or revoked token), PERMISSION_DENIED (the vote claims
     another sede than its token's), RESOURCE_EXHAUSTED (the sede sends faster than its rate:
-    retry later with the same vote_id; trailing metadata `retry-after` gives the seconds).
+    retry later with the same vote_id; trailing metadata `retry-after` gives the seconds and
+    `escrutinio-refusal` is `throttled`).
+
+    Limits of every call: RESOURCE_EXHAUSTED with `escrutinio-refusal: overloaded` and
+    `retry-after` when too many votes wait for the database (nothing was done: retry with the
+    same vote_ids); gRPC's own RESOURCE_EXHAUSTED beyond the server's concurrent calls or its
+    message size (1 MiB by default); INVALID_ARGUMENT for a message of more votes than the server
+    takes (1,000 by default).
     """
 
     def CastVote(self, request, context):
@@ -85,8 +99,10 @@ class VoteServiceServicer:
         """For bulk senders: stream votes, get one summary when the stream is closed. Valid votes
         are committed in groups as they arrive; invalid or conflicting ones are listed in the
         summary and do not stop the stream, as do votes of another sede than the token's or
-        beyond the sede's rate. UNAVAILABLE and UNAUTHENTICATED abort the stream: the votes
-        committed before it stay committed, so resending the whole stream stores each vote once.
+        beyond the sede's rate. UNAVAILABLE and UNAUTHENTICATED abort the stream, and so does
+        INVALID_ARGUMENT once more votes were refused than a summary lists (1,000 by default):
+        the votes committed before it stay committed, so resending the whole stream stores each
+        vote once.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -149,7 +165,14 @@ class VoteService:
     many sedes in one batch). A token is bound to one sede (or, the shared INGEST_TOKEN, to all). Errors of access:
     UNAUTHENTICATED (missing, unknown or revoked token), PERMISSION_DENIED (the vote claims
     another sede than its token's), RESOURCE_EXHAUSTED (the sede sends faster than its rate:
-    retry later with the same vote_id; trailing metadata `retry-after` gives the seconds).
+    retry later with the same vote_id; trailing metadata `retry-after` gives the seconds and
+    `escrutinio-refusal` is `throttled`).
+
+    Limits of every call: RESOURCE_EXHAUSTED with `escrutinio-refusal: overloaded` and
+    `retry-after` when too many votes wait for the database (nothing was done: retry with the
+    same vote_ids); gRPC's own RESOURCE_EXHAUSTED beyond the server's concurrent calls or its
+    message size (1 MiB by default); INVALID_ARGUMENT for a message of more votes than the server
+    takes (1,000 by default).
     """
 
     @staticmethod
