@@ -4,34 +4,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('election', '0007_ingest_token_sede_exact_collation'),
+        ("election", "0007_ingest_token_sede_exact_collation"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='vote',
-            name='vote_route_stored_idx',
+            model_name="vote",
+            name="vote_route_stored_idx",
         ),
         migrations.AddIndex(
-            model_name='vote',
-            index=models.Index(fields=['departamento'], name='vote_departamento_idx'),
+            model_name="vote",
+            index=models.Index(fields=["departamento"], name="vote_departamento_idx"),
         ),
         migrations.AddIndex(
-            model_name='vote',
-            index=models.Index(fields=['municipio'], name='vote_municipio_idx'),
+            model_name="vote",
+            index=models.Index(fields=["municipio"], name="vote_municipio_idx"),
         ),
         migrations.AddIndex(
-            model_name='vote',
-            index=models.Index(fields=['papeleta'], name='vote_papeleta_idx'),
+            model_name="vote",
+            index=models.Index(fields=["papeleta"], name="vote_papeleta_idx"),
         ),
         migrations.AddIndex(
-            model_name='vote',
-            index=models.Index(fields=['partido'], name='vote_partido_idx'),
+            model_name="vote",
+            index=models.Index(fields=["partido"], name="vote_partido_idx"),
         ),
         migrations.AddIndex(
-            model_name='vote',
-            index=models.Index(fields=['route'], name='vote_route_idx'),
+            model_name="vote",
+            index=models.Index(fields=["route"], name="vote_route_idx"),
         ),
     ]
