@@ -16,6 +16,19 @@ interface Filters {
 }
 
 const NO_FILTERS: Filters = { departamento: "", municipio: "", sede: "", papeleta: "", partido: "", route: "" };
+// The API serves one group of filters at a time, each straight off an index (docs/api.md):
+// choosing a filter of one group clears the others.
+const GROUPS: (keyof Filters)[][] = [["departamento", "municipio", "sede"], ["papeleta", "partido"], ["route"]];
+
+function filtersWith(previous: Filters, field: keyof Filters, value: string): Filters {
+  const group = GROUPS.find((fields) => fields.includes(field)) ?? [];
+  const next: Filters = value ? { ...NO_FILTERS } : { ...previous };
+  for (const kept of group) next[kept] = previous[kept];
+  next[field] = value;
+  if (field === "departamento") next.municipio = "";
+  if (field === "departamento" || field === "municipio") next.sede = value ? next.sede : "";
+  return next;
+}
 
 export function VotesPanel({ version, catalogue }: { version: string | null; catalogue: Catalogue | null }) {
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
@@ -25,7 +38,7 @@ export function VotesPanel({ version, catalogue }: { version: string | null; cat
   const page = useResource<VotePage>(url, cursor === null ? version : version && "fixed");
 
   const set = (field: keyof Filters) => (value: string) => {
-    setFilters((previous) => ({ ...previous, [field]: value, ...(field === "departamento" ? { municipio: "" } : {}) }));
+    setFilters((previous) => filtersWith(previous, field, value));
     setCursor(null);
   };
   const municipios = catalogue?.departamentos.find((d) => d.nombre === filters.departamento)?.municipios ?? [];
@@ -41,7 +54,8 @@ export function VotesPanel({ version, catalogue }: { version: string | null; cat
           options={municipios.map((m) => [m.nombre, m.nombre])} disabled={!filters.departamento} />
         <label>
           Sede
-          <input name="sede" inputMode="numeric" value={filters.sede} onChange={(e) => set("sede")(e.target.value)} placeholder="Todas" size={6} />
+          <input name="sede" inputMode="numeric" value={filters.sede} onChange={(e) => set("sede")(e.target.value)}
+            placeholder={filters.municipio ? "Todas" : "Elija municipio"} size={6} disabled={!filters.municipio} />
         </label>
         <Select label="Papeleta" name="papeleta" value={filters.papeleta} onChange={set("papeleta")} all="Todas"
           options={catalogue?.papeletas.map((p) => [p.code, papeletaLabel(p.code, catalogue)]) ?? []} />
