@@ -269,6 +269,10 @@ SPECTACULAR_SETTINGS = {
 API_CORS_ORIGINS = env_list("API_CORS_ORIGINS", "*")
 # How stale a results answer may be: the results version is re-read at most this often.
 RESULTS_MAX_AGE_MS = env_int("RESULTS_MAX_AGE_MS", 500)
+# The API's answer cache (election/api/microcache.py): bytes kept per process, and the largest
+# body it keeps (a larger answer is computed each time rather than crowd out the small ones).
+API_MICROCACHE_MAX_BYTES = env_int("API_MICROCACHE_MAX_BYTES", 32 * 1024 * 1024)
+API_MICROCACHE_MAX_BODY_BYTES = env_int("API_MICROCACHE_MAX_BODY_BYTES", 256 * 1024)
 
 # --- Logging: one JSON object per line, for the cluster's log collector ----
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()

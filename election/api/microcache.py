@@ -49,8 +49,6 @@ PREFIX = "/api/"
 NOT_FOR_304 = {"content-type", "content-length"}
 # Accept values that all get the same JSON answer (DRF's JSON renderer, `application/json`).
 PLAIN_JSON = frozenset({"", "*/*", "application/json"})
-DEFAULT_MAX_BYTES = 32 * 1024 * 1024
-DEFAULT_MAX_BODY_BYTES = 256 * 1024
 # What an entry costs beyond its key, headers and body: the objects and the dictionary slot.
 ENTRY_OVERHEAD = 600
 
@@ -95,13 +93,13 @@ class Microcache:
     def max_bytes(self) -> int:
         if self._max_bytes is not None:
             return self._max_bytes
-        return int(getattr(settings, "API_MICROCACHE_MAX_BYTES", DEFAULT_MAX_BYTES))
+        return int(settings.API_MICROCACHE_MAX_BYTES)
 
     @property
     def max_body_bytes(self) -> int:
         if self._max_body_bytes is not None:
             return self._max_body_bytes
-        return int(getattr(settings, "API_MICROCACHE_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
+        return int(settings.API_MICROCACHE_MAX_BODY_BYTES)
 
     @property
     def bytes_kept(self) -> int:

@@ -63,7 +63,7 @@ def test_sql_and_html_are_stored_verbatim_as_a_sede_and_refused_as_names(
 
     api = system.ports["api"]
     for text in SQL_AND_HTML:
-        query = urllib.parse.urlencode({"sede": text, "departamento": "Peten"})
+        query = urllib.parse.urlencode({"sede": text, "departamento": "Peten", "municipio": "Flores"})
         status, headers, body = request(api, "GET", f"/api/votes/?{query}")
         assert status == 200 and headers["content-type"].startswith("application/json")
         assert headers["x-content-type-options"] == "nosniff"  # a browser never sniffs it as HTML
