@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -52,9 +52,13 @@ from election.services import (  # noqa: E402
 ROUTE = Route.GRPC
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Ballot:
-    """A vote as received, before validation."""
+    """A vote as received, before validation.
+
+    `grant` and `admission` are filled in once each, in place (a copy per step would cost more
+    than the check), and only ever by the one thread that holds the ballot at that step.
+    """
 
     data: dict[str, Any]
     received_at: datetime
@@ -62,7 +66,7 @@ class Ballot:
     own_credential: bool = False  # token is this vote's own: a bad one refuses this vote alone
     grant: Grant | None = None  # what the token allows, once ballots_authenticate found it
     # Set once by ballots_admit: the vote as admitted, or why it was refused. A ballot that
-    # has it is never admitted again, so a retried commit charges no second rate token.
+    # has it is never admitted again, so a committed-again batch takes no second rate token.
     admission: ValidatedVote | Refusal | None = None
 
 
@@ -94,7 +98,8 @@ def ballots_authenticate(ballots: Sequence[Ballot]) -> list[Ballot | AccessDenie
         if isinstance(found, AccessDenied):
             authenticated.append(_credential_refusal(ballot, found))
         else:
-            authenticated.append(replace(ballot, grant=found))
+            ballot.grant = found
+            authenticated.append(ballot)
     return authenticated
 
 
@@ -109,21 +114,19 @@ def ballots_record(ballots: Sequence[Ballot]) -> list[Verdict]:
         return admitted_record(ballots_plan(ballots_admit(ballots)))
 
 
-def ballots_admit(ballots: Sequence[Ballot]) -> list[Ballot]:
-    """Each ballot with its admission (token, validity, sede, rate tokens taken), made once:
-    a ballot admitted before is returned as it is. No database work once the catalogue and
+def ballots_admit(ballots: Sequence[Ballot]) -> Sequence[Ballot]:
+    """The ballots, each with its admission (token, validity, sede, rate token taken), made
+    once: a ballot admitted before is left as it is. No database work once the catalogue and
     the tokens are loaded."""
-    admitted: list[Ballot] = []
     for ballot in ballots:
         if ballot.admission is None:
             try:
-                ballot = replace(ballot, admission=_admit(ballot))
+                ballot.admission = _admit(ballot)
             except AccessDenied as refused:
-                ballot = replace(ballot, admission=_credential_refusal(ballot, refused))
+                ballot.admission = _credential_refusal(ballot, refused)
             except (VoteInvalid, Throttled) as refused:
-                ballot = replace(ballot, admission=refused)
-        admitted.append(ballot)
-    return admitted
+                ballot.admission = refused
+    return ballots
 
 
 @dataclass(frozen=True, slots=True)

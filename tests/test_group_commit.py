@@ -226,10 +226,14 @@ def test_a_group_committed_again_one_by_one_admits_no_vote_twice(
     sede = [_ballot(sede=7) for _ in range(3)]
     poison = _ballot(sede=8)
 
-    def admit(ballots: Sequence[Ballot]) -> list[Ballot]:
+    def admit(ballots: Sequence[Ballot]) -> Sequence[Ballot]:
         """ballots_admit; then the poison's admitted vote names a partido the database lacks."""
         admitted = ballots_admit(ballots)
-        return [_poisoned(ballot) if ballot.data is poison.data else ballot for ballot in admitted]
+        for ballot in admitted:
+            if ballot is poison:
+                assert isinstance(ballot.admission, ValidatedVote)
+                ballot.admission = replace(ballot.admission, partido="NO-SUCH-PARTIDO")
+        return admitted
 
     held = HeldFirstCommit(ballots_record)
     committer: GroupCommitter[Ballot, Any] = GroupCommitter(held, admit=admit, route="grpc")
@@ -253,11 +257,6 @@ def _ballot(sede: int) -> Ballot:
     data = {"sede": str(sede), "municipio": "Patzun", "departamento": "Chimaltenango"}
     data |= {"papeleta": "Blanca", "partido": "VAMOS", "vote_id": str(uuid.uuid4())}
     return Ballot(data, datetime.now(UTC), INGEST_TOKEN)
-
-
-def _poisoned(ballot: Ballot) -> Ballot:
-    assert isinstance(ballot.admission, ValidatedVote)
-    return replace(ballot, admission=replace(ballot.admission, partido="NO-SUCH-PARTIDO"))
 
 
 def test_coroutines_are_refused_at_once_past_max_pending_and_blocking_tasks_never(
