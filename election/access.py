@@ -20,14 +20,14 @@ A process keeps a copy of the active tokens' hashes in memory, and the request p
 reads it: a token check never waits on the database, so during a database outage or partition
 the routes keep admitting votes with the tokens they know. A background thread (started by
 `tokens_warm()` at a server's startup, or by the first check) refreshes the copy every
-INGEST_TOKEN_CACHE_SECONDS, so a revocation takes effect within that time everywhere; after a
-failed refresh it tries again RETRY_SECONDS after the end of that attempt (a partition costs it
-one connect timeout per try, and costs the votes nothing).
+INGEST_TOKEN_CACHE_SECONDS, so a revocation takes effect within that time everywhere (while the
+database answers); after a failed refresh it tries again RETRY_SECONDS after the end of that
+attempt (a partition costs it one connect timeout per try, and costs the votes nothing).
 
 An unknown token is refused at once (401) and asks the thread for a refresh, at most one every
-MISS_RELOAD_SECONDS: a token issued a moment ago in another process is accepted from that
-refresh on, within about a second of its first use; in the process that issued or revoked it,
-at once. A refused token asks for no other refresh for UNKNOWN_TOKEN_SECONDS (a bounded
+MISS_RELOAD_SECONDS (asked again after a failure): a token issued a moment ago in another
+process is accepted from that refresh on, within about a second of its first use; in the
+process that issued or revoked it, at once. A refused token asks for no other refresh for UNKNOWN_TOKEN_SECONDS (a bounded
 negative cache of UNKNOWN_TOKENS_MAX digests), so a client stuck on a revoked token costs no
 query, and a flood of made-up ones at most one a second per process.
 A process that did not warm reads its first copy in its first check; if that fails, the checks
@@ -341,10 +341,14 @@ class _TokenCache:
 
     def _refresh_forever(self) -> None:
         while True:
-            self._attempt(stamp=self._refresh_due_wait(), own_connection=True)
+            stamp, requested = self._refresh_due_wait()
+            if not self._attempt(stamp=stamp, own_connection=True) and requested:
+                with self._lock:
+                    self._requested = True  # those tokens are still unknown: again, after the back-off
 
-    def _refresh_due_wait(self) -> int:
-        """Wait until a refresh is due; its stamp, taken with the decision (one lock hold)."""
+    def _refresh_due_wait(self) -> tuple[int, bool]:
+        """Wait until a refresh is due: its stamp, taken with the decision (one lock hold), and
+        whether an unknown token asked for it."""
         with self._lock:
             while True:
                 now = time.monotonic()
@@ -353,8 +357,8 @@ class _TokenCache:
                     due = min(due, self._started_at + MISS_RELOAD_SECONDS)
                 due = max(due, self._retry_at)
                 if now >= due:
-                    self._requested = False
-                    return self._attempt_start()
+                    requested, self._requested = self._requested, False
+                    return self._attempt_start(), requested
                 # Woken by a request; else at most a second, to follow a changed setting (tests).
                 self._wake.wait(min(due - now, 1.0))
 
