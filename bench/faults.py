@@ -12,14 +12,16 @@ publisher and a Celery worker from their Procfile lines (scripts/system.py).
 Then it measures each route's capacity in this rig: both routes saturated together for a few
 seconds by the same clients (so each route's figure is what it does while the other is busy,
 as during the faults), and, for each fault in turn, drives both routes at `--load` (0.6) of
-that capacity, open loop, with a distinct seeded set of votes: the Redis route through the
-publisher, the gRPC route half through its HTTP gateway and half through gRPC itself. The
+that capacity, open loop (up to `--in-flight` tries under way per entry point), with a
+distinct seeded set of votes: the Redis route through the publisher, the gRPC route half
+through its HTTP gateway and half through gRPC itself. The
 clients run in their own processes (asyncio, one per entry point) and behave as field
 clients do: each sends its sede's own token (issued in the database, so the token checks
 are exercised), and retries 503, 429, UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED,
-connection errors and timeouts with the same vote_id, with backoff and jitter, waiting at
-least the Retry-After it was given, up to a deadline. Faults (the fault starts `--lead`
-seconds into the load and lasts `--fault-seconds`, 20 s, where it has a length):
+a CANCELLED it did not cause, connection errors and timeouts with the same vote_id, with
+backoff and jitter, waiting at least the Retry-After it was given, up to a deadline.
+Faults (each starts `--lead` seconds into its load and lasts `--fault-seconds`, 20 s, where
+it has a length):
 
   baseline                no fault: the load alone, for comparison
   worker-sigkill          SIGKILL the Celery worker (with its pool) and start a new one
@@ -304,6 +306,10 @@ class _Grpc:
                 grpc.StatusCode.UNAVAILABLE,
                 grpc.StatusCode.DEADLINE_EXCEEDED,
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
+                # Not this client's doing (it cancels nothing): grpcio answers it to some of the
+                # calls when a couple of thousand arrive together on one connection, before any
+                # handler runs. Its outcome is unknown, as a timeout's: retry with the same vote_id.
+                grpc.StatusCode.CANCELLED,
             )
             after = next((str(v) for k, v in (error.trailing_metadata() or ()) if k == "retry-after"), "")
             retry_after = float(after) if after.isdigit() else 0.0
@@ -325,37 +331,44 @@ async def _load(job: LoadJob) -> LoadResult:
     loop = asyncio.get_running_loop()
     results: list[Sent] = []
     samples: dict[str, str] = {}  # the first message of each kind of retry or refusal
+    first_sent: dict[tuple[str, str], float] = {}  # when a vote's first try got its slot
     skipped = 0
 
-    async def attempt(shot: Shot) -> Answer:
-        async with slots:  # a slot per attempt: a vote waiting out its backoff holds no connection
+    async def attempt(shot: Shot, first: bool = False) -> Answer | None:
+        """One try; a slot per try, so a vote waiting out its backoff holds no connection. None:
+        the first try of a vote that got its slot after stop_at (a capacity burst is over)."""
+        nonlocal skipped
+        async with slots:
+            if first:
+                if job.stop_at is not None and time.monotonic() > job.stop_at:
+                    skipped += 1
+                    return None
+                first_sent[shot.vote["vote_id"], shot.via] = time.monotonic()
             if shot.via == "grpc":
                 assert rpc is not None
                 return await rpc.cast(shot.vote, shot.token)
             return await http[shot.via].post(json.dumps(shot.vote).encode(), shot.token)
 
     async def send(shot: Shot) -> None:
-        nonlocal skipped
         due = job.start + shot.at
         await asyncio.sleep(max(0.0, due - time.monotonic()))
-        if job.stop_at is not None and time.monotonic() > job.stop_at:
-            skipped += 1
+        tried_at = time.monotonic()
+        answer = await attempt(shot, first=True)
+        if answer is None:
             return
-        first = time.monotonic()
+        first = first_sent.pop((shot.vote["vote_id"], shot.via))
         give_up = first + job.deadline
         retries: Counter[str] = Counter()
         tries = 0
-        while True:
-            tried_at = time.monotonic()
-            answer = await attempt(shot)
-            if answer.kind != "retry" or time.monotonic() > give_up:
-                break
+        while answer.kind == "retry" and time.monotonic() <= give_up:
             kind = f"{shot.via} {answer.detail}"
             retries[kind] += 1
             samples.setdefault(kind, answer.message)
             tries += 1
             backoff = min(2.0, 0.1 * 2**tries) * random.uniform(0.5, 1.0)  # jitter
             await asyncio.sleep(max(backoff, answer.retry_after))
+            tried_at = time.monotonic()
+            answer = await attempt(shot) or answer
         if answer.kind != "ack":  # how long the last attempt took tells a deadline's race from a refusal
             note = f"{answer.message} (after {time.monotonic() - tried_at:.1f} s)"
             samples.setdefault(f"{shot.via} {answer.detail}", note)
@@ -900,6 +913,7 @@ class Row:
     messages: dict[str, str]  # the first message the clients got of each kind of retry or refusal
     during_fault: dict[str, Any]  # per route: offered, achieved, accepted votes/s and p99 in the window
     window_seconds: float
+    started_at: str  # UTC, to find the fault in the processes' logs
     evidence: str
     fault_stats: dict[str, Any]
     seconds: float
@@ -992,6 +1006,7 @@ def fault_run(
         messages=result.samples,
         during_fault=window_figures(shots, sent, start, window_start, window_end),
         window_seconds=round(window_end - window_start, 1),
+        started_at=(since + timedelta(seconds=1)).isoformat(timespec="seconds"),
         evidence=evidence,
         fault_stats=injected.stats,
         seconds=round(time.monotonic() - start, 1),
