@@ -86,21 +86,34 @@ def ballots_authenticate(ballots: Sequence[Ballot]) -> list[Ballot | AccessDenie
     a ballot takes a place in the committer: a flood of bad tokens is refused there and never
     waits for, or delays, the database. Admission then starts from the grant found here.
     """
-    checked: dict[str | None, Grant | AccessDenied] = {}
+    checked: dict[str | None, Grant | AccessDenied] = {}  # a batch's votes often share a token
     authenticated: list[Ballot | AccessDenied] = []
     for ballot in ballots:
         found = checked.get(ballot.token)
         if found is None:
-            try:
-                found = checked[ballot.token] = token_authenticate(ballot.token)
-            except AccessDenied as unknown:
-                found = checked[ballot.token] = unknown
+            found = checked[ballot.token] = _grant_or_refusal(ballot.token)
         if isinstance(found, AccessDenied):
             authenticated.append(_credential_refusal(ballot, found))
         else:
             ballot.grant = found
             authenticated.append(ballot)
     return authenticated
+
+
+def ballot_authenticate(ballot: Ballot) -> AccessDenied | None:
+    """ballots_authenticate for one ballot: its refusal, or None (and its grant set)."""
+    found = _grant_or_refusal(ballot.token)
+    if isinstance(found, AccessDenied):
+        return _credential_refusal(ballot, found)
+    ballot.grant = found
+    return None
+
+
+def _grant_or_refusal(token: str | None) -> Grant | AccessDenied:
+    try:
+        return token_authenticate(token)
+    except AccessDenied as refused:
+        return refused
 
 
 def ballots_record(ballots: Sequence[Ballot]) -> list[Verdict]:
@@ -217,6 +230,7 @@ __all__ = [
     "VoteCredentialRefused",
     "VoteInvalid",
     "admitted_record",
+    "ballot_authenticate",
     "ballots_admit",
     "ballots_authenticate",
     "ballots_plan",

@@ -66,6 +66,7 @@ from ingest_grpc.recording import (
     VoteCredentialRefused,
     VoteInvalid,
     admitted_record,
+    ballot_authenticate,
     ballots_admit,
     ballots_authenticate,
     ballots_prepare,
@@ -176,10 +177,10 @@ class GroupCommitStore:
     async def cast(self, ballot: Ballot) -> Verdict:
         if not self._tokens_loaded:
             return (await self._committer.submit_async([ballot]))[0]
-        [checked] = ballots_authenticate([ballot])
-        if isinstance(checked, AccessDenied):
-            return checked
-        return (await self._committer.submit_async([checked]))[0]
+        refused = ballot_authenticate(ballot)
+        if refused is not None:
+            return refused
+        return (await self._committer.submit_async([ballot]))[0]
 
     async def cast_together(self, ballots: list[Ballot]) -> list[Verdict]:
         """Several votes of one call, committed with whatever other calls send meanwhile."""
