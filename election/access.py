@@ -27,9 +27,10 @@ attempt (a partition costs it one connect timeout per try, and costs the votes n
 An unknown token is refused at once (401) and asks the thread for a refresh, at most one every
 MISS_RELOAD_SECONDS (asked again after a failure): a token issued a moment ago in another
 process is accepted from that refresh on, within about a second of its first use; in the
-process that issued or revoked it, at once. A refused token asks for no other refresh for UNKNOWN_TOKEN_SECONDS (a bounded
-negative cache of UNKNOWN_TOKENS_MAX digests), so a client stuck on a revoked token costs no
-query, and a flood of made-up ones at most one a second per process.
+process that issued or revoked it, at once. A refused token asks for no other refresh for
+UNKNOWN_TOKEN_SECONDS (a bounded negative cache of UNKNOWN_TOKENS_MAX digests), so a client
+stuck on a revoked token costs no query, and a flood of made-up ones at most one a second per
+process.
 A process that did not warm reads its first copy in its first check; if that fails, the checks
 answer StorageUnavailable (503) at once until the refresher has read one. Once a copy exists,
 it stays, whatever the database does.
