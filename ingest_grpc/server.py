@@ -9,6 +9,7 @@ Redis is updated after that, from a thread of its own (election.live.LiveFeed).
 
 Bounded under overload and untrusting of its callers:
 - at most GRPC_MAX_CONCURRENT_RPCS calls at once (gRPC answers the next RESOURCE_EXHAUSTED),
+  of which GRPC_MAX_STREAMS streams (the next: RESOURCE_EXHAUSTED, `overloaded`),
   messages of at most GRPC_MAX_RECEIVE_MESSAGE_BYTES (gRPC's own RESOURCE_EXHAUSTED), at
   most GRPC_MAX_VOTES_PER_MESSAGE votes in a CastVoteBatch message (INVALID_ARGUMENT), and at
   most GRPC_STREAM_MAX_REFUSED votes refused in a stream (listed, then INVALID_ARGUMENT);
@@ -84,8 +85,14 @@ MAX_BATCH = int(os.environ.get("GRPC_MAX_BATCH", "300"))
 STREAM_MAX_BATCH = int(os.environ.get("GRPC_STREAM_MAX_BATCH", "2000"))
 # A stream's chunks in the store at once: one being admitted while the one before commits.
 STREAM_CHUNKS_IN_FLIGHT = 2
-# Calls handled at once: room for the 64 callers of the benchmark, streams, gateways and probes.
-MAX_CONCURRENT_RPCS = int(os.environ.get("GRPC_MAX_CONCURRENT_RPCS", "256"))
+# What one server holds at worst, with the defaults below: 128 calls of a 1 MiB message, 8
+# streams of about 12 MB each (3,000 votes of 1.3 kB being read, as many in the database
+# threads) and 5,000 votes waiting for the committer: about 230 MB, within the pod's 512 Mi
+# beside Django and gRPC.
+# Calls handled at once: room for the 64 callers of the benchmark, gateways, streams and probes.
+MAX_CONCURRENT_RPCS = int(os.environ.get("GRPC_MAX_CONCURRENT_RPCS", "128"))
+# Streams open at once (bulk senders; the gateway sends unary calls): one more is refused.
+MAX_STREAMS = int(os.environ.get("GRPC_MAX_STREAMS", "8"))
 # A message: a full batch of long-named votes is about 0.7 MB, the largest answer (1,000
 # refused votes with every field wrong) about 0.6 MB.
 MAX_RECEIVE_MESSAGE_BYTES = int(os.environ.get("GRPC_MAX_RECEIVE_MESSAGE_BYTES", str(1 << 20)))
@@ -311,10 +318,13 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
         store: VoteStore,
         stream_batch: int = STREAM_MAX_BATCH,
         max_per_message: int = MAX_VOTES_PER_MESSAGE,
+        max_streams: int = MAX_STREAMS,
     ) -> None:
         self._store = store
         self._stream_batch = stream_batch
         self._max_per_message = max_per_message
+        self._max_streams = max_streams
+        self._streams = 0
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -439,6 +449,17 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
         )
 
     async def _cast_votes(
+        self, messages: AsyncIterator[list[Readable]], context: grpc.aio.ServicerContext
+    ) -> votes_pb2.CastVotesResponse:
+        if self._streams >= self._max_streams:  # each holds a few MB: their number bounds memory
+            await abort_overloaded(context, Overloaded(f"{self._streams} streams open on this server"))
+        self._streams += 1
+        try:
+            return await self._record_votes(messages, context)
+        finally:
+            self._streams -= 1
+
+    async def _record_votes(
         self, messages: AsyncIterator[list[Readable]], context: grpc.aio.ServicerContext
     ) -> votes_pb2.CastVotesResponse:
         summary = StreamSummary()

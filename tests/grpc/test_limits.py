@@ -341,3 +341,30 @@ def test_a_sede_over_its_rate_is_resource_exhausted_saying_throttled(spawn, serv
     assert refused.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
     assert trailers(refused.value) == {"retry-after": "1000", "escrutinio-refusal": "throttled"}
     assert Vote.objects.count() == 1
+
+
+def test_a_stream_beyond_the_streams_cap_is_refused_as_overloaded(spawn, service_env, port) -> None:  # type: ignore[no-untyped-def]
+    grpc_server_process(spawn, {**service_env, "GRPC_MAX_STREAMS": "2"}, port)
+
+    async def scenario() -> tuple[grpc.aio.AioRpcError, list[Any]]:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = votes_pb2_grpc.VoteServiceStub(channel)
+            streams = [stub.CastVotes(metadata=TOKEN, timeout=30) for _ in range(2)]
+            for stream in streams:  # two streams open on the server, each with a vote recorded
+                await stream.write(cast_request(sede=7))
+            await asyncio.to_thread(wait_until, lambda: Vote.objects.count() == 2, 30, "2 stream votes")
+            try:
+                await stub.CastVoteBatches(iter([batch([cast_request()])]), metadata=TOKEN, timeout=30)
+                raise AssertionError("a third stream was taken")
+            except grpc.aio.AioRpcError as error:
+                refused = error
+            for stream in streams:
+                await stream.done_writing()
+            return refused, [await stream for stream in streams]
+
+    refused, summaries = asyncio.run(scenario())
+
+    assert refused.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert dict(refused.trailing_metadata() or ()) == {"retry-after": "1", "escrutinio-refusal": "overloaded"}
+    assert [summary.stored for summary in summaries] == [1, 1]
+    assert Vote.objects.count() == 2
