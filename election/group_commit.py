@@ -128,7 +128,7 @@ def _iterate(loop: asyncio.AbstractEventLoop, iterated: threading.Event, left: i
 
 class GroupCommitter(Generic[T, R]):
     """Commits submissions in groups through `record`, which stores items durably and returns
-    one result per item, in order (as votes_record and ingest_grpc.recording.admissions_record).
+    one result per item, in order (as votes_record and ingest_grpc.recording.ballots_record).
 
     `admit`, when given, turns a submission's items into what `record` takes, one for one and
     once (see the module docstring). At most `max_pending` items wait for `submit_async`.

@@ -35,8 +35,9 @@ class VoteServiceStub:
     `escrutinio-refusal` is `throttled`).
 
     Limits of every call: RESOURCE_EXHAUSTED with `escrutinio-refusal: overloaded` and
-    `retry-after` when too many votes wait for the database (nothing was done: retry with the
-    same vote_ids); gRPC's own RESOURCE_EXHAUSTED beyond the server's concurrent calls or its
+    `retry-after` when too many votes wait for the database, or too many streams are open
+    (nothing was done: retry with the same vote_ids); gRPC's own RESOURCE_EXHAUSTED beyond the
+    server's concurrent calls or its
     message size (1 MiB by default); INVALID_ARGUMENT for a message of more votes than the server
     takes (1,000 by default).
     """
@@ -79,8 +80,9 @@ class VoteServiceServicer:
     `escrutinio-refusal` is `throttled`).
 
     Limits of every call: RESOURCE_EXHAUSTED with `escrutinio-refusal: overloaded` and
-    `retry-after` when too many votes wait for the database (nothing was done: retry with the
-    same vote_ids); gRPC's own RESOURCE_EXHAUSTED beyond the server's concurrent calls or its
+    `retry-after` when too many votes wait for the database, or too many streams are open
+    (nothing was done: retry with the same vote_ids); gRPC's own RESOURCE_EXHAUSTED beyond the
+    server's concurrent calls or its
     message size (1 MiB by default); INVALID_ARGUMENT for a message of more votes than the server
     takes (1,000 by default).
     """
@@ -169,8 +171,9 @@ class VoteService:
     `escrutinio-refusal` is `throttled`).
 
     Limits of every call: RESOURCE_EXHAUSTED with `escrutinio-refusal: overloaded` and
-    `retry-after` when too many votes wait for the database (nothing was done: retry with the
-    same vote_ids); gRPC's own RESOURCE_EXHAUSTED beyond the server's concurrent calls or its
+    `retry-after` when too many votes wait for the database, or too many streams are open
+    (nothing was done: retry with the same vote_ids); gRPC's own RESOURCE_EXHAUSTED beyond the
+    server's concurrent calls or its
     message size (1 MiB by default); INVALID_ARGUMENT for a message of more votes than the server
     takes (1,000 by default).
     """
