@@ -781,7 +781,13 @@ async def serve(address: str, store: VoteStore | None = None) -> None:
     await vote_server.start()
     startup_objects_freeze()  # no full collection walks Django and grpc again (election.heap)
     metrics_serve(METRICS_PORT, what="grpc")  # HTTP /metrics beside the gRPC port
-    logger.info("gRPC server listening", extra={"address": address, "port": port, "max_batch": MAX_BATCH})
+    limits = {"max_calls": MAX_CONCURRENT_RPCS, "max_streams": MAX_STREAMS, "max_pending": COMMIT_MAX_PENDING}
+    # Without a key every vote's received_at is this server's: the gateway's hop is not in the latencies.
+    trust = {"gateway_key": bool(GATEWAY_KEY)}
+    logger.info(
+        "gRPC server listening",
+        extra={"address": address, "port": port, "max_batch": MAX_BATCH, **limits, **trust},
+    )
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
