@@ -178,11 +178,17 @@ def municipio_alias_clash(alias: str, municipio_code: str, departamento_code: st
 class _IndexCache:
     """A per-process copy of the index, re-read after CATALOGUE_CACHE_SECONDS or on edit.
 
+    The first read, and the one after an edit in this process (`clear`), happen in the caller.
+    A re-read that is merely due happens in a thread of its own while callers go on with the
+    copy they have: a validation never waits on the database once a copy exists, so a database
+    partition (connections that hang rather than fail) does not stall the routes' hot paths.
+
     A re-read that fails keeps the last good copy: the database is away (DatabaseError), or
     the catalogue was made ambiguous past the admin's check, by a script or a migration
     (CatalogueError). Validation goes on against the copy, the failure is logged as an error,
-    and the re-read is tried again after RETRY_SECONDS. Only a process that never read a good
-    copy raises: its callers answer "unavailable" (or a worker's task retries), never guess.
+    and the re-read is tried again RETRY_SECONDS after that attempt ended. Only a process that
+    never read a good copy raises: its callers answer "unavailable" (or a worker's task
+    retries), never guess.
     """
 
     RETRY_SECONDS = 5.0
@@ -191,32 +197,60 @@ class _IndexCache:
         self._lock = threading.Lock()
         self._index: CatalogueIndex | None = None
         self._read_after = 0.0  # time.monotonic() at which the copy is re-read
+        self._read_now = False  # an edit in this process: the next caller re-reads, and waits
+        self._rereading = False  # a background re-read is under way
 
     def get(self) -> CatalogueIndex:
         index = self._index
-        if index is not None and time.monotonic() < self._read_after:
+        if index is not None and not self._read_now and time.monotonic() < self._read_after:
             return index
         with self._lock:
-            if self._index is not None and time.monotonic() < self._read_after:
-                return self._index  # another thread re-read it while we waited
-            try:
-                self._index = build_index()
-            except (DatabaseError, CatalogueError) as exc:
-                if self._index is None:
-                    raise
-                logger.error(
-                    "the catalogue could not be re-read; validating against the last good copy",
-                    extra={"error": f"{type(exc).__name__}: {exc}", "retry_in_seconds": self.RETRY_SECONDS},
-                )
-                self._read_after = time.monotonic() + self.RETRY_SECONDS
-            else:
-                self._read_after = time.monotonic() + settings.CATALOGUE_CACHE_SECONDS
+            if self._index is None or self._read_now:
+                self._read_now = False
+                self._install(self._read())  # nothing to go on with, or an edit to see: read it here
+            elif time.monotonic() >= self._read_after and not self._rereading:
+                self._rereading = True
+                threading.Thread(target=self._reread_behind, name="catalogue-reread", daemon=True).start()
+            assert self._index is not None
             return self._index
 
+    def _reread_behind(self) -> None:
+        """A due re-read, off the callers' path: the lock is held only to install the result."""
+        from django.db import connection
+
+        try:
+            read = self._read()
+            with self._lock:
+                self._install(read)
+        finally:
+            self._rereading = False
+            connection.close()  # this thread's own: never kept between re-reads
+
+    @staticmethod
+    def _read() -> CatalogueIndex | Exception:
+        try:
+            return build_index()
+        except (DatabaseError, CatalogueError) as exc:
+            return exc
+
+    def _install(self, read: CatalogueIndex | Exception) -> None:
+        """(Under the lock.) Take a new index; after a failure keep the copy, or raise if there is none."""
+        if isinstance(read, CatalogueIndex):
+            self._index = read
+            self._read_after = time.monotonic() + settings.CATALOGUE_CACHE_SECONDS
+            return
+        self._read_after = time.monotonic() + self.RETRY_SECONDS  # from the end of the attempt
+        if self._index is None:
+            raise read
+        logger.error(
+            "the catalogue could not be re-read; validating against the last good copy",
+            extra={"error": f"{type(read).__name__}: {read}", "retry_in_seconds": self.RETRY_SECONDS},
+        )
+
     def clear(self) -> None:
-        """Re-read at the next use; the copy stays the fallback should that fail."""
+        """Re-read at the next use, in the caller; the copy stays the fallback should that fail."""
         with self._lock:
-            self._read_after = 0.0
+            self._read_now = True
 
 
 _cache = _IndexCache()

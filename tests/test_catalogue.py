@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,7 +15,15 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 
-from election.catalogue import CatalogueError, _IndexCache, build_index, load_catalogue, name_key
+from election import catalogue as catalogue_module
+from election.catalogue import (
+    CatalogueError,
+    CatalogueIndex,
+    _IndexCache,
+    build_index,
+    load_catalogue,
+    name_key,
+)
 from election.models import Departamento, Municipio, MunicipioAlias, Papeleta, Partido, PartidoAlias
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
 from tests.conftest import child_env
@@ -102,6 +112,7 @@ def test_a_catalogue_that_no_longer_builds_leaves_the_last_good_copy_in_use(
     good = cache.get()
     PartidoAlias.objects.create(partido_id="VAMOS", alias="Semilla")  # past the admin's check
 
+    cache.clear()  # as an edit does: the next caller re-reads, in its own thread (this transaction)
     with caplog.at_level(logging.ERROR, logger="election.catalogue"):
         assert cache.get() is good
     assert "the catalogue could not be re-read" in caplog.text
@@ -110,7 +121,36 @@ def test_a_catalogue_that_no_longer_builds_leaves_the_last_good_copy_in_use(
         _IndexCache().get()  # a process that never read a good copy has nothing to fall back on
 
     PartidoAlias.objects.filter(alias="Semilla").delete()
+    cache.clear()
     assert cache.get() is not good  # re-read once it builds again
+
+
+def test_a_due_reread_happens_behind_the_callers(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A caller never waits on the database once a copy exists: during a partition a re-read
+    hangs for a connect timeout, and the routes' hot paths must not hang with it."""
+    settings.CATALOGUE_CACHE_SECONDS = 0  # every use finds the copy due for a re-read
+    good, newer = CatalogueIndex(), CatalogueIndex()
+    reads = iter([good, newer])
+    release, started = threading.Event(), threading.Event()
+
+    def slow_build() -> CatalogueIndex:
+        index = next(reads)
+        if index is newer:
+            started.set()
+            assert release.wait(10)  # the database answers only when the test says so
+        return index
+
+    monkeypatch.setattr(catalogue_module, "build_index", slow_build)
+    cache = _IndexCache()
+    assert cache.get() is good  # the first read, in the caller
+    assert cache.get() is good  # due: answered from the copy while the re-read starts behind
+    assert started.wait(10)
+    assert cache.get() is good  # still reading: the caller does not wait for it
+    release.set()
+    deadline = time.monotonic() + 10
+    while cache.get() is not newer and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert cache.get() is newer
 
 
 def test_the_grpc_route_answers_with_the_last_good_copy_while_the_catalogue_is_ambiguous(  # type: ignore[no-untyped-def]
