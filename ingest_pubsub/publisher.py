@@ -12,7 +12,9 @@ database:
 3. the publish thread validates them (`grant_admit`), refuses with 409 a vote_id already stored
    with other content (one query per batch, skipped when the database does not answer within
    PUBLISHER_CONFLICT_CHECK_SECONDS: the worker then parks such a vote), and publishes the rest
-   as one message; each request is answered 202 only once Redis has confirmed that message.
+   as one message; each request is answered 202 only once Redis has confirmed that message;
+4. the queue itself is bounded (BrokerRoom): past PUBLISHER_MAX_QUEUED messages, or a share of
+   the broker's maxmemory, votes are answered 503 with Retry-After until the workers drain it.
 
 The validation and the publish run in one dedicated thread: the catalogue may be read from the
 database there, never on the event loop. At startup the publisher refuses to run on a broker
@@ -42,7 +44,7 @@ django.setup()
 
 import redis  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.db import close_old_connections  # noqa: E402
+from django.db import DatabaseError, close_old_connections  # noqa: E402
 from kombu.exceptions import OperationalError as BrokerUnavailable  # noqa: E402
 from prometheus_client import Histogram  # noqa: E402
 
@@ -55,8 +57,14 @@ from election.access import (  # noqa: E402
     tokens_warm,
 )
 from election.batching import DEFAULT_MAX_PENDING, GroupBatcher  # noqa: E402
-from election.catalogue import catalogue_index  # noqa: E402
-from election.edge import EdgeReply, edge_app, refusal_reply, unavailable_reply  # noqa: E402
+from election.catalogue import CatalogueError, catalogue_index  # noqa: E402
+from election.edge import (  # noqa: E402
+    EdgeReply,
+    edge_app,
+    overloaded_reply,
+    refusal_reply,
+    unavailable_reply,
+)
 from election.models import Route  # noqa: E402
 from election.services import (  # noqa: E402
     ContentKey,
@@ -82,6 +90,15 @@ DURABILITY_CHECK = os.environ.get("BROKER_DURABILITY_CHECK", "on").strip().lower
 BROKER_WAIT_SECONDS = 10.0  # at startup, for a broker that does not answer yet; then refuse
 QUEUE_UNAVAILABLE = "The vote queue is unavailable; nothing was queued. Retry with the same vote_id."
 TOKENS_UNAVAILABLE = "The sedes' tokens cannot be read now; nothing was queued. Retry."
+CATALOGUE_UNAVAILABLE = "The catalogue cannot be read now; nothing was queued. Retry with the same vote_id."
+QUEUE_NAME = "votes"  # CELERY_TASK_ROUTES
+# The queue's bound, in messages (each holds one publish's batch), and the share of the broker's
+# maxmemory past which nothing more is queued (see BrokerRoom).
+MAX_QUEUED = int(os.environ.get("PUBLISHER_MAX_QUEUED", "") or 100_000)
+BROKER_MEMORY_SHARE = float(os.environ.get("BROKER_MEMORY_SHARE", "") or 0.8)
+QUEUE_CHECK_SECONDS = float(os.environ.get("PUBLISHER_QUEUE_CHECK_SECONDS", "") or 1.0)  # 0: every batch
+QUEUE_FULL = "The vote queue is full; nothing was queued. Retry later with the same vote_id."
+QUEUE_FULL_RETRY_AFTER = 5
 
 # Defined here, not in election.metrics: only the publisher has a publish thread.
 PUBLISH_BATCH_SIZE = Histogram(
@@ -106,7 +123,7 @@ class Conflict(Exception):
         super().__init__(vote_conflict_message(vote.vote_id))
 
 
-Refusal = VoteInvalid | AccessDenied | Throttled | Conflict
+Refusal = VoteInvalid | AccessDenied | Throttled | Conflict | StorageUnavailable
 
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
 
@@ -155,6 +172,59 @@ class StoredContentCheck:
 _stored_check = StoredContentCheck(CONFLICT_CHECK_SECONDS)
 
 
+class BrokerRoom:
+    """Whether the queue may grow, read from the broker at most once a second.
+
+    While the database is away the workers cannot drain the queue, so it grows with every vote
+    accepted. Past PUBLISHER_MAX_QUEUED messages, or past BROKER_MEMORY_SHARE of the broker's
+    maxmemory, votes are answered 503 with Retry-After instead: the queue stays bounded, and
+    the broker keeps the memory the workers need to take messages again (at maxmemory with
+    noeviction Redis refuses their BLMOVE too, and nothing drains). Read every
+    PUBLISHER_QUEUE_CHECK_SECONDS: two cheap commands, not a round trip per vote.
+    """
+
+    def __init__(self, max_queued: int, memory_share: float) -> None:
+        self._max_queued = max_queued
+        self._memory_share = memory_share
+        self._room = True
+        self._read_at = -1.0
+        self._client: redis.Redis | None = None
+
+    def has_room(self) -> bool:
+        now = time.monotonic()
+        if now - self._read_at < QUEUE_CHECK_SECONDS:
+            return self._room
+        self._read_at = now
+        try:
+            self._room = self._read()
+        except redis.RedisError:
+            self._room = True  # unknown: the publish itself tells whether Redis takes it
+        return self._room
+
+    def _read(self) -> bool:
+        if self._client is None:
+            self._client = redis.Redis.from_url(
+                settings.CELERY_BROKER_URL, socket_timeout=1, socket_connect_timeout=1
+            )
+        pipe = self._client.pipeline(transaction=False)
+        pipe.llen(QUEUE_NAME)
+        pipe.info("memory")
+        queued, memory = pipe.execute()
+        maxmemory = int(memory.get("maxmemory") or 0)
+        full = queued >= self._max_queued or (
+            maxmemory > 0 and int(memory.get("used_memory") or 0) >= self._memory_share * maxmemory
+        )
+        if full:
+            logger.warning(
+                "the vote queue is full; answering 503",
+                extra={"queued": queued, "used_memory": memory.get("used_memory"), "maxmemory": maxmemory},
+            )
+        return not full
+
+
+_broker_room = BrokerRoom(MAX_QUEUED, BROKER_MEMORY_SHARE)
+
+
 def publish_batch(submissions: list[Submission]) -> list[EdgeReply]:
     """Admit each vote and publish the admitted ones as one message; one reply per submission.
 
@@ -172,10 +242,14 @@ def publish_batch(submissions: list[Submission]) -> list[EdgeReply]:
             )
         except (VoteInvalid, AccessDenied, Throttled) as exc:
             checked.append(exc)
+        except (DatabaseError, CatalogueError) as exc:  # never read a good copy of the catalogue
+            checked.append(StorageUnavailable(f"catalogue unavailable: {exc}"))
     checked = conflicts_refuse(checked)
     valid = [vote for vote in checked if isinstance(vote, ValidatedVote)]
-    queued = True
-    if valid:
+    queued: bool | None = True
+    if valid and not _broker_room.has_room():
+        queued = None
+    elif valid:
         try:
             # Returns once Redis answered the LPUSH: with AOF on, the message survives a crash.
             record_batch.apply_async(
@@ -210,7 +284,8 @@ def conflicts_refuse(checked: list[ValidatedVote | Refusal]) -> list[ValidatedVo
     return result
 
 
-def _reply(vote: ValidatedVote | Refusal, queued: bool) -> EdgeReply:
+def _reply(vote: ValidatedVote | Refusal, queued: bool | None) -> EdgeReply:
+    """The answer to one vote; `queued` is None when the queue had no room for its batch."""
     if isinstance(vote, VoteInvalid):
         return EdgeReply(400, {"errors": vote.errors})
     if isinstance(vote, AccessDenied):
@@ -219,6 +294,10 @@ def _reply(vote: ValidatedVote | Refusal, queued: bool) -> EdgeReply:
         return refusal_reply("throttled", vote.message, retry_after=vote.retry_after_seconds)
     if isinstance(vote, Conflict):
         return EdgeReply(409, {"errors": {"vote_id": [str(vote)]}})
+    if isinstance(vote, StorageUnavailable):
+        return unavailable_reply(CATALOGUE_UNAVAILABLE)
+    if queued is None:
+        return overloaded_reply(QUEUE_FULL, retry_after=QUEUE_FULL_RETRY_AFTER)
     if not queued:
         return unavailable_reply(QUEUE_UNAVAILABLE)
     return EdgeReply(
@@ -308,10 +387,18 @@ def broker_durability_check() -> None:
 
 
 def _warm_up() -> None:
-    """Check the broker, then read the catalogue and the tokens: the first vote waits on nothing."""
+    """Check the broker, then read the catalogue and the tokens: the first vote waits on nothing.
+
+    A database that is away does not stop the publisher from starting: its votes are answered
+    503 until the catalogue and the tokens can be read (the refreshers keep trying), and from
+    then on it accepts while the database is away.
+    """
     broker_durability_check()
-    catalogue_index()
-    tokens_warm()
+    try:
+        catalogue_index()
+        tokens_warm()
+    except (DatabaseError, CatalogueError, StorageUnavailable) as exc:
+        logger.error("starting without the catalogue or the tokens", extra={"error": str(exc)})
 
 
 async def on_startup() -> None:
