@@ -33,7 +33,7 @@ from election.access import (  # noqa: E402
     tokens_warm,
     vote_admit,
 )
-from election.catalogue import catalogue_index  # noqa: E402
+from election.catalogue import CatalogueError, catalogue_index  # noqa: E402
 from election.db_thread import database_session  # noqa: E402
 from election.group_commit import GroupCommitter  # noqa: E402
 from election.live import LiveFeed  # noqa: E402
@@ -190,7 +190,7 @@ def _admit(ballot: Ballot) -> ValidatedVote:
         if ballot.grant is not None:  # authenticated on arrival
             return grant_admit(ballot.data, grant=ballot.grant, received_at=ballot.received_at)
         return vote_admit(ballot.data, token=ballot.token, received_at=ballot.received_at)
-    except DatabaseError as exc:  # the catalogue could not be read: no copy cached yet
+    except (DatabaseError, CatalogueError) as exc:  # never read a good copy of the catalogue
         connection.close()
         raise StorageUnavailable(f"catalogue unavailable: {exc}") from exc
 

@@ -49,6 +49,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from election.batching import DEFAULT_MAX_PENDING, Overloaded
+from election.catalogue import CatalogueError
 from election.heap import startup_objects_freeze
 from election.metrics import metrics_serve
 from ingest_grpc import contract
@@ -160,8 +161,8 @@ class GroupCommitStore:
     async def start(self) -> None:
         try:
             await _in_thread(self._admitting, catalogue_warm)
-        except DatabaseError:
-            logger.warning("catalogue not loaded at start; the first vote will load it", exc_info=True)
+        except (DatabaseError, CatalogueError):  # database away, or catalogue made ambiguous
+            logger.error("catalogue not loaded at start; the first vote will load it", exc_info=True)
         if not await self._tokens_load():
             self._tokens_loading = asyncio.create_task(self._tokens_load_retried())
 

@@ -165,6 +165,22 @@ def test_the_grpc_route_answers_with_the_last_good_copy_while_the_catalogue_is_a
     assert answer.status == votes_pb2.CAST_STATUS_STORED
 
 
+def test_a_grpc_server_started_on_an_ambiguous_catalogue_answers_unavailable_until_repaired(  # type: ignore[no-untyped-def]
+    spawn, committed_db, redis_client, port
+) -> None:
+    with _ambiguous_partido_alias():
+        server = grpc_server_process(spawn, child_env(CATALOGUE_CACHE_SECONDS="0"), port)
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as plain_channel:
+            stub = votes_pb2_grpc.VoteServiceStub(grpc.intercept_channel(plain_channel, BearerToken()))
+            with pytest.raises(grpc.RpcError) as refused:
+                stub.CastVote(cast_request(), timeout=10)
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE  # never UNKNOWN: retry, nothing stored
+    assert "catalogue not loaded at start" in server.output()
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as plain_channel:
+        stub = votes_pb2_grpc.VoteServiceStub(grpc.intercept_channel(plain_channel, BearerToken()))
+        assert stub.CastVote(cast_request(), timeout=10).status == votes_pb2.CAST_STATUS_STORED
+
+
 @contextmanager
 def _ambiguous_partido_alias() -> Iterator[None]:
     """Semilla as an alias of VAMOS, written in SQL as a script would: SEMILLA is ambiguous."""
