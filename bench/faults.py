@@ -1242,7 +1242,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--fault-seconds", type=float, help="how long each fault lasts (20; --quick 6)")
     parser.add_argument("--lead", type=float, help="seconds of load before the fault (4; --quick 2)")
     parser.add_argument("--tail", type=float, help="seconds of load after it (4; --quick 2)")
-    parser.add_argument("--in-flight", type=int, default=2000, help="votes under way at most per entry point")
+    parser.add_argument("--in-flight", type=int, default=6000, help="tries under way at most per entry point")
     parser.add_argument("--deadline", type=float, default=180, help="seconds a client keeps retrying a vote")
     parser.add_argument("--drain-timeout", type=float, default=240, help="seconds to wait for queued votes")
     parser.add_argument("--results", type=Path, help="where to write the JSON")
