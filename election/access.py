@@ -404,11 +404,6 @@ def grant_authorize(grant: Grant, vote: ValidatedVote) -> None:
         )
 
 
-def vote_authorize(*, vote: ValidatedVote, token: str | None) -> None:
-    """AccessDenied unless `token` is known and may report votes of the vote's sede."""
-    grant_authorize(token_authenticate(token), vote)
-
-
 # --- Rate limit ---------------------------------------------------------------------
 
 

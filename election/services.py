@@ -354,10 +354,6 @@ def _observe(results: list[RecordResult], route: Route, seconds: float) -> None:
             latency.observe((result.stored_at - result.vote.received_at).total_seconds())
 
 
-def vote_record(*, vote: ValidatedVote, route: Route | str) -> RecordResult:
-    return votes_record(votes=[vote], route=route)[0]
-
-
 def _is_duplicate_key(exc: IntegrityError) -> bool:
     code = exc.args[0] if exc.args else None
     # MySQL: 1062 duplicate entry. SQLite: "UNIQUE constraint failed".

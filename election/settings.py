@@ -103,7 +103,6 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "election.urls"
 WSGI_APPLICATION = "election.wsgi.application"
-ASGI_APPLICATION = "election.asgi.application"
 
 TEMPLATES = [
     {
