@@ -13,7 +13,6 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -26,6 +25,7 @@ from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
 from scripts.devservices import wait_until
 from scripts.system import System
 from tests.conftest import INGEST_TOKEN, ROOT, child_env, process_group
+from tests.support.field import new_sede, vote
 
 BURST = 5  # and a refill of one vote per 1000 s: within a test, exactly BURST votes per sede
 ACCESS_ENV = {
@@ -54,23 +54,6 @@ def live(system: System, committed_db, redis_client) -> System:  # type: ignore[
 def stub(system: System) -> Iterator[votes_pb2_grpc.VoteServiceStub]:
     with grpc.insecure_channel(f"127.0.0.1:{system.ports['grpc']}") as channel:
         yield votes_pb2_grpc.VoteServiceStub(channel)
-
-
-def new_sede() -> int:
-    """A sede of Patzún no other test (or earlier run of the module) has used: its own bucket."""
-    return uuid.uuid4().int % 1_000_000 + 1000
-
-
-def vote(sede: int | str, **changes: Any) -> dict[str, Any]:
-    return {
-        "vote_id": str(uuid.uuid4()),
-        "departamento": "Chimaltenango",
-        "municipio": "Patzun",
-        "sede": sede,
-        "papeleta": "Blanca",
-        "partido": "VAMOS",
-        **changes,
-    }
 
 
 def post(url: str, body: dict[str, Any], token: str | None) -> tuple[int, dict[str, Any], dict[str, str]]:

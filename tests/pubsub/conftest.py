@@ -79,8 +79,8 @@ def start_worker(
     return process
 
 
-def start_publisher(spawn: Spawn, env: dict[str, str]) -> int:
-    """The publisher on a free port, returned once it answers /healthz."""
+def start_publisher(spawn: Spawn, env: dict[str, str], name: str = "publisher") -> tuple[int, ChildProcess]:
+    """The Procfile's publisher (gunicorn + uvicorn worker) on a free port, once it is ready."""
     port = free_port()
     argv = [
         sys.executable,
@@ -95,9 +95,10 @@ def start_publisher(spawn: Spawn, env: dict[str, str]) -> int:
         f"127.0.0.1:{port}",
         "--no-control-socket",
     ]
-    spawn("publisher", argv, env).wait_for_port(port)
-    wait_until(lambda: request(port, "GET", "/healthz")[0] == 200, 30, "publisher /healthz")
-    return port
+    process = spawn(name, argv, env)
+    process.wait_for_port(port)
+    process.wait_until(lambda: "publisher ready" in process.output(), 60, "publisher ready")
+    return port, process
 
 
 def request(

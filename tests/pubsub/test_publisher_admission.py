@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import sys
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -31,30 +30,15 @@ from django.db import connection
 from election import access
 from election.models import IngestToken, Route
 from election.services import vote_validate, votes_record
-from scripts.devservices import RedisServer, free_port, wait_until
+from scripts.devservices import RedisServer, wait_until
 from scripts.fault_proxy import FaultProxy
-from scripts.processes import ChildProcess, Spawn
+from scripts.processes import Spawn
 from tests.conftest import database_url_of_test_db
-from tests.pubsub.conftest import QUEUE_KEY
+from tests.pubsub.conftest import QUEUE_KEY, start_publisher
+from tests.support.field import new_sede, vote
 
 DB_CONNECT_TIMEOUT = 5  # the production default, set explicitly: the bound below depends on it
 CLIENT_TIMEOUT = 3.0  # below DB_CONNECT_TIMEOUT: an answer that waited on the database misses it
-
-
-def vote(sede: int, **changes: Any) -> dict[str, Any]:
-    return {
-        "vote_id": str(uuid.uuid4()),
-        "departamento": "Chimaltenango",
-        "municipio": "Patzun",
-        "sede": sede,
-        "papeleta": "Blanca",
-        "partido": "VAMOS",
-        **changes,
-    }
-
-
-def new_sede() -> int:
-    return uuid.uuid4().int % 1_000_000 + 1000
 
 
 def post(
@@ -72,28 +56,6 @@ def post(
         return response.status, answer, {name.lower(): value for name, value in response.getheaders()}
     finally:
         conn.close()
-
-
-def start_publisher(spawn: Spawn, env: dict[str, str], name: str = "publisher") -> tuple[int, ChildProcess]:
-    """The Procfile's publisher (gunicorn + uvicorn worker) on a free port, once it answers."""
-    port = free_port()
-    argv = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "ingest_pubsub.publisher:app",
-        "-k",
-        "uvicorn_worker.UvicornWorker",
-        "--workers",
-        "1",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--no-control-socket",
-    ]
-    process = spawn(name, argv, env)
-    process.wait_for_port(port)
-    process.wait_until(lambda: "publisher ready" in process.output(), 60, "publisher ready")
-    return port, process
 
 
 def queued_vote_ids(broker: redis.Redis) -> list[str]:

@@ -16,8 +16,9 @@ import redis
 
 from scripts.devservices import RedisServer, free_port
 from tests.conftest import INGEST_TOKEN
-from tests.pubsub.conftest import QUEUE_KEY
-from tests.pubsub.test_publisher_admission import new_sede, post, start_publisher, vote
+from tests.pubsub.conftest import QUEUE_KEY, start_publisher
+from tests.pubsub.test_publisher_admission import post
+from tests.support.field import new_sede, vote
 
 
 def _queue_full(answer: dict[str, Any]) -> bool:

@@ -18,7 +18,9 @@ import pytest
 
 from scripts.devservices import RedisServer, free_port
 from scripts.processes import Spawn
-from tests.pubsub.test_publisher_admission import post, start_publisher, vote
+from tests.pubsub.conftest import start_publisher
+from tests.pubsub.test_publisher_admission import post
+from tests.support.field import vote
 
 PASSWORD = "broker-test-password"
 

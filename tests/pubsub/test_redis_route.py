@@ -24,7 +24,6 @@ from election.models import RouteTally, Vote
 from election.simulation import VoteGenerator
 from ingest_pubsub.broker import LANDING_INDEX
 from ingest_pubsub.dead_letters import DEAD_LETTER_KEY
-from ingest_pubsub.messages import message_sign
 from ingest_pubsub.tasks import record_batch
 from scripts.devservices import RedisServer, wait_until
 from tests.pubsub.conftest import (
@@ -33,6 +32,7 @@ from tests.pubsub.conftest import (
     UNACKED_KEY,
     post_vote,
     request,
+    signed_vote,
     start_publisher,
     start_worker,
 )
@@ -65,7 +65,7 @@ def succeeded(worker: Any) -> list[str]:
 
 def test_a_published_vote_is_stored_and_heads_the_latest_list(spawn, route_env, redis_client) -> None:  # type: ignore[no-untyped-def]
     start_worker(spawn, route_env)
-    port = start_publisher(spawn, route_env)
+    port, _ = start_publisher(spawn, route_env)
     first_id, second_id = str(uuid.uuid4()), str(uuid.uuid4())
 
     status, body = post_vote(port, {**VOTE, "vote_id": first_id})
@@ -98,14 +98,14 @@ def test_a_published_vote_is_stored_and_heads_the_latest_list(spawn, route_env, 
 
 def test_a_vote_delivered_twice_is_stored_once_and_listed_once(spawn, route_env, redis_client) -> None:  # type: ignore[no-untyped-def]
     worker = start_worker(spawn, route_env)
-    port = start_publisher(spawn, route_env)
+    port, _ = start_publisher(spawn, route_env)
     vote_id = str(uuid.uuid4())
 
     # The client retries (two messages), and the broker redelivers the same message body.
     assert post_vote(port, {**VOTE, "vote_id": vote_id})[0] == 202
     assert post_vote(port, {**VOTE, "vote_id": vote_id, "sede": "007"})[0] == 202
-    record_batch.apply_async(args=[[_wire_vote(vote_id)]])
-    record_batch.apply_async(args=[[_wire_vote(vote_id)]])
+    record_batch.apply_async(args=[[signed_vote(vote_id=vote_id)]])
+    record_batch.apply_async(args=[[signed_vote(vote_id=vote_id)]])
     wait_until(lambda: len(succeeded(worker)) >= 4, 30, "four deliveries handled")
 
     assert Vote.objects.filter(vote_id=vote_id).count() == 1
@@ -118,8 +118,8 @@ def test_a_vote_delivered_twice_is_stored_once_and_listed_once(spawn, route_env,
 
 def test_a_vote_unreadable_on_the_queue_is_parked_not_dropped(spawn, route_env, redis_client) -> None:  # type: ignore[no-untyped-def]
     worker = start_worker(spawn, route_env)
-    good = _wire_vote(str(uuid.uuid4()))
-    stale = _wire_vote(str(uuid.uuid4()), municipio="9999")  # e.g. removed from the catalogue
+    good = signed_vote()
+    stale = signed_vote(municipio="9999")  # e.g. removed from the catalogue
     record_batch.apply_async(args=[[good, stale]])
     wait_until(lambda: len(succeeded(worker)) >= 1, 30, "the batch handled")
 
@@ -130,7 +130,7 @@ def test_a_vote_unreadable_on_the_queue_is_parked_not_dropped(spawn, route_env, 
 
 
 def test_a_bad_vote_is_answered_400_and_never_queued(spawn, route_env, redis_client) -> None:  # type: ignore[no-untyped-def]
-    port = start_publisher(spawn, route_env)  # no worker: whatever is queued stays visible
+    port, _ = start_publisher(spawn, route_env)  # no worker: whatever is queued stays visible
 
     status, body = post_vote(port, {**VOTE, "municipio": "Mixco", "partido": "NADIE"})
     assert status == 400
@@ -148,7 +148,7 @@ def test_a_bad_vote_is_answered_400_and_never_queued(spawn, route_env, redis_cli
 @pytest.mark.slow
 def test_the_publisher_answers_503_while_redis_is_down(spawn, route_env, own_redis: RedisServer) -> None:  # type: ignore[no-untyped-def]
     env = {**route_env, "REDIS_URL": own_redis.url}
-    port = start_publisher(spawn, env)
+    port, _ = start_publisher(spawn, env)
     first, retried = str(uuid.uuid4()), str(uuid.uuid4())
     assert post_vote(port, {**VOTE, "vote_id": first})[0] == 202
 
@@ -176,7 +176,7 @@ def test_a_worker_killed_with_votes_in_flight_loses_none_and_doubles_none(  # ty
     env = {**route_env, "REDIS_URL": own_redis.url, **FAST_RESTORE}
     broker = redis.Redis.from_url(own_redis.url)
     generator = VoteGenerator(seed=4)
-    port = start_publisher(spawn, env)
+    port, _ = start_publisher(spawn, env)
     first_worker = start_worker(spawn, env, "worker-1")
 
     with _table_locked("election_vote"):
@@ -212,20 +212,6 @@ def test_a_worker_killed_with_votes_in_flight_loses_none_and_doubles_none(  # ty
 
 
 # --- helpers -----------------------------------------------------------------
-
-
-def _wire_vote(vote_id: str, **changes: str) -> dict[str, str]:
-    """A vote as the publisher queues it, signed (see ingest_pubsub.messages)."""
-    fields = {
-        "vote_id": vote_id,
-        "sede": "7",
-        "departamento": "04",
-        "municipio": "0407",
-        "papeleta": "presidente",
-        "partido": "VAMOS",
-        "received_at": "2026-06-25T20:00:00+00:00",
-    }
-    return message_sign({**fields, **changes})
 
 
 def _queued_votes(message: dict[str, Any]) -> list[str]:
