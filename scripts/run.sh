@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make run: set up and start the whole system on embedded defaults (SQLite, a local Redis).
-source "$(dirname "$0")/venv.sh" requirements.txt
+source "$(dirname "$0")/venv.sh" requirements.txt run
 export ESCRUTINIO_DEV="${ESCRUTINIO_DEV:-1}"
 export LOG_FORMAT="${LOG_FORMAT:-plain}"
 echo "== migrating and loading the catalogue (${DATABASE_URL:-SQLite in var/})"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make test: the whole suite against real MariaDB and Redis.
 # Uses DATABASE_URL / REDIS_URL when they answer, else starts throwaway servers itself.
-source "$(dirname "$0")/venv.sh" requirements-dev.txt
+source "$(dirname "$0")/venv.sh" requirements-dev.txt test
 export DATABASE_URL="${DATABASE_URL:-mysql://root@127.0.0.1:3306/escrutinio}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/15}"  # the suite flushes this database
 exports=$(python -m scripts.devservices ensure --database) || exit $?
