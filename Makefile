@@ -1,10 +1,13 @@
-.PHONY: run test load lint fmt protos
+.PHONY: run test bench load lint fmt protos
 
-run:  ## set up and start the whole system on embedded defaults
+run:  ## install what is missing (system packages when root), then start the whole system on embedded defaults
 	@bash scripts/run.sh
 
 test:  ## the whole suite against real MariaDB and Redis (see README)
 	@bash scripts/test.sh $(ARGS)
+
+bench:  ## every benchmark's quick form, one at a time; ARGS="grpc_route" for one, ARGS=--full for the committed figures
+	@bash scripts/bench.sh $(ARGS)
 
 load:  ## headless Locust against the running system (make run), then reconcile; ARGS="--users 40 --run-time 30s"
 	@ESCRUTINIO_DEV=$${ESCRUTINIO_DEV:-1} .venv/bin/python -m scripts.load $(ARGS)
