@@ -22,7 +22,11 @@ fi
 export INGEST_TOKEN
 (umask 077 && mkdir -p var && printf '%s\n' "$INGEST_TOKEN" > var/ingest-token)
 echo "     Authorization: Bearer $INGEST_TOKEN"
-echo "   Locust (:8089) and make load send it. Per-sede tokens, as in production:"
-echo "     .venv/bin/python manage.py ingest_tokens issue --departamento Chimaltenango --municipio Patzun --sede 7"
-echo "== starting (Ctrl-C stops everything)"
+echo "   Locust and make load send it. Per-sede tokens, as in production:"
+echo "     ESCRUTINIO_DEV=1 .venv/bin/python manage.py ingest_tokens issue --departamento Chimaltenango --municipio Patzun --sede 7"
+host="http://${BIND_HOST:-127.0.0.1}"
+echo "== starting (Ctrl-C stops everything). Then open:"
+echo "     $host:${API_PORT:-8000}/   the dashboard; the API at /api/ (/api/docs/), the admin at /admin/"
+echo "     $host:${LOCUST_WEB_PORT:-8089}/   Locust, the load (votes to the gateway :${GATEWAY_PORT:-8001} and the publisher :${PUBLISHER_PORT:-8002})"
+echo "   An admin login (in another shell): ESCRUTINIO_DEV=1 .venv/bin/python manage.py createsuperuser"
 exec python -m scripts.run
