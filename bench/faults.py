@@ -1267,6 +1267,7 @@ def main(argv: list[str]) -> int:
     token = os.environ.get("INGEST_TOKEN") or secrets.token_urlsafe(24)
     workdir = Path(tempfile.mkdtemp(prefix="escrutinio-faults-"))
     began = time.monotonic()
+    code, quiet = code_version(), load_average()  # what the processes start from; how busy the machine was
     print(f"starting MariaDB, Redis and the system under {workdir}", flush=True)
     rig = rig_start(workdir, token)
     # The bench's own connection goes straight to MariaDB: it reconciles, and writes the
@@ -1328,7 +1329,7 @@ def main(argv: list[str]) -> int:
     full = args.faults == list(FAULTS)
     meta = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "code": code_version(),
+        "code": code,
         "command": "python bench/faults.py"
         + (" --quick" if args.quick else "")
         + ("" if full else " --faults ..."),
@@ -1340,7 +1341,7 @@ def main(argv: list[str]) -> int:
         "tail_seconds": args.tail,
         "in_flight_per_entry_point": args.in_flight,
         "caches": FAST_CACHES,
-        "machine": {**machine(), "load_average": load_average()},
+        "machine": {**machine(), "load_average_at_start": quiet, "load_average": load_average()},
         "seconds": round(time.monotonic() - began, 1),
         "reconcile_command": {"exit": reconcile_code, "output": reconcile_output},
         "whole": whole,
