@@ -1249,6 +1249,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--no-doc", action="store_true", help="do not rewrite the table in docs/reliability.md"
     )
+    parser.add_argument(
+        "--keep-logs", action="store_true", help="keep the processes' logs of a whole run too"
+    )
     args = parser.parse_args(argv)
     args.capacity_seconds = args.capacity_seconds or (3.0 if args.quick else 5.0)
     args.fault_seconds = args.fault_seconds or (6.0 if args.quick else 20.0)
@@ -1353,9 +1356,11 @@ def main(argv: list[str]) -> int:
     if not args.quick and not args.no_doc and full and whole:
         doc_update(rows, meta)
     shutil.rmtree(workdir, ignore_errors=True)
-    if whole:
-        for process in rig.stopped:  # a whole run's logs tell nothing more
+    for process in rig.stopped:
+        if whole and not args.keep_logs:  # a whole run's logs tell nothing more
             process.log_path.unlink(missing_ok=True)
+        else:
+            print(f"{process.name} log: {process.log_path}")
     print(f"\nRESULT: {'whole: no vote lost, none duplicated' if whole else 'LOSS, DUPLICATE OR DIFFERENCE'}")
     print(f"({meta['seconds']} s; results in {args.results})")
     return 0 if whole else 1
