@@ -263,6 +263,11 @@ def publish_batch(submissions: list[Submission]) -> list[EdgeReply]:
         except (BrokerUnavailable, redis.RedisError, OSError):
             logger.warning("could not queue votes", exc_info=True, extra={"votes": len(valid)})
             queued = False
+        except Exception:
+            # kombu fails in other ways while Redis is paused or reconnecting (an AttributeError
+            # on a half-made channel, seen under CLIENT PAUSE): still "not queued", so 503.
+            logger.exception("could not queue votes", extra={"votes": len(valid)})
+            queued = False
     return [_reply(vote, queued) for vote in checked]
 
 
