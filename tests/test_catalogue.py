@@ -130,11 +130,11 @@ def test_a_due_reread_happens_behind_the_callers(settings: Any, monkeypatch: pyt
     hangs for a connect timeout, and the routes' hot paths must not hang with it."""
     settings.CATALOGUE_CACHE_SECONDS = 0  # every use finds the copy due for a re-read
     good, newer = CatalogueIndex(), CatalogueIndex()
-    reads = iter([good, newer])
+    reads = iter([good])  # then `newer` at every re-read
     release, started = threading.Event(), threading.Event()
 
     def slow_build() -> CatalogueIndex:
-        index = next(reads)
+        index = next(reads, newer)
         if index is newer:
             started.set()
             assert release.wait(10)  # the database answers only when the test says so
