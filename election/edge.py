@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 from election import metrics
 from election.batching import Overloaded
+from election.credentials import bearer_token_parse
 from election.heap import startup_objects_freeze
 
 logger = logging.getLogger(__name__)
@@ -173,9 +174,7 @@ def bearer_token(scope: Scope) -> str | None:
     """The token of an `Authorization: Bearer <token>` header, or None."""
     for name, value in scope["headers"]:
         if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").strip().partition(" ")
-            token = token.strip()
-            return token if scheme.lower() == "bearer" and token else None
+            return bearer_token_parse(value.decode("latin-1"))
     return None
 
 

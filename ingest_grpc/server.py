@@ -50,6 +50,7 @@ from grpc_reflection.v1alpha import reflection
 
 from election.batching import DEFAULT_MAX_PENDING, Overloaded
 from election.catalogue import CatalogueError
+from election.credentials import bearer_token_parse
 from election.heap import startup_objects_freeze
 from election.metrics import metrics_serve
 from ingest_grpc import contract
@@ -254,9 +255,7 @@ def bearer_token(context: grpc.aio.ServicerContext) -> str | None:
     """The token of the call's `authorization: Bearer <token>` metadata, or None."""
     for key, value in context.invocation_metadata() or ():
         if key == "authorization" and isinstance(value, str):
-            scheme, _, token = value.strip().partition(" ")
-            token = token.strip()
-            return token if scheme.lower() == "bearer" and token else None
+            return bearer_token_parse(value)
     return None
 
 
