@@ -51,7 +51,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
@@ -60,6 +59,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from election.catalogue import NameUnknown, catalogue_index, departamento_resolve, municipio_resolve
+from election.credentials import AccessKind
 from election.models import IngestToken
 from election.services import StorageUnavailable, ValidatedVote, VoteInvalid, sede_canonical, vote_validate
 
@@ -73,11 +73,6 @@ UNKNOWN_TOKEN_SECONDS = 5.0  # a refused token asks for no refresh again for thi
 UNKNOWN_TOKENS_MAX = 10_000  # refused tokens remembered, oldest forgotten first
 
 
-class AccessKind(StrEnum):
-    UNAUTHENTICATED = "unauthenticated"  # HTTP 401, gRPC UNAUTHENTICATED
-    FORBIDDEN = "forbidden"  # HTTP 403, gRPC PERMISSION_DENIED
-
-
 class AccessDenied(Exception):
     def __init__(self, kind: AccessKind, message: str) -> None:
         super().__init__(message)
@@ -87,6 +82,8 @@ class AccessDenied(Exception):
 
 class Throttled(Exception):
     """The sede sends faster than its rate; nothing was done, retry with the same vote_id."""
+
+    kind = AccessKind.THROTTLED
 
     def __init__(self, retry_after: float) -> None:
         self.retry_after = retry_after

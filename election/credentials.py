@@ -1,11 +1,22 @@
-"""How a sede presents its credential: one home for every edge.
+"""How a sede presents its credential, and the kinds of refusal of it: one home for every edge.
 
-Plain Python, no Django: the HTTP edge (election.edge) and the gRPC server read it.
-election.access decides who may report; this module only reads the header (HTTP
-`Authorization`, gRPC `authorization` metadata).
+Plain Python, no Django: the HTTP edge (election.edge), the gRPC server and the gateway all read
+it. election.access decides who may report; this module only names its refusals and reads the
+header (HTTP `Authorization`, gRPC `authorization` metadata).
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AccessKind(StrEnum):
+    """Why election.access refused a vote; each edge maps it to its answer (election.edge for
+    HTTP, ingest_grpc.contract for gRPC)."""
+
+    UNAUTHENTICATED = "unauthenticated"  # HTTP 401, gRPC UNAUTHENTICATED
+    FORBIDDEN = "forbidden"  # HTTP 403, gRPC PERMISSION_DENIED
+    THROTTLED = "throttled"  # HTTP 429, gRPC RESOURCE_EXHAUSTED (escrutinio-refusal: throttled)
 
 
 def bearer_token_parse(value: str) -> str | None:

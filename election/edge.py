@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 from election import metrics
 from election.batching import Overloaded
-from election.credentials import bearer_token_parse
+from election.credentials import AccessKind, bearer_token_parse
 from election.heap import startup_objects_freeze
 
 logger = logging.getLogger(__name__)
@@ -82,19 +82,19 @@ def overloaded_reply(message: str, retry_after: int = 1) -> EdgeReply:
     )
 
 
-# How each refusal of election.access is answered, by its kind.
-REFUSAL_STATUS = {"unauthenticated": 401, "forbidden": 403, "throttled": 429}
+# How each refusal of election.access is answered over HTTP (gRPC: ingest_grpc.contract).
+REFUSAL_STATUS = {AccessKind.UNAUTHENTICATED: 401, AccessKind.FORBIDDEN: 403, AccessKind.THROTTLED: 429}
 
 
-def refusal_reply(kind: str, message: str, retry_after: int | None = None) -> EdgeReply:
+def refusal_reply(kind: AccessKind, message: str, retry_after: int | None = None) -> EdgeReply:
     """401 (with WWW-Authenticate), 403 or 429 (with Retry-After): nothing was stored or queued."""
     status = REFUSAL_STATUS[kind]
     headers: tuple[tuple[bytes, bytes], ...] = ()
-    if status == 401:
+    if kind is AccessKind.UNAUTHENTICATED:
         headers = ((b"www-authenticate", b'Bearer realm="votes"'),)
     elif retry_after is not None:
         headers = ((b"retry-after", str(retry_after).encode()),)
-    field = "authorization" if status in (401, 403) else "non_field_errors"
+    field = "non_field_errors" if kind is AccessKind.THROTTLED else "authorization"
     return EdgeReply(status, {"errors": {field: [message]}}, headers)
 
 

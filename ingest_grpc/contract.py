@@ -8,15 +8,34 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
+import grpc
 from google.protobuf import any_pb2
 from google.protobuf.message import DecodeError
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
+from election.credentials import AccessKind
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2
 
 # The vote fields the contract carries, besides vote_id.
 VOTE_FIELDS = ("sede", "municipio", "departamento", "papeleta", "partido")
 STATUS_DETAILS_KEY = "grpc-status-details-bin"  # where gRPC's rich error model travels
+
+# How each refusal of election.access travels over gRPC (HTTP: election.edge): the call's status,
+# and a vote's reason within a batch or a stream. The server writes them; the gateway reads them back.
+REFUSAL_CODES = {
+    AccessKind.UNAUTHENTICATED: grpc.StatusCode.UNAUTHENTICATED,
+    AccessKind.FORBIDDEN: grpc.StatusCode.PERMISSION_DENIED,
+    AccessKind.THROTTLED: grpc.StatusCode.RESOURCE_EXHAUSTED,
+}
+REFUSAL_REASONS = {
+    AccessKind.UNAUTHENTICATED: votes_pb2.RejectedVote.REASON_UNAUTHENTICATED,
+    AccessKind.FORBIDDEN: votes_pb2.RejectedVote.REASON_FORBIDDEN,
+    AccessKind.THROTTLED: votes_pb2.RejectedVote.REASON_THROTTLED,
+}
+# Why a call was answered RESOURCE_EXHAUSTED, for relays: AccessKind.THROTTLED (the sede's rate,
+# HTTP 429) or OVERLOADED (the server's queue is full, HTTP 503).
+REFUSAL_METADATA = "escrutinio-refusal"
+OVERLOADED = "overloaded"
 
 FieldErrors = dict[str, list[str]]
 

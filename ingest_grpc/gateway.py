@@ -36,6 +36,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from election.batching import DEFAULT_MAX_PENDING, GroupBatcher
+from election.credentials import AccessKind
 from election.edge import EdgeReply, edge_app, overloaded_reply, refusal_reply, unavailable_reply
 from election.logs import FORMATTERS
 from ingest_grpc import contract
@@ -150,23 +151,18 @@ def rejected_reply(rejected: votes_pb2.RejectedVote) -> EdgeReply:
     """400, 403, 409 or 429 for a vote the server refused within its batch."""
     errors = contract.field_errors_dict((error.field, error.message) for error in rejected.errors)
     message = " ".join(error.message for error in rejected.errors)
-    reason = rejected.reason
-    if reason == votes_pb2.RejectedVote.REASON_CONFLICT:
+    if rejected.reason == votes_pb2.RejectedVote.REASON_CONFLICT:
         return EdgeReply(409, {"errors": {"vote_id": [message or "vote_id already used."]}})
-    if reason == votes_pb2.RejectedVote.REASON_FORBIDDEN:
-        return refusal_reply("forbidden", message or "Refused.")
-    if reason == votes_pb2.RejectedVote.REASON_UNAUTHENTICATED:
-        return refusal_reply("unauthenticated", message or "Refused.")
-    if reason == votes_pb2.RejectedVote.REASON_THROTTLED:
-        retry_after = rejected.retry_after_seconds or 1
-        return refusal_reply("throttled", message or "Refused.", retry_after=retry_after)
+    kind = _REFUSAL_OF_REASON.get(rejected.reason)
+    if kind is not None:
+        retry_after = (rejected.retry_after_seconds or 1) if kind is AccessKind.THROTTLED else None
+        return refusal_reply(kind, message or "Refused.", retry_after=retry_after)
     return EdgeReply(400, {"errors": errors or {"non_field_errors": ["Invalid vote."]}})
 
 
-_REFUSALS = {
-    grpc.StatusCode.UNAUTHENTICATED: "unauthenticated",
-    grpc.StatusCode.PERMISSION_DENIED: "forbidden",
-}
+# The server's mappings (ingest_grpc.contract) read back.
+_REFUSAL_OF_REASON = {reason: kind for kind, reason in contract.REFUSAL_REASONS.items()}
+_REFUSAL_OF_CODE = {code: kind for kind, code in contract.REFUSAL_CODES.items()}
 
 
 def _trailer(error: grpc.aio.AioRpcError, name: str) -> str | None:
@@ -190,16 +186,17 @@ def error_reply(error: grpc.aio.AioRpcError, vote_id: str) -> EdgeReply:
         )
     if code is grpc.StatusCode.ALREADY_EXISTS:
         return EdgeReply(409, {"errors": {"vote_id": [error.details() or "vote_id already used."]}})
-    if code in _REFUSALS:
-        return refusal_reply(_REFUSALS[code], error.details() or "Refused.")
-    if code is grpc.StatusCode.RESOURCE_EXHAUSTED:
-        # The sede's rate (429); else the server is full, by its own queue or gRPC's limits (503).
-        if _trailer(error, "escrutinio-refusal") == "throttled":
-            return refusal_reply("throttled", error.details() or "Refused.", retry_after=_retry_after(error))
+    if code is grpc.StatusCode.RESOURCE_EXHAUSTED and (
+        _trailer(error, contract.REFUSAL_METADATA) != AccessKind.THROTTLED
+    ):  # not the sede's rate (429): the server is full, by its own queue or gRPC's limits (503)
         return overloaded_reply(
             "The vote service is overloaded; nothing was stored. Retry with the same vote_id.",
             _retry_after(error),
         )
+    kind = _REFUSAL_OF_CODE.get(code)
+    if kind is not None:
+        retry_after = _retry_after(error) if kind is AccessKind.THROTTLED else None
+        return refusal_reply(kind, error.details() or "Refused.", retry_after=retry_after)
     if code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
         logger.error(
             "CastVote failed", extra={"code": code.name, "details": error.details(), "vote_id": vote_id}

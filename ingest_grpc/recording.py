@@ -25,7 +25,6 @@ from django.db import DatabaseError, close_old_connections, connection  # noqa: 
 
 from election.access import (  # noqa: E402
     AccessDenied,
-    AccessKind,
     Grant,
     Throttled,
     grant_admit,
@@ -34,6 +33,7 @@ from election.access import (  # noqa: E402
     vote_admit,
 )
 from election.catalogue import CatalogueError, catalogue_index  # noqa: E402
+from election.credentials import AccessKind  # noqa: E402
 from election.db_thread import database_session  # noqa: E402
 from election.group_commit import GroupCommitter  # noqa: E402
 from election.live import LiveFeed  # noqa: E402

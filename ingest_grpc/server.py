@@ -50,7 +50,7 @@ from grpc_reflection.v1alpha import reflection
 
 from election.batching import DEFAULT_MAX_PENDING, Overloaded
 from election.catalogue import CatalogueError
-from election.credentials import bearer_token_parse
+from election.credentials import AccessKind, bearer_token_parse
 from election.heap import startup_objects_freeze
 from election.metrics import metrics_serve
 from ingest_grpc import contract
@@ -108,7 +108,6 @@ COMMIT_MAX_PENDING = int(os.environ.get("GRPC_COMMIT_MAX_PENDING", str(DEFAULT_M
 # The gateway's key: only a call that carries it has its votes' received_at believed.
 GATEWAY_KEY = os.environ.get("GRPC_GATEWAY_KEY", "")
 GATEWAY_KEY_METADATA = "x-escrutinio-gateway-key"
-REFUSAL_METADATA = "escrutinio-refusal"  # why RESOURCE_EXHAUSTED: overloaded or throttled
 # While the tokens could not be loaded (the database was down at start), tried again this often.
 TOKENS_RETRY_SECONDS = 2.0
 SHUTDOWN_GRACE_SECONDS = float(os.environ.get("GRPC_SHUTDOWN_GRACE", "10"))
@@ -279,35 +278,28 @@ async def abort_invalid(context: grpc.aio.ServicerContext, errors: contract.Fiel
     )
 
 
-_ACCESS_CODES = {
-    "unauthenticated": grpc.StatusCode.UNAUTHENTICATED,
-    "forbidden": grpc.StatusCode.PERMISSION_DENIED,
-}
-
-
 async def abort_refused(context: grpc.aio.ServicerContext, refusal: AccessDenied | Throttled) -> None:
     """UNAUTHENTICATED / PERMISSION_DENIED, or RESOURCE_EXHAUSTED (throttled) with `retry-after` seconds."""
-    if isinstance(refusal, AccessDenied):
-        await context.abort(_ACCESS_CODES[refusal.kind.value], refusal.message)
+    if isinstance(refusal, Throttled):
+        await abort_exhausted(context, refusal.message, refusal.kind, refusal.retry_after_seconds)
     else:
-        await abort_exhausted(context, refusal.message, "throttled", refusal.retry_after_seconds)
+        await context.abort(contract.REFUSAL_CODES[refusal.kind], refusal.message)
 
 
 async def abort_exhausted(
     context: grpc.aio.ServicerContext, message: str, refusal: str, retry_after: int
 ) -> None:
     """RESOURCE_EXHAUSTED: nothing was done; retry after `retry_after` seconds. `refusal` says
-    why, for relays: `throttled` (the sede's rate; HTTP 429) or `overloaded` (the server's
-    queue is full; HTTP 503)."""
+    why, for relays (contract.REFUSAL_METADATA): AccessKind.THROTTLED or contract.OVERLOADED."""
     await context.abort(
         grpc.StatusCode.RESOURCE_EXHAUSTED,
         message,
-        trailing_metadata=(("retry-after", str(retry_after)), (REFUSAL_METADATA, refusal)),
+        trailing_metadata=(("retry-after", str(retry_after)), (contract.REFUSAL_METADATA, refusal)),
     )
 
 
 async def abort_overloaded(context: grpc.aio.ServicerContext, overloaded: Overloaded) -> None:
-    await abort_exhausted(context, overloaded.message, "overloaded", overloaded.retry_after)
+    await abort_exhausted(context, overloaded.message, contract.OVERLOADED, overloaded.retry_after)
 
 
 class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
@@ -443,7 +435,7 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
         # (Votes with good credentials of their own were stored: then each vote is answered.)
         refused = next((r for r in results if _call_unauthenticated(r)), None)
         if refused is not None and not any(isinstance(r, RecordResult) for r in results):
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, refused.message)  # type: ignore[union-attr]
+            await context.abort(contract.REFUSAL_CODES[refused.kind], refused.message)  # type: ignore[union-attr]
         return votes_pb2.CastVoteBatchResponse(
             results=[_batch_result(index, result) for index, result in enumerate(results)]
         )
@@ -486,7 +478,7 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
                 "recorded; resend the stream (already stored votes are reported as duplicates).",
             )
         except AccessDenied as exc:  # the stream's token is unknown: every vote would be refused
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, exc.message)
+            await context.abort(contract.REFUSAL_CODES[exc.kind], exc.message)
         return summary.response()
 
     async def _record_stream(
@@ -660,30 +652,22 @@ def _call_unauthenticated(verdict: Verdict) -> bool:
     """The call's own token is unknown: every vote of it would be refused, so the call is."""
     return (
         isinstance(verdict, AccessDenied)
-        and verdict.kind.value == "unauthenticated"
+        and verdict.kind is AccessKind.UNAUTHENTICATED
         and not isinstance(verdict, VoteCredentialRefused)
     )
 
 
 def _refused_in_stream(index: int, refusal: AccessDenied | Throttled) -> votes_pb2.RejectedVote:
-    if isinstance(refusal, AccessDenied) and refusal.kind.value == "unauthenticated":
-        field = "credential" if isinstance(refusal, VoteCredentialRefused) else "authorization"
-        return votes_pb2.RejectedVote(
-            index=index,
-            reason=votes_pb2.RejectedVote.REASON_UNAUTHENTICATED,
-            errors=[votes_pb2.FieldError(field=field, message=refusal.message)],
-        )
-    forbidden = isinstance(refusal, AccessDenied)
+    if isinstance(refusal, VoteCredentialRefused):  # the vote's own credential, not the call's
+        field = "credential"
+    elif refusal.kind is AccessKind.THROTTLED:
+        field = "non_field_errors"
+    else:
+        field = "authorization"
     return votes_pb2.RejectedVote(
         index=index,
-        reason=votes_pb2.RejectedVote.REASON_FORBIDDEN
-        if forbidden
-        else votes_pb2.RejectedVote.REASON_THROTTLED,
-        errors=[
-            votes_pb2.FieldError(
-                field="authorization" if forbidden else "non_field_errors", message=refusal.message
-            )
-        ],
+        reason=contract.REFUSAL_REASONS[refusal.kind],
+        errors=[votes_pb2.FieldError(field=field, message=refusal.message)],
         retry_after_seconds=refusal.retry_after_seconds if isinstance(refusal, Throttled) else 0,
     )
 

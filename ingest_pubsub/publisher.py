@@ -294,9 +294,9 @@ def _reply(vote: ValidatedVote | Refusal, queued: bool | None) -> EdgeReply:
     if isinstance(vote, VoteInvalid):
         return EdgeReply(400, {"errors": vote.errors})
     if isinstance(vote, AccessDenied):
-        return refusal_reply(vote.kind.value, vote.message)
+        return refusal_reply(vote.kind, vote.message)
     if isinstance(vote, Throttled):
-        return refusal_reply("throttled", vote.message, retry_after=vote.retry_after_seconds)
+        return refusal_reply(vote.kind, vote.message, retry_after=vote.retry_after_seconds)
     if isinstance(vote, Conflict):
         return EdgeReply(409, {"errors": {"vote_id": [str(vote)]}})
     if isinstance(vote, StorageUnavailable):
@@ -328,7 +328,7 @@ async def handle_vote(data: Any, received_at: datetime, token: str | None = None
     try:
         grant = token_authenticate(token)  # memory only; before the vote takes a batch place
     except AccessDenied as refused:
-        return refusal_reply(refused.kind.value, refused.message)
+        return refusal_reply(refused.kind, refused.message)
     except StorageUnavailable:
         return unavailable_reply(TOKENS_UNAVAILABLE)
     if _batcher is None:  # made on the running loop, which exists only once serving

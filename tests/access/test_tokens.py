@@ -20,7 +20,8 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from election import access
-from election.access import AccessDenied, AccessKind, Throttled, vote_admit
+from election.access import AccessDenied, Throttled, vote_admit
+from election.credentials import AccessKind
 from election.models import IngestToken
 from election.services import StorageUnavailable, VoteInvalid
 from scripts.devservices import wait_until
