@@ -35,12 +35,11 @@ from election.catalogue import (
 )
 from election.commit import Statement, statements_commit
 from election.models import SEDE_MAX_LENGTH, Route, Vote
+from election.vote_fields import ACCEPTED_FIELDS
 
 logger = logging.getLogger(__name__)
 
 NAME_MAX_LENGTH = 100
-VOTE_FIELDS = ("sede", "municipio", "departamento", "papeleta", "partido")
-ACCEPTED_FIELDS = frozenset(VOTE_FIELDS) | {"vote_id"}
 RECORD_ATTEMPTS = 5
 EXAMPLE_UUID = "3f2b8c1e-9d4a-4b7e-8f00-2a6c5e1d7b90"
 

@@ -14,10 +14,9 @@ from google.protobuf.message import DecodeError
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from election.credentials import AccessKind
+from election.vote_fields import VOTE_FIELDS
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2
 
-# The vote fields the contract carries, besides vote_id.
-VOTE_FIELDS = ("sede", "municipio", "departamento", "papeleta", "partido")
 STATUS_DETAILS_KEY = "grpc-status-details-bin"  # where gRPC's rich error model travels
 
 # How each refusal of election.access travels over gRPC (HTTP: election.edge): the call's status,

@@ -39,6 +39,7 @@ from election.batching import DEFAULT_MAX_PENDING, GroupBatcher
 from election.credentials import AccessKind
 from election.edge import EdgeReply, edge_app, overloaded_reply, refusal_reply, unavailable_reply
 from election.logs import FORMATTERS
+from election.vote_fields import ACCEPTED_FIELDS
 from ingest_grpc import contract
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
 
@@ -75,7 +76,7 @@ def cast_request(data: Any, received_at: datetime) -> votes_pb2.CastVoteRequest 
     errors: contract.FieldErrors = {}
     vote = votes_pb2.Vote()
     for name, value in data.items():
-        if name != "vote_id" and name not in contract.VOTE_FIELDS:
+        if name not in ACCEPTED_FIELDS:
             errors[str(name)[:64]] = ["Unknown field."]
         elif value is None:
             continue  # absent: the server answers "required"

@@ -15,7 +15,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from election.services import VOTE_FIELDS
+from election.vote_fields import VOTE_FIELDS
 
 CATALOGUE_DIR = Path(__file__).resolve().parents[2] / "election" / "catalogue_data"
 

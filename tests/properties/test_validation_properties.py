@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 from election.models import SEDE_MAX_LENGTH, Vote
 from election.services import (
-    ACCEPTED_FIELDS,
     Outcome,
     ValidatedVote,
     VoteInvalid,
@@ -23,6 +22,7 @@ from election.services import (
     vote_validate,
     votes_record,
 )
+from election.vote_fields import ACCEPTED_FIELDS
 from ingest_grpc import contract
 from ingest_grpc.gateway import cast_request
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2
