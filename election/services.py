@@ -35,7 +35,7 @@ from election.catalogue import (
 )
 from election.commit import Statement, statements_commit
 from election.models import SEDE_MAX_LENGTH, Route, Vote
-from election.vote_fields import ACCEPTED_FIELDS
+from election.vote_fields import ACCEPTED_FIELDS, json_type_name
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def _text(data: Mapping[str, Any], name: str, errors: dict[str, list[str]], limi
         return None
     value = data[name]
     if not isinstance(value, str):
-        errors[name] = [f"Must be a string, not {_json_type(value)}."]
+        errors[name] = [f"Must be a string, not {json_type_name(value)}."]
         return None
     value = " ".join(value.split())
     if not value:
@@ -110,11 +110,6 @@ def _text(data: Mapping[str, Any], name: str, errors: dict[str, list[str]], limi
     else:
         return value
     return None
-
-
-def _json_type(value: Any) -> str:
-    names = {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "an object"}
-    return names.get(type(value), type(value).__name__)
 
 
 def _vote_id(data: Mapping[str, Any], errors: dict[str, list[str]]) -> uuid.UUID | None:
@@ -150,7 +145,7 @@ def _sede(data: Mapping[str, Any], errors: dict[str, list[str]]) -> str | None:
             return None
         value = str(value)
     elif not isinstance(value, str) and value is not None:
-        errors["sede"] = [f"Must be an integer or a string, not {_json_type(value)}."]
+        errors["sede"] = [f"Must be an integer or a string, not {json_type_name(value)}."]
         return None
     text = _text({"sede": value}, "sede", errors, SEDE_MAX_LENGTH)
     return None if text is None else sede_canonical(text)
@@ -168,7 +163,7 @@ def vote_validate(data: Any, *, received_at: datetime | None = None) -> Validate
     Raises VoteInvalid with every field's errors at once.
     """
     if not isinstance(data, Mapping):
-        raise VoteInvalid({"non_field_errors": [f"Expected a JSON object, not {_json_type(data)}."]})
+        raise VoteInvalid({"non_field_errors": [f"Expected a JSON object, not {json_type_name(data)}."]})
     errors: dict[str, list[str]] = {}
     for unknown in sorted(set(data) - ACCEPTED_FIELDS, key=str)[:10]:
         errors[str(unknown)[:64]] = ["Unknown field."]

@@ -39,7 +39,7 @@ from election.batching import DEFAULT_MAX_PENDING, GroupBatcher
 from election.credentials import AccessKind
 from election.edge import EdgeReply, edge_app, overloaded_reply, refusal_reply, unavailable_reply
 from election.logs import FORMATTERS
-from election.vote_fields import ACCEPTED_FIELDS
+from election.vote_fields import ACCEPTED_FIELDS, json_type_name
 from ingest_grpc import contract
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
 
@@ -54,7 +54,6 @@ GATEWAY_KEY = os.environ.get("GRPC_GATEWAY_KEY", "")
 GATEWAY_METADATA = (("x-escrutinio-gateway-key", GATEWAY_KEY),) if GATEWAY_KEY else None
 ROUTE = "grpc"
 _STATUS_NAMES = {votes_pb2.CAST_STATUS_STORED: "stored", votes_pb2.CAST_STATUS_DUPLICATE: "duplicate"}
-_JSON_TYPES = {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "an object"}
 
 
 class _Channel:
@@ -72,7 +71,7 @@ _grpc = _Channel()
 def cast_request(data: Any, received_at: datetime) -> votes_pb2.CastVoteRequest | contract.FieldErrors:
     """The JSON vote as a CastVoteRequest, or the errors of what the contract cannot carry."""
     if not isinstance(data, dict):
-        return {"non_field_errors": [f"Expected a JSON object, not {_json_type(data)}."]}
+        return {"non_field_errors": [f"Expected a JSON object, not {json_type_name(data)}."]}
     errors: contract.FieldErrors = {}
     vote = votes_pb2.Vote()
     for name, value in data.items():
@@ -87,7 +86,7 @@ def cast_request(data: Any, received_at: datetime) -> votes_pb2.CastVoteRequest 
                 vote.sede = str(value)
         elif not isinstance(value, str):
             kind = "an integer or a string" if name == "sede" else "a string"
-            errors[name] = [f"Must be {kind}, not {_json_type(value)}."]
+            errors[name] = [f"Must be {kind}, not {json_type_name(value)}."]
         elif not _is_utf8(value):
             errors[name] = ["Must be valid Unicode text."]
         else:
@@ -97,10 +96,6 @@ def cast_request(data: Any, received_at: datetime) -> votes_pb2.CastVoteRequest 
     request = votes_pb2.CastVoteRequest(vote=vote)
     request.received_at.FromDatetime(received_at)
     return request
-
-
-def _json_type(value: Any) -> str:
-    return _JSON_TYPES.get(type(value), "null" if value is None else type(value).__name__)
 
 
 def _is_utf8(value: str) -> bool:

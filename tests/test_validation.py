@@ -153,9 +153,12 @@ def test_every_field_is_reported_at_once() -> None:
     assert set(errors) == {"sede", "departamento", "papeleta", "partido"}
 
 
-@pytest.mark.parametrize("data", [[], "vote", 7, None])
-def test_a_body_that_is_not_an_object(data: Any) -> None:
-    assert list(errors_of(data)) == ["non_field_errors"]
+@pytest.mark.parametrize(
+    ("data", "named"), [([], "a list"), ("vote", "str"), (7, "a number"), (None, "null")]
+)
+def test_a_body_that_is_not_an_object(data: Any, named: str) -> None:
+    # Named as the gateway names it (election.vote_fields.json_type_name): JSON null is "null".
+    assert errors_of(data) == {"non_field_errors": [f"Expected a JSON object, not {named}."]}
 
 
 def test_a_given_vote_id_is_kept() -> None:
