@@ -60,8 +60,9 @@ from django.utils import timezone
 
 from election.catalogue import NameUnknown, catalogue_index, departamento_resolve, municipio_resolve
 from election.credentials import AccessKind
-from election.models import IngestToken
+from election.models import SEDE_MAX_LENGTH, IngestToken
 from election.services import StorageUnavailable, ValidatedVote, VoteInvalid, sede_canonical, vote_validate
+from election.vote_fields import TextRefused, text_clean
 
 logger = logging.getLogger(__name__)
 
@@ -121,9 +122,10 @@ def sede_key(*, departamento: str, municipio: str, sede: str | int) -> SedeKey:
         town = municipio_resolve(str(municipio), area, index)
     except NameUnknown as exc:
         raise VoteInvalid({"sede": [str(exc)]}) from exc
-    text = " ".join(str(sede).split())
-    if not text:
-        raise VoteInvalid({"sede": ["This field may not be blank."]})
+    try:  # the rule of a vote's sede: a token for a sede no vote can name would be useless
+        text = text_clean(str(sede), limit=SEDE_MAX_LENGTH)
+    except TextRefused as refused:
+        raise VoteInvalid({"sede": [str(refused)]}) from refused
     return area.code, town.code, sede_canonical(text)
 
 

@@ -35,7 +35,7 @@ from election.catalogue import (
 )
 from election.commit import Statement, statements_commit
 from election.models import SEDE_MAX_LENGTH, Route, Vote
-from election.vote_fields import ACCEPTED_FIELDS, json_type_name
+from election.vote_fields import ACCEPTED_FIELDS, TextRefused, json_type_name, text_clean
 
 logger = logging.getLogger(__name__)
 
@@ -100,16 +100,11 @@ def _text(data: Mapping[str, Any], name: str, errors: dict[str, list[str]], limi
     if not isinstance(value, str):
         errors[name] = [f"Must be a string, not {json_type_name(value)}."]
         return None
-    value = " ".join(value.split())
-    if not value:
-        errors[name] = ["This field may not be blank."]
-    elif len(value) > limit:
-        errors[name] = [f"Ensure this field has no more than {limit} characters (it has {len(value)})."]
-    elif not value.isprintable():
-        errors[name] = ["Must not contain control characters."]
-    else:
-        return value
-    return None
+    try:
+        return text_clean(value, limit=limit)
+    except TextRefused as refused:
+        errors[name] = [str(refused)]
+        return None
 
 
 def _vote_id(data: Mapping[str, Any], errors: dict[str, list[str]]) -> uuid.UUID | None:

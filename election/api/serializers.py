@@ -24,6 +24,7 @@ from election.catalogue import (
 from election.models import SEDE_MAX_LENGTH, Route
 from election.selectors import VOTE_FILTER_GROUPS
 from election.services import NAME_MAX_LENGTH, sede_canonical
+from election.vote_fields import TextRefused, text_clean, text_fold
 
 DEPARTAMENTOS_MAX = 22
 
@@ -39,13 +40,13 @@ class NameField(serializers.CharField):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str | None:
-        text = super().to_internal_value(data)
-        text = " ".join(text.split())
+        text = text_fold(super().to_internal_value(data))
         if not text:
             return None
-        if not text.isprintable():
-            raise serializers.ValidationError("Must not contain control characters.")
-        return text
+        try:
+            return text_clean(text)  # as a vote's names are read
+        except TextRefused as refused:
+            raise serializers.ValidationError(str(refused)) from refused
 
 
 class AreaQuery(serializers.Serializer):

@@ -92,6 +92,21 @@ def test_an_invalid_vote_with_a_good_token_is_invalid(db: None) -> None:
         admit(vote(partido="NOPE"), token)
 
 
+@pytest.mark.parametrize(
+    ("sede", "message"),
+    [
+        ("  ", "This field may not be blank."),
+        ("7\x00", "Must not contain control characters."),
+        ("x" * 300, "Ensure this field has no more than 32 characters (it has 300)."),
+    ],
+)
+def test_a_token_is_issued_only_for_a_sede_a_vote_could_name(db: None, sede: str, message: str) -> None:
+    with pytest.raises(VoteInvalid) as refused:
+        access.token_issue(**{**PATZUN_7, "sede": sede})
+    assert refused.value.errors == {"sede": [message]}
+    assert not IngestToken.objects.exists()
+
+
 @override_settings(INGEST_TOKEN="shared-demo-token")
 def test_the_shared_token_admits_every_sede(db: None) -> None:
     assert admit(vote(), "shared-demo-token").municipio == "Patzún"
