@@ -8,6 +8,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from election import metrics
+from election.redis_clients import PROBE_TIMEOUT_SECONDS, redis_connect
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -34,7 +35,7 @@ def _check_database() -> str:
 
 def _check_redis() -> str:
     try:
-        redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1).ping()
+        redis_connect(settings.REDIS_URL, timeout=PROBE_TIMEOUT_SECONDS).ping()
         return "ok"
     except redis.RedisError as exc:
         return f"error: {type(exc).__name__}"

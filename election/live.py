@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import redis
 from django.conf import settings
 
+from election.redis_clients import redis_shared
 from election.services import Outcome, RecordResult
 
 logger = logging.getLogger(__name__)
@@ -28,17 +29,10 @@ LATEST_MAX = int(os.environ.get("LATEST_VOTES_MAX", "100"))
 # The least time between two updates of the list by one process (LiveFeed).
 LIVE_INTERVAL_MS = float(os.environ.get("LIVE_INTERVAL_MS", "100"))
 
-_clients: dict[str, redis.Redis] = {}
-_clients_lock = threading.Lock()
-
 
 def redis_client() -> redis.Redis:
-    """One connection pool per process and REDIS_URL."""
-    url = settings.REDIS_URL
-    with _clients_lock:
-        if url not in _clients:
-            _clients[url] = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        return _clients[url]
+    """The process's client of REDIS_URL (not the broker's)."""
+    return redis_shared(settings.REDIS_URL)
 
 
 def latest_entry(result: RecordResult, route: str) -> str:

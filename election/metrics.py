@@ -29,6 +29,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from election.redis_clients import PROBE_TIMEOUT_SECONDS, redis_connect
+
 logger = logging.getLogger(__name__)
 
 VOTES_ANSWERED = Counter(
@@ -68,7 +70,7 @@ class QueueDepthCollector(Collector):
     """`escrutinio_queue_messages{queue}`: LLEN of each Celery queue in the broker, read at scrape."""
 
     def __init__(self, broker_url: str, queues: tuple[str, ...] = ("votes",)) -> None:
-        self._broker = redis.Redis.from_url(broker_url, socket_timeout=1, socket_connect_timeout=1)
+        self._broker = redis_connect(broker_url, timeout=PROBE_TIMEOUT_SECONDS)
         self._queues = queues
 
     def collect(self) -> Iterator[Metric]:

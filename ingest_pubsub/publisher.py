@@ -66,6 +66,7 @@ from election.edge import (  # noqa: E402
     unavailable_reply,
 )
 from election.models import Route  # noqa: E402
+from election.redis_clients import PROBE_TIMEOUT_SECONDS, redis_connect  # noqa: E402
 from election.services import (  # noqa: E402
     ContentKey,
     StorageUnavailable,
@@ -203,9 +204,7 @@ class BrokerRoom:
 
     def _read(self) -> bool:
         if self._client is None:
-            self._client = redis.Redis.from_url(
-                settings.CELERY_BROKER_URL, socket_timeout=1, socket_connect_timeout=1
-            )
+            self._client = redis_connect(settings.CELERY_BROKER_URL, timeout=PROBE_TIMEOUT_SECONDS)
         pipe = self._client.pipeline(transaction=False)
         pipe.llen(QUEUE_NAME)
         pipe.info("memory")
@@ -344,7 +343,7 @@ class BrokerNotDurable(RuntimeError):
 def broker_durability_problem() -> str | None:
     """Why the broker could lose a queued vote (no AOF, AOF not fsynced before each answer,
     or its settings unreadable), or None when its AOF is on with `appendfsync always`."""
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2, socket_connect_timeout=2)
+    client = redis_connect(settings.CELERY_BROKER_URL)
     deadline = time.monotonic() + BROKER_WAIT_SECONDS  # a broker still starting, as pods start together
     try:
         while True:
@@ -421,7 +420,7 @@ async def on_shutdown() -> None:
 
 async def ready() -> bool:
     def ping() -> bool:
-        client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=1, socket_connect_timeout=1)
+        client = redis_connect(settings.CELERY_BROKER_URL, timeout=PROBE_TIMEOUT_SECONDS)
         try:
             return bool(client.ping())
         except redis.RedisError:
