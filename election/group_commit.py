@@ -49,6 +49,7 @@ from election.batching import DEFAULT_MAX_PENDING, Overloaded
 from election.db_thread import database_session
 from election.live import LiveFeed
 from election.services import StorageUnavailable
+from election.threads import thread_ensure
 
 logger = logging.getLogger(__name__)
 
@@ -217,14 +218,8 @@ class GroupCommitter(Generic[T, R]):
                 raise Overloaded(f"{waiting} waiting for the database in this server")
             self._pending.append(submission)
             self._pending_items += len(submission.items)
-            self._thread_ensure()
+            self._thread = thread_ensure(self._thread, self._run, f"group-commit-{self._route}")
             self._wakeup.notify()
-
-    def _thread_ensure(self) -> None:
-        # Started on first use, so a prefork child gets its own (a thread does not survive fork).
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._run, name=f"group-commit-{self._route}", daemon=True)
-            self._thread.start()
 
     def _run(self) -> None:
         while True:

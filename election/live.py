@@ -20,6 +20,7 @@ from django.conf import settings
 
 from election.redis_clients import redis_shared
 from election.services import Outcome, RecordResult
+from election.threads import thread_ensure
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ class LiveFeed:
             with self._changed:
                 self._pending = (self._pending + stored)[-LATEST_MAX:]
                 self._pending_count += len(stored)
-                self._thread_ensure()
+                self._thread = thread_ensure(self._thread, self._run, f"live-{self._route}")
                 if self._idle:  # during its pause the thread finds them when it ends: no wake-up
                     self._changed.notify()
 
@@ -107,12 +108,6 @@ class LiveFeed:
             self._changed.notify()
         if self._thread is not None:
             self._thread.join(timeout)
-
-    def _thread_ensure(self) -> None:
-        # Started on first use, so a forked child gets its own (a thread does not survive fork).
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._run, name=f"live-{self._route}", daemon=True)
-            self._thread.start()
 
     def _run(self) -> None:
         while True:

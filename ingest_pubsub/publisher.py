@@ -189,7 +189,8 @@ class BrokerRoom:
         self._memory_share = memory_share
         self._room = True
         self._read_at = -1.0
-        self._client: redis.Redis | None = None
+        # No connection yet: redis-py connects at the first command.
+        self._client = redis_connect(settings.CELERY_BROKER_URL, timeout=PROBE_TIMEOUT_SECONDS)
 
     def has_room(self) -> bool:
         now = time.monotonic()
@@ -203,8 +204,6 @@ class BrokerRoom:
         return self._room
 
     def _read(self) -> bool:
-        if self._client is None:
-            self._client = redis_connect(settings.CELERY_BROKER_URL, timeout=PROBE_TIMEOUT_SECONDS)
         pipe = self._client.pipeline(transaction=False)
         pipe.llen(QUEUE_NAME)
         pipe.info("memory")
@@ -319,20 +318,17 @@ async def _flush(submissions: list[Submission]) -> list[EdgeReply]:
     return await asyncio.get_running_loop().run_in_executor(_executor, publish_batch, submissions)
 
 
-_batcher: GroupBatcher[Submission, EdgeReply] | None = None
+# Overloaded (MAX_PENDING waiting) is answered 503 with Retry-After by the edge.
+_batcher = GroupBatcher(_flush, max_batch=MAX_BATCH, max_pending=MAX_PENDING)
 
 
 async def handle_vote(data: Any, received_at: datetime, token: str | None = None) -> EdgeReply:
-    global _batcher
     try:
         grant = token_authenticate(token)  # memory only; before the vote takes a batch place
     except AccessDenied as refused:
         return refusal_reply(refused.kind, refused.message)
     except StorageUnavailable:
         return unavailable_reply(TOKENS_UNAVAILABLE)
-    if _batcher is None:  # made on the running loop, which exists only once serving
-        _batcher = GroupBatcher(_flush, max_batch=MAX_BATCH, max_pending=MAX_PENDING)
-    # Overloaded (MAX_PENDING waiting) is answered 503 with Retry-After by the edge.
     return await _batcher.submit(Submission(data, received_at, grant))
 
 
@@ -412,8 +408,7 @@ async def on_startup() -> None:
 
 async def on_shutdown() -> None:
     # uvicorn stops accepting and waits for open requests before this: flush what is left.
-    if _batcher is not None:
-        await _batcher.wait_idle()
+    await _batcher.wait_idle()
     _executor.shutdown(wait=True)
     _stored_check.shutdown()
 
