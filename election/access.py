@@ -62,6 +62,7 @@ from election.catalogue import NameUnknown, catalogue_index, departamento_resolv
 from election.credentials import AccessKind
 from election.models import SEDE_MAX_LENGTH, IngestToken
 from election.services import StorageUnavailable, ValidatedVote, VoteInvalid, sede_canonical, vote_validate
+from election.threads import thread_ensure
 from election.vote_fields import TextRefused, text_clean
 
 logger = logging.getLogger(__name__)
@@ -331,13 +332,8 @@ class _TokenCache:
 
     def _refresher_ensure(self) -> None:
         with self._lock:
-            if self._refresher_pid == os.getpid():
-                return
-            self._refresher = threading.Thread(
-                target=self._refresh_forever, name="token-refresh", daemon=True
-            )
-            self._refresher_pid = os.getpid()  # a forked child starts its own
-            self._refresher.start()
+            self._refresher = thread_ensure(self._refresher, self._refresh_forever, "token-refresh")
+            self._refresher_pid = os.getpid()  # the request path's cheap test for a forked child
 
     def _refresh_forever(self) -> None:
         while True:
