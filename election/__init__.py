@@ -1,4 +1,3 @@
-# The Celery app is loaded with Django, so `@app.task` and `apply_async` find their config.
-from election.celery import app as celery_app
-
-__all__ = ("celery_app",)
+"""Escrutinio's Django project and the vote domain. Importing it starts and loads nothing:
+the Celery app lives in election.celery, which the worker (`celery -A election`) and the
+publisher (through ingest_pubsub.tasks) import themselves."""
