@@ -1,4 +1,4 @@
-"""Django settings, all from the environment (see the configuration table in README.md)."""
+"""Django settings, all from the environment (the table: docs/configuration.md)."""
 
 from __future__ import annotations
 
@@ -165,7 +165,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 # --- Celery: the Redis route's queue (election/celery.py, ingest_pubsub/tasks.py) ------
 # Why each of these is set as it is (no vote lost nor counted twice): election/celery.py's
 # docstring, the one place that explains the worker's reliability.
-# The broker is a Redis with AOF on (README, "Redis route"): a message is durable once
+# The broker is a Redis with AOF on (docs/architecture.md, "The Redis route"): a message is durable once
 # LPUSH has answered, which is when the publisher answers 202.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or REDIS_URL
 CELERY_IMPORTS = ("ingest_pubsub.tasks",)  # by name: election/ never imports a route

@@ -81,9 +81,8 @@ def dockerfile_env_names(path: Path) -> set[str]:
 
 
 def readme_config_names() -> set[str]:
-    """The variables of the README's configuration table (its first column)."""
-    text = (ROOT / "README.md").read_text()
-    table = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    """The variables of the configuration table, docs/configuration.md (its first column)."""
+    table = (ROOT / "docs" / "configuration.md").read_text()
     return set(re.findall(r"^\| `([A-Z][A-Z0-9_]*)` \|", table, re.MULTILINE))
 
 

@@ -180,7 +180,7 @@ def test_redis_in_the_cluster_keeps_an_append_only_file(overlay: str) -> None:
 def test_every_variable_the_deployments_set_is_in_the_readme_table() -> None:
     documented = readme_config_names()
     used = deployment_env_names()
-    assert used - documented == set(), "add these to the README configuration table"
+    assert used - documented == set(), "add these to the configuration table, docs/configuration.md"
 
 
 def test_the_essential_variables_are_set_by_every_deployment() -> None:
