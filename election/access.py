@@ -9,7 +9,7 @@ so there is one implementation of the rule:
 2. the vote is valid (`vote_validate`): else VoteInvalid, 400;
 3. the token is bound to the sede the vote claims (`grant_authorize`): else
    AccessDenied(FORBIDDEN), 403;
-4. that sede is within its rate (`SedeRateLimiter`): else Throttled, 429.
+4. that sede is within its rate (election.rate_limit): else Throttled, 429.
 
 Tokens are 256 random bits, stored only as their SHA-256. A slow password hash (PBKDF2,
 Argon2) protects *low-entropy* secrets from a guessing attacker who stole the table; a
@@ -61,13 +61,13 @@ from django.utils import timezone
 from election.catalogue import NameUnknown, catalogue_index, departamento_resolve, municipio_resolve
 from election.credentials import AccessKind
 from election.models import SEDE_MAX_LENGTH, IngestToken
+from election.rate_limit import SedeKey, sede_limiter
 from election.services import StorageUnavailable, ValidatedVote, VoteInvalid, sede_canonical, vote_validate
 from election.threads import thread_ensure
 from election.vote_fields import TextRefused, text_clean
 
 logger = logging.getLogger(__name__)
 
-SedeKey = tuple[str, str, str]  # (departamento code, municipio code, canonical sede)
 TOKEN_BYTES = 32
 MISS_RELOAD_SECONDS = 1.0  # at most one refresh asked by unknown tokens per this, per process
 RETRY_SECONDS = 1.0  # after a failed refresh, from its end
@@ -80,24 +80,6 @@ class AccessDenied(Exception):
         super().__init__(message)
         self.kind = kind
         self.message = message
-
-
-class Throttled(Exception):
-    """The sede sends faster than its rate; nothing was done, retry with the same vote_id."""
-
-    kind = AccessKind.THROTTLED
-
-    def __init__(self, retry_after: float) -> None:
-        self.retry_after = retry_after
-        super().__init__(self.message)
-
-    @property
-    def message(self) -> str:
-        return f"Too many votes from this sede; retry in {self.retry_after_seconds} s with the same vote_id."
-
-    @property
-    def retry_after_seconds(self) -> int:
-        return max(1, int(self.retry_after + 0.999))
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,50 +379,6 @@ def grant_authorize(grant: Grant, vote: ValidatedVote) -> None:
             f"This token is for sede {sede} of municipio {municipio} (departamento {departamento}); "
             f"the vote claims sede {vote.sede} of {vote.municipio}, {vote.departamento}.",
         )
-
-
-# --- Rate limit ---------------------------------------------------------------------
-
-
-class SedeRateLimiter:
-    """A token bucket per sede, in this process: INGEST_RATE_PER_SEDE votes/s, bursts of
-    INGEST_RATE_BURST. Per process: N processes admit up to N times the rate (see SECURITY.md)."""
-
-    MAX_SEDES = 100_000
-
-    def __init__(self) -> None:
-        self._buckets: dict[SedeKey, tuple[float, float]] = {}  # sede -> (tokens, at)
-        self._lock = threading.Lock()
-
-    def take(self, sede: SedeKey) -> None:
-        rate, burst = float(settings.INGEST_RATE_PER_SEDE), float(settings.INGEST_RATE_BURST)
-        if rate <= 0:
-            return  # off (benchmarks)
-        with self._lock:
-            now = time.monotonic()
-            tokens, at = self._buckets.get(sede, (burst, now))
-            tokens = min(burst, tokens + (now - at) * rate)
-            if tokens < 1:
-                self._buckets[sede] = (tokens, now)
-                raise Throttled(retry_after=(1 - tokens) / rate)
-            self._buckets[sede] = (tokens - 1, now)
-            if len(self._buckets) > self.MAX_SEDES:
-                self._prune(now, rate, burst)
-
-    def _prune(self, now: float, rate: float, burst: float) -> None:
-        """Forget full buckets (a sede idle long enough): bounded memory, same behaviour."""
-        self._buckets = {
-            sede: (tokens, at)
-            for sede, (tokens, at) in self._buckets.items()
-            if tokens + (now - at) * rate < burst
-        }
-
-    def reset(self) -> None:
-        with self._lock:
-            self._buckets.clear()
-
-
-sede_limiter = SedeRateLimiter()
 
 
 def vote_admit(data: Mapping[str, Any] | Any, *, token: str | None, received_at: datetime) -> ValidatedVote:

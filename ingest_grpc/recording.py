@@ -26,7 +26,6 @@ from django.db import DatabaseError, close_old_connections, connection  # noqa: 
 from election.access import (  # noqa: E402
     AccessDenied,
     Grant,
-    Throttled,
     grant_admit,
     token_authenticate,
     tokens_warm,
@@ -38,6 +37,7 @@ from election.db_thread import database_session  # noqa: E402
 from election.group_commit import GroupCommitter  # noqa: E402
 from election.live import LiveFeed  # noqa: E402
 from election.models import Route  # noqa: E402
+from election.rate_limit import Throttled  # noqa: E402
 from election.services import (  # noqa: E402
     Outcome,
     RecordPlan,

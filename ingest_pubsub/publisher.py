@@ -51,7 +51,6 @@ from prometheus_client import Histogram  # noqa: E402
 from election.access import (  # noqa: E402
     AccessDenied,
     Grant,
-    Throttled,
     grant_admit,
     token_authenticate,
     tokens_warm,
@@ -66,6 +65,7 @@ from election.edge import (  # noqa: E402
     unavailable_reply,
 )
 from election.models import Route  # noqa: E402
+from election.rate_limit import Throttled  # noqa: E402
 from election.redis_clients import PROBE_TIMEOUT_SECONDS, redis_connect  # noqa: E402
 from election.services import (  # noqa: E402
     ContentKey,

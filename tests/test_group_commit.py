@@ -24,10 +24,10 @@ import pytest
 from django.db import IntegrityError
 
 from election import group_commit, live
-from election.access import Throttled, sede_limiter
 from election.batching import Overloaded
 from election.group_commit import GroupCommitter
 from election.models import Vote
+from election.rate_limit import Throttled, sede_limiter
 from election.services import Outcome, RecordResult, ValidatedVote, votes_record
 from ingest_grpc.recording import Ballot, ballots_admit, ballots_record
 from scripts.devservices import wait_until

@@ -20,9 +20,10 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from election import access
-from election.access import AccessDenied, Throttled, vote_admit
+from election.access import AccessDenied, vote_admit
 from election.credentials import AccessKind
 from election.models import IngestToken
+from election.rate_limit import SedeRateLimiter, Throttled, sede_limiter
 from election.services import StorageUnavailable, VoteInvalid
 from scripts.devservices import wait_until
 
@@ -39,10 +40,10 @@ def admit(data: dict[str, Any], token: str | None) -> Any:
 
 @pytest.fixture(autouse=True)
 def fresh_state() -> Any:
-    access.sede_limiter.reset()
+    sede_limiter.reset()
     access._tokens.forget()
     yield
-    access.sede_limiter.reset()
+    sede_limiter.reset()
     access._tokens.forget()
 
 
@@ -207,7 +208,7 @@ def test_without_a_copy_the_first_check_reads_it_and_then_checks_never_wait(
 
 @override_settings(INGEST_RATE_PER_SEDE=2, INGEST_RATE_BURST=3)
 def test_the_token_bucket_admits_the_burst_then_the_rate_per_sede() -> None:
-    limiter = access.SedeRateLimiter()
+    limiter = SedeRateLimiter()
     sede = ("04", "0407", "7")
     for _ in range(3):
         limiter.take(sede)
@@ -224,7 +225,7 @@ def test_the_token_bucket_admits_the_burst_then_the_rate_per_sede() -> None:
 
 @override_settings(INGEST_RATE_PER_SEDE=0)
 def test_a_rate_of_zero_turns_the_limit_off() -> None:
-    limiter = access.SedeRateLimiter()
+    limiter = SedeRateLimiter()
     for _ in range(1000):
         limiter.take(("04", "0407", "7"))
 
