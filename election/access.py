@@ -62,9 +62,10 @@ from election.catalogue import NameUnknown, catalogue_index, departamento_resolv
 from election.credentials import AccessKind
 from election.models import SEDE_MAX_LENGTH, IngestToken
 from election.rate_limit import SedeKey, sede_limiter
-from election.services import StorageUnavailable, ValidatedVote, VoteInvalid, sede_canonical, vote_validate
+from election.services import sede_canonical, vote_validate
 from election.threads import thread_ensure
 from election.vote_fields import TextRefused, text_clean
+from election.vote_types import StorageUnavailable, ValidatedVote, VoteInvalid
 
 logger = logging.getLogger(__name__)
 

@@ -48,8 +48,8 @@ from django import db
 from election.batching import DEFAULT_MAX_PENDING, Overloaded
 from election.db_thread import database_session
 from election.live import LiveFeed
-from election.services import StorageUnavailable
 from election.threads import thread_ensure
+from election.vote_types import StorageUnavailable
 
 logger = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ import redis
 from django.conf import settings
 
 from election.redis_clients import redis_shared
-from election.services import Outcome, RecordResult
 from election.threads import thread_ensure
+from election.vote_types import Outcome, RecordResult
 
 logger = logging.getLogger(__name__)
 

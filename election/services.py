@@ -6,20 +6,16 @@ is or how one is stored.
 
 from __future__ import annotations
 
-import functools
 import logging
-import operator
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-from django.conf import settings
-from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, connection
 from django.utils import timezone
 
 from election import metrics, tallies
@@ -34,58 +30,23 @@ from election.catalogue import (
     partido_resolve,
 )
 from election.commit import Statement, statements_commit
-from election.models import SEDE_MAX_LENGTH, Route, Vote
+from election.models import SEDE_MAX_LENGTH, Route
 from election.vote_fields import ACCEPTED_FIELDS, TextRefused, json_type_name, text_clean
+from election.vote_sql import stored_content, votes_insert
+from election.vote_types import (
+    ContentKey,
+    Outcome,
+    RecordResult,
+    StorageUnavailable,
+    ValidatedVote,
+    VoteInvalid,
+)
 
 logger = logging.getLogger(__name__)
 
 NAME_MAX_LENGTH = 100
 RECORD_ATTEMPTS = 5
 EXAMPLE_UUID = "3f2b8c1e-9d4a-4b7e-8f00-2a6c5e1d7b90"
-
-
-class VoteInvalid(Exception):
-    """A reported vote broke a rule; `errors` maps each field to readable messages."""
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__(errors)
-        self.errors = errors
-
-
-class StorageUnavailable(Exception):
-    """The database could not be reached or kept failing: nothing was stored, retry later."""
-
-
-# What a vote says, for telling a duplicate (same vote_id, same content) from a conflict:
-# sede, departamento code, municipio code, papeleta, partido.
-ContentKey = tuple[str, str, str, str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class ValidatedVote:
-    vote_id: uuid.UUID
-    sede: str
-    departamento_code: str
-    departamento: str
-    municipio_code: str
-    municipio: str
-    papeleta: str
-    partido: str
-    received_at: datetime
-
-    def canonical(self) -> dict[str, str]:
-        """The vote as stored, in the field format (names, papeleta code, partido sigla)."""
-        return {
-            "vote_id": str(self.vote_id),
-            "sede": self.sede,
-            "departamento": self.departamento,
-            "municipio": self.municipio,
-            "papeleta": self.papeleta,
-            "partido": self.partido,
-        }
-
-    def content_key(self) -> ContentKey:
-        return (self.sede, self.departamento_code, self.municipio_code, self.papeleta, self.partido)
 
 
 # --- Validation -------------------------------------------------------------
@@ -234,19 +195,6 @@ def _lookup(
 # --- Recording --------------------------------------------------------------
 
 
-class Outcome(StrEnum):
-    STORED = "stored"
-    DUPLICATE = "duplicate"  # the same vote_id with the same content was stored before
-    CONFLICT = "conflict"  # the vote_id was stored before with different content: refused
-
-
-@dataclass(frozen=True, slots=True)
-class RecordResult:
-    vote: ValidatedVote
-    outcome: Outcome
-    stored_at: datetime | None = None  # set when this call stored the vote
-
-
 def votes_record(*, votes: Sequence[ValidatedVote], route: Route | str) -> list[RecordResult]:
     """Store a batch of validated votes in one transaction, idempotently on `vote_id`.
 
@@ -369,7 +317,7 @@ def _record_plan(votes: Sequence[ValidatedVote], route: Route) -> tuple[list[Rec
     A vote another transaction stores between this look and the commit makes the commit fail
     on the vote_id's unique key; votes_record then plans again and sees it.
     """
-    stored_before = _stored_content([vote.vote_id for vote in votes])
+    stored_before = stored_content([vote.vote_id for vote in votes])
     stored_at = timezone.now()
     fresh: dict[uuid.UUID, ValidatedVote] = {}
     results: list[RecordResult] = []
@@ -384,7 +332,7 @@ def _record_plan(votes: Sequence[ValidatedVote], route: Route) -> tuple[list[Rec
         else:
             results.append(RecordResult(vote, Outcome.CONFLICT))
     new = list(fresh.values())
-    writes = _votes_insert(new, route, stored_at)
+    writes = votes_insert(new, route, stored_at)
     writes += tallies.tallies_statements(votes=new, route=route, stored_at=stored_at)
     return results, writes
 
@@ -397,7 +345,7 @@ def votes_stored_content(vote_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Conte
     connection is then closed, so the next call opens a new one.
     """
     try:
-        return _stored_content(list(vote_ids))
+        return stored_content(list(vote_ids))
     except DatabaseError as exc:
         connection.close()
         raise StorageUnavailable(str(exc)) from exc
@@ -406,111 +354,3 @@ def votes_stored_content(vote_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Conte
 def vote_conflict_message(vote_id: uuid.UUID | str) -> str:
     """Why a vote whose vote_id is stored with other content is refused (HTTP 409, ALREADY_EXISTS)."""
     return f"vote_id {vote_id} was stored before with different content; nothing changed."
-
-
-def _stored_content(vote_ids: list[uuid.UUID]) -> dict[uuid.UUID, ContentKey]:
-    """The content key of each of these vote_ids already stored.
-
-    Raw SQL: on a small batch, building the ORM query took three times as long as the database
-    took to answer it (cProfile, 8 votes: 0.9 of 1.3 ms).
-    """
-    db = transaction.get_connection()
-    vote_id = Vote._meta.get_field("vote_id")
-    quote = db.ops.quote_name
-    columns = ", ".join(quote(Vote._meta.get_field(name).column) for name in _CONTENT_COLUMNS)  # type: ignore[union-attr, arg-type]
-    table = quote(Vote._meta.db_table)
-    key = quote(vote_id.column)  # type: ignore[arg-type]
-    found: dict[uuid.UUID, ContentKey] = {}
-    with db.cursor() as cursor:
-        for start in range(0, len(vote_ids), _INSERT_CHUNK):
-            chunk = [
-                vote_id.get_db_prep_value(value, db) for value in vote_ids[start : start + _INSERT_CHUNK]
-            ]
-            marks = ", ".join(["%s"] * len(chunk))
-            # identifiers come from the model; every value is a parameter
-            cursor.execute(f"SELECT {key}, {columns} FROM {table} WHERE {key} IN ({marks})", chunk)  # noqa: S608
-            for stored_id, *content in cursor.fetchall():
-                found[vote_id.to_python(stored_id)] = tuple(content)  # type: ignore[assignment]
-    return found
-
-
-# What a vote is, for telling a duplicate from a conflict: ValidatedVote.content_key's fields.
-_CONTENT_COLUMNS = ("sede", "departamento", "municipio", "papeleta", "partido")
-# The columns `_votes_insert` writes, as Vote declares them.
-_VOTE_COLUMNS = (
-    "vote_id",
-    "sede",
-    "departamento",
-    "municipio",
-    "papeleta",
-    "partido",
-    "route",
-    "received_at",
-    "stored_at",
-)
-_INSERT_CHUNK = 1000
-
-
-def _votes_insert(votes: Sequence[ValidatedVote], route: Route, stored_at: datetime) -> list[Statement]:
-    """Multi-row INSERTs of new votes: what bulk_create writes, without a model instance and
-    a field-by-field conversion per value (most of a large batch's cost). Only the UUID and
-    the datetimes need the backend's conversion; the other values are plain text."""
-    db = transaction.get_connection()  # the connection itself, not the per-thread proxy
-    fields = [Vote._meta.get_field(name) for name in _VOTE_COLUMNS]
-    uuid_value = _uuid_param(db)
-    time_value = _datetime_param(db)
-    stored = time_value(stored_at)
-    quote = db.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)  # type: ignore[union-attr, arg-type]
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    table = quote(Vote._meta.db_table)
-    statements: list[Statement] = []
-    for start in range(0, len(votes), _INSERT_CHUNK):
-        chunk = votes[start : start + _INSERT_CHUNK]
-        params: list[Any] = []
-        for vote in chunk:
-            params += (
-                uuid_value(vote.vote_id),
-                vote.sede,
-                vote.departamento_code,
-                vote.municipio_code,
-                vote.papeleta,
-                vote.partido,
-                route.value,
-                time_value(vote.received_at),
-                stored,
-            )
-        values = ", ".join([row] * len(chunk))
-        # identifiers come from the model; every value is a parameter
-        statements.append((f"INSERT INTO {table} ({columns}) VALUES {values}", params))  # noqa: S608
-    return statements
-
-
-def _uuid_param(db: Any) -> Callable[[uuid.UUID], Any]:
-    """A vote_id as UUIDField would send it to this database, without its per-value checks."""
-    if db.features.has_native_uuid_field:  # MariaDB 10.7+, PostgreSQL
-        return _same
-    return operator.attrgetter("hex")
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def _datetime_param(db: Any) -> Callable[[datetime], Any]:
-    """An aware datetime as DateTimeField would send it to this database. On MySQL/MariaDB (naive
-    text in the connection's time zone) without Django's per-value checks, which cost 4 µs a
-    value: two per stored vote."""
-    field = Vote._meta.get_field("received_at")
-    if db.vendor != "mysql" or not settings.USE_TZ:
-        return functools.partial(field.get_db_prep_save, connection=db)  # type: ignore[union-attr]
-    zone = db.timezone
-
-    def mysql_text(value: datetime) -> Any:
-        if value.tzinfo is zone:  # as the routes receive them (UTC)
-            return str(value.replace(tzinfo=None))
-        if value.tzinfo is None:  # not ours: Django warns and decides
-            return field.get_db_prep_save(value, db)  # type: ignore[union-attr]
-        return str(value.astimezone(zone).replace(tzinfo=None))
-
-    return mysql_text

@@ -38,15 +38,13 @@ from election.group_commit import GroupCommitter  # noqa: E402
 from election.live import LiveFeed  # noqa: E402
 from election.models import Route  # noqa: E402
 from election.rate_limit import Throttled  # noqa: E402
-from election.services import (  # noqa: E402
+from election.services import RecordPlan, plan_commit, votes_plan  # noqa: E402
+from election.vote_types import (  # noqa: E402
     Outcome,
-    RecordPlan,
     RecordResult,
     StorageUnavailable,
     ValidatedVote,
     VoteInvalid,
-    plan_commit,
-    votes_plan,
 )
 
 ROUTE = Route.GRPC

@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 
 from election.group_commit import GroupCommitter
 from election.models import Route
-from election.services import RecordResult, ValidatedVote, votes_record
+from election.services import votes_record
+from election.vote_types import RecordResult, ValidatedVote
 
 # Stores validated votes durably, one result per vote, in order (votes_record's contract).
 Record = Callable[[Sequence[ValidatedVote]], list[RecordResult]]

@@ -17,7 +17,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from election.services import ValidatedVote, vote_validate
+from election.services import vote_validate
+from election.vote_types import ValidatedVote
 
 QueuedVote = dict[str, str]
 

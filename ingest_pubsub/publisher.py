@@ -67,14 +67,8 @@ from election.edge import (  # noqa: E402
 from election.models import Route  # noqa: E402
 from election.rate_limit import Throttled  # noqa: E402
 from election.redis_clients import PROBE_TIMEOUT_SECONDS, redis_connect  # noqa: E402
-from election.services import (  # noqa: E402
-    ContentKey,
-    StorageUnavailable,
-    ValidatedVote,
-    VoteInvalid,
-    vote_conflict_message,
-    votes_stored_content,
-)
+from election.services import vote_conflict_message, votes_stored_content  # noqa: E402
+from election.vote_types import ContentKey, StorageUnavailable, ValidatedVote, VoteInvalid  # noqa: E402
 from ingest_pubsub.messages import vote_to_message  # noqa: E402
 from ingest_pubsub.tasks import record_batch  # noqa: E402
 

@@ -31,14 +31,8 @@ from election.db_thread import database_session
 from election.live import live_publish
 from election.metrics import QueueDepthCollector, metrics_serve
 from election.models import Route, Vote
-from election.services import (
-    Outcome,
-    RecordResult,
-    StorageUnavailable,
-    ValidatedVote,
-    VoteInvalid,
-    votes_record,
-)
+from election.services import votes_record
+from election.vote_types import Outcome, RecordResult, StorageUnavailable, ValidatedVote, VoteInvalid
 from ingest_pubsub.dead_letters import RECORD_BATCH, dead_letters_park
 from ingest_pubsub.group_commit import Record, committer
 from ingest_pubsub.messages import QueuedVote, SignatureInvalid, vote_from_message

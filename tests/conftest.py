@@ -23,8 +23,9 @@ import redis as redis_lib
 from django.db import connection
 
 from election.models import Vote
-from election.services import ValidatedVote, vote_validate
+from election.services import vote_validate
 from election.tallies import TALLIES
+from election.vote_types import ValidatedVote
 from scripts.devservices import free_port
 from scripts.processes import ProcessGroup, Spawn
 

@@ -13,7 +13,9 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 
 from election.commit import statements_commit
 from election.models import AreaTally, Route, Vote
-from election.services import Outcome, _votes_insert, votes_record
+from election.services import votes_record
+from election.vote_sql import votes_insert
+from election.vote_types import Outcome
 from scripts.devservices import wait_until
 from tests.test_recording import make_votes, recount_matches_tallies
 
@@ -69,7 +71,7 @@ def test_a_statement_failing_after_others_undoes_them(committed_db: None) -> Non
         "VALUES (%s, %s, %s, %s, %s)",
         [votes[0].departamento_code, votes[0].municipio_code, votes[0].papeleta, "NO-SUCH-PARTIDO", 1],
     )
-    inserts = _votes_insert(votes, Route.GRPC, datetime.now(UTC))
+    inserts = votes_insert(votes, Route.GRPC, datetime.now(UTC))
     with pytest.raises(IntegrityError):
         statements_commit([*inserts, unknown_partido])
     assert Vote.objects.count() == 0
@@ -84,7 +86,7 @@ def test_a_connection_whose_rollback_failed_is_not_reused(committed_db: None) ->
     goes on a new one. Reused, it fails the next batch (server gone), or, still alive with the
     transaction open, lets the next START TRANSACTION commit the first statements of the old."""
     votes = make_votes(2)
-    first, second = (_votes_insert([vote], Route.GRPC, datetime.now(UTC)) for vote in votes)
+    first, second = (votes_insert([vote], Route.GRPC, datetime.now(UTC)) for vote in votes)
     blocked = threading.Event()
     outcome: dict[str, Any] = {}
 

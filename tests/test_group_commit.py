@@ -28,7 +28,8 @@ from election.batching import Overloaded
 from election.group_commit import GroupCommitter
 from election.models import Vote
 from election.rate_limit import Throttled, sede_limiter
-from election.services import Outcome, RecordResult, ValidatedVote, votes_record
+from election.services import votes_record
+from election.vote_types import Outcome, RecordResult, ValidatedVote
 from ingest_grpc.recording import Ballot, ballots_admit, ballots_record
 from scripts.devservices import wait_until
 from tests.conftest import INGEST_TOKEN

@@ -11,7 +11,8 @@ from django.db import OperationalError, connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from election.models import AreaTally, RouteTally, SedeTally, SedeTotal, Vote
-from election.services import Outcome, ValidatedVote, vote_validate, votes_record
+from election.services import vote_validate, votes_record
+from election.vote_types import Outcome, ValidatedVote
 
 MUNICIPIOS = [
     ("Chimaltenango", "Patzun"),

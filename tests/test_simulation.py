@@ -4,8 +4,9 @@ from collections import Counter
 
 import pytest
 
-from election.services import VoteInvalid, vote_validate
+from election.services import vote_validate
 from election.simulation import VoteGenerator
+from election.vote_types import VoteInvalid
 
 pytestmark = pytest.mark.django_db
 

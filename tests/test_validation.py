@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 
 from election.models import SEDE_MAX_LENGTH
-from election.services import NAME_MAX_LENGTH, VoteInvalid, vote_validate
+from election.services import NAME_MAX_LENGTH, vote_validate
+from election.vote_types import VoteInvalid
 
 pytestmark = pytest.mark.django_db
 

@@ -24,7 +24,7 @@ from election.access import AccessDenied, vote_admit
 from election.credentials import AccessKind
 from election.models import IngestToken
 from election.rate_limit import SedeRateLimiter, Throttled, sede_limiter
-from election.services import StorageUnavailable, VoteInvalid
+from election.vote_types import StorageUnavailable, VoteInvalid
 from scripts.devservices import wait_until
 
 PATZUN_7: dict[str, Any] = {"departamento": "Chimaltenango", "municipio": "Patzun", "sede": 7}

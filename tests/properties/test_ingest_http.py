@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 
 from election.edge import NESTED_TOO_DEEP
 from election.models import Route, Vote
-from election.services import ValidatedVote, VoteInvalid, vote_validate, votes_record
+from election.services import vote_validate, votes_record
+from election.vote_types import ValidatedVote, VoteInvalid
 from tests.properties.conftest import counted, outcome_seen
 from tests.properties.ingest import Answer, Ingest, ingest, send
 from tests.properties.strategies import content_types, http_body, nested

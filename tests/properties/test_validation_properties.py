@@ -14,15 +14,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from election.models import SEDE_MAX_LENGTH, Vote
-from election.services import (
-    Outcome,
-    ValidatedVote,
-    VoteInvalid,
-    sede_canonical,
-    vote_validate,
-    votes_record,
-)
+from election.services import sede_canonical, vote_validate, votes_record
 from election.vote_fields import ACCEPTED_FIELDS
+from election.vote_types import Outcome, ValidatedVote, VoteInvalid
 from ingest_grpc import contract
 from ingest_grpc.gateway import cast_request
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2

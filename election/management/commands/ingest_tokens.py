@@ -16,7 +16,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from election.access import token_issue, token_revoke, tokens_list, tokens_revoke_for_sede
-from election.services import VoteInvalid
+from election.vote_types import VoteInvalid
 
 
 class Command(BaseCommand):
