@@ -494,7 +494,7 @@ def recording_only(env: dict[str, str], votes: int) -> dict[str, Any]:
 def record(votes: int, batch: int = 2000) -> None:
     """Validate and store `votes` votes through ballots_record in-process: no gRPC at all."""
     from ingest_grpc.recording import Ballot, ballots_record, catalogue_warm
-    from ingest_grpc.server import ballot
+    from ingest_grpc.servicer import ballot
 
     catalogue_warm()
     ballots: list[Ballot] = [ballot(new_request(), INGEST_TOKEN) for _ in range(votes)]
