@@ -1,5 +1,5 @@
 """gunicorn's own lines (start-up, workers, errors, access) in the format of every other line of
-the system: JSON, or plain with LOG_FORMAT=plain, timed in UTC (election.logs).
+the system: JSON, or plain with LOG_FORMAT=plain, timed in UTC (election.observability.logs).
 
 gunicorn reads ./gunicorn.conf.py by itself, and every gunicorn of the system starts from the
 repository's root: `make run` (Procfile), the benchmarks and the containers (WORKDIR /app).
@@ -14,7 +14,7 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-from election.logs import formatter
+from election.observability.logs import formatter
 
 # The formatter stamps each line with its time in UTC; gunicorn's default access line carries
 # another, in the local zone (%(t)s). Client, request, status, bytes, milliseconds, agent.

@@ -26,7 +26,7 @@ import gevent
 from locust import FastHttpUser, events, task
 from locust.env import Environment
 
-from election.simulation import VoteGenerator
+from bench.simulation import VoteGenerator
 
 ACCEPTED = {201: "stored", 202: "queued"}
 RETRYABLE = {0, 429, 502, 503, 504}  # 0: no answer (connection refused, timeout)

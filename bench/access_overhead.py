@@ -2,8 +2,8 @@
 
     flock /tmp/escrutinio-bench.lock .venv/bin/python bench/access_overhead.py [--quick]
 
-Times, per vote, over the same simulated votes (election.simulation, thousands of sedes):
-`vote_validate` alone (what admission cost before), and `election.access.vote_admit` (token,
+Times, per vote, over the same simulated votes (bench.simulation, thousands of sedes):
+`vote_validate` alone (what admission cost before), and `election.admission.tokens.vote_admit` (token,
 validation, the token's sede, the sede's token bucket) with the shared INGEST_TOKEN and with a
 per-sede token (SHA-256 and a lookup in the cached tokens). Neither touches the database after
 the first vote (catalogue and tokens are cached). Uses the database at
@@ -78,11 +78,11 @@ def main(argv: list[str]) -> int:
     import django
 
     django.setup()
-    from election.access import sede_key, token_issue, vote_admit
-    from election.catalogue import catalogue_index
+    from bench.simulation import VoteGenerator
+    from election.admission.tokens import sede_key, token_issue, vote_admit
+    from election.catalogue.index import catalogue_index
     from election.models import IngestToken
-    from election.services import vote_validate
-    from election.simulation import VoteGenerator
+    from election.votes.validation import vote_validate
 
     generator = VoteGenerator()
     votes = [generator.vote() for _ in range(count)]

@@ -6,7 +6,7 @@ hang, slow down or are overrun, then a reconciliation.
 Starts its own MariaDB and Redis (AOF, appendfsync always; scripts/devservices.py) on free
 ports, with a TCP proxy between every system process and MariaDB (scripts/fault_proxy.py:
 it can stop forwarding or slow down), migrates, issues a token for every sede the vote
-generator uses (election.access.token_issue) and starts the gRPC server, the gateway, the
+generator uses (election.admission.tokens.token_issue) and starts the gRPC server, the gateway, the
 publisher and a Celery worker from their Procfile lines (scripts/system.py).
 
 Then it measures each route's capacity in this rig: both routes saturated together for a few
@@ -43,7 +43,7 @@ Afterwards it waits until every acknowledged vote is stored (bounded; votes park
 letters are requeued as an operator would, and counted) and reconciles: every vote answered
 201/202 (or STORED/DUPLICATE) is stored exactly once with the content it was acknowledged
 with, nothing unsent appeared, the latest-votes list has no vote twice, and the tallies equal
-a recount of the vote table (election.reconciliation); at the very end the operators' `python
+a recount of the vote table (election.results.reconciliation); at the very end the operators' `python
 manage.py reconcile` must agree. For each fault it also reports, per route, the rate offered
 and achieved, the rate acknowledged during the fault and the clients' p99 (first send to
 acknowledgement, retries included). It prints the table, writes bench/results/faults.json
@@ -461,11 +461,11 @@ class Sedes:
 
         from django.db import transaction
 
-        from election.access import token_issue
-        from election.catalogue import name_key
-        from election.simulation import VoteGenerator
+        from bench.simulation import VoteGenerator
+        from election.admission.tokens import token_issue
+        from election.catalogue.index import name_key
 
-        access_logger = logging.getLogger("election.access")
+        access_logger = logging.getLogger("election.admission.tokens")
         level = access_logger.level
         access_logger.setLevel(logging.WARNING)  # not one "token issued" line per sede
         try:
@@ -481,7 +481,7 @@ class Sedes:
         return len(self.tokens)
 
     def token_for(self, vote: dict[str, Any]) -> str:
-        from election.catalogue import name_key
+        from election.catalogue.index import name_key
 
         return self.tokens[(name_key(vote["departamento"]), name_key(vote["municipio"]), str(vote["sede"]))]
 
@@ -855,7 +855,7 @@ def capacity_measure(
     """Both routes saturated together (closed loop, `--capacity-clients` votes under way per
     entry point) for `--capacity-seconds` after a one-second warm-up: what each route
     acknowledges per second while the other is busy too."""
-    from election.simulation import VoteGenerator
+    from bench.simulation import VoteGenerator
 
     warmup, seconds = 1.0, args.capacity_seconds
     generator = VoteGenerator(seed=SEED - 1)
@@ -939,8 +939,8 @@ def fault_run(
     args: argparse.Namespace,
     everything_sent: set[str],
 ) -> Row:
-    from election.reconciliation import ledger_reconcile, tally_differences
-    from election.simulation import VoteGenerator
+    from bench.simulation import VoteGenerator
+    from election.results.reconciliation import ledger_reconcile, tally_differences
 
     fault_seconds = max(args.fault_seconds * FAULT_SHARE.get(fault, 1.0), FAULT_MIN_SECONDS.get(fault, 0.0))
     total = args.lead + fault_seconds + args.tail

@@ -113,7 +113,7 @@ class CeilingStore:
         pass
 
     async def cast(self, ballot: Any) -> Any:
-        from election.services import Outcome, RecordResult, ValidatedVote
+        from election.votes.types import Outcome, RecordResult, ValidatedVote
 
         data = ballot.data
         vote = ValidatedVote(

@@ -50,12 +50,16 @@ WORKER_PROCESSES = int(os.environ.get("CELERY_WORKER_PROCESSES") or 2)  # as the
 # --- processes ------------------------------------------------------------------
 
 
-def start_worker(log_dir: Path, name: str) -> ChildProcess:
-    """The Procfile's `worker:` line, as `make run`, compose and Kubernetes start it."""
+def start_worker(log_dir: Path, name: str, include: str | None = None) -> ChildProcess:
+    """The Procfile's `worker:` line, as `make run`, compose and Kubernetes start it; with
+    `include`, that line loading one more task module (the one-vote baseline)."""
     argv = [sys.executable, "-m", "scripts.part", "worker"]
+    if include:
+        argv = ["sh", "-c", f"{worker_command()} --include {include}"]
     from election.celery import app
 
     env = {**os.environ, "CELERY_METRICS_PORT": str(free_port())}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     worker = ChildProcess(name, argv, env, log_dir / f"{name}.log")
     try:
         # Consuming once every process answers a ping (its logs are at WARNING: no "ready" line).
@@ -193,7 +197,7 @@ def commit_profile() -> dict[str, Any]:
 
 
 def accept_phase(log_dir: Path, votes: int, concurrency: int) -> dict[str, Any]:
-    from election.simulation import VoteGenerator
+    from bench.simulation import VoteGenerator
 
     port = free_port()
     worker = start_worker(log_dir, "worker-accept")
@@ -244,11 +248,12 @@ def accept_phase(log_dir: Path, votes: int, concurrency: int) -> dict[str, Any]:
 
 def fill_queue(votes: int, batch_size: int) -> int:
     """Queue `votes` as the publisher would: record_batch messages, or record_one when batch_size is 0."""
+    from bench.one_vote_task import record_one
+    from bench.simulation import VoteGenerator
     from election.celery import app
-    from election.services import vote_validate
-    from election.simulation import VoteGenerator
+    from election.votes.validation import vote_validate
     from ingest_pubsub.messages import vote_to_message
-    from ingest_pubsub.tasks import record_batch, record_one
+    from ingest_pubsub.tasks import record_batch
 
     generator = VoteGenerator(seed=2)
     now = datetime.now(UTC)
@@ -271,7 +276,7 @@ def drain_phase(log_dir: Path, votes: int, batch_size: int, name: str) -> dict[s
     filled = time.perf_counter()
     messages = fill_queue(votes, batch_size)
     fill_seconds = time.perf_counter() - filled
-    worker = start_worker(log_dir, f"worker-{name}")
+    worker = start_worker(log_dir, f"worker-{name}", None if batch_size else "bench.one_vote_task")
     try:
         wait_stored(votes, 900)
     finally:

@@ -6,13 +6,13 @@
 1. Loads votes into its own MariaDB database (RESULTS_BENCH_DATABASE_URL, created and migrated
    here) until it holds --votes of them. The load is bulk: multi-row INSERTs straight
    into the vote table, 10,000 rows a statement, and for each chunk the tallies through
-   election.tallies.tallies_add, the very upserts votes_record runs, so the tallies match
+   election.votes.tallies.tallies_statements, the very upserts votes_record runs, so the tallies match
    the table exactly. It skips votes_record's per-batch existence check (generated
    vote_ids are fresh UUIDs) and turns off unique and foreign-key checks for the loading
    session only. A database already at the size is reused.
 2. Starts the API exactly as the Procfile's `api:` line does (gunicorn, its workers).
 3. While a writer process records --rate votes per second through
-   election.services.votes_record and live_publish (batches every 50 ms), wrk reads each
+   election.votes.recording.votes_record and live_publish (batches every 50 ms), wrk reads each
    endpoint in turn for --seconds with --readers connections, back to back (no think time),
    without If-None-Match (bench/read_latency.lua prints wrk's percentiles). The readers are
    wrk, not Python threads: 16 threads in one Python process measure their own wait for the
@@ -95,7 +95,7 @@ class VoteFactory:
     """Canonical votes over the whole catalogue: 40 sedes a municipio, partidos unevenly liked."""
 
     def __init__(self, seed: int) -> None:
-        from election.catalogue import catalogue_index
+        from election.catalogue.index import catalogue_index
         from election.models import Municipio
 
         self.random = random.Random(seed)
@@ -109,7 +109,7 @@ class VoteFactory:
         self.partido_weights = [1 / (rank + 1) for rank in range(len(self.partidos))]
 
     def votes(self, n: int, stored_at: datetime, latency_ms: float) -> list[Any]:
-        from election.services import ValidatedVote
+        from election.votes.types import ValidatedVote
 
         pick = self.random.choice
         municipios = self.random.choices(self.municipios, k=n)
@@ -144,7 +144,7 @@ def votes_stored() -> int:
 def load(target: int) -> dict[str, Any]:
     from django.db import connection, transaction
 
-    from election import tallies
+    from election.votes import tallies
 
     have = votes_stored()
     if have > target:
@@ -187,7 +187,9 @@ def load(target: int) -> dict[str, Any]:
             ]
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.executemany(insert, rows)
-                tallies.tallies_add(votes=votes, route=route, stored_at=stored_at)
+                tallies.statements_run(
+                    tallies.tallies_statements(votes=votes, route=route, stored_at=stored_at)
+                )
         have += n
         if have % 100_000 < CHUNK:
             print(f"  {have:,} votes loaded ({time.perf_counter() - start:.0f} s)", flush=True)
@@ -206,8 +208,8 @@ def writer(database_url: str, redis_url: str, rate: int, stop: Any, written: Any
     django_setup(database_url, redis_url)
     from django.utils import timezone
 
-    from election.live import live_publish
-    from election.services import votes_record
+    from election.votes.recording import votes_record
+    from election.writer.live_feed import live_publish
 
     factory = VoteFactory(seed=int(time.time()))
     per_batch = max(1, round(rate * WRITE_EVERY_S))

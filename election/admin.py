@@ -3,7 +3,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
 from election import models
-from election.catalogue import municipio_alias_clash, partido_alias_clash
+from election.catalogue.index import municipio_alias_clash, partido_alias_clash
 
 
 @admin.register(models.Vote)
@@ -39,7 +39,7 @@ class VoteAdmin(admin.ModelAdmin):
 
 class _AliasFormSet(BaseInlineFormSet):
     """Refuses an alias that would make a name ambiguous, on its field, before anything is
-    saved: validation could no longer read the catalogue (election/catalogue.py)."""
+    saved: validation could no longer read the catalogue (election/catalogue/index.py)."""
 
     def clean(self) -> None:
         super().clean()

@@ -15,7 +15,7 @@ and ingest_pubsub/workers.py point here.
   overlap those waits and use both cores; the acks of one event-loop turn are written in
   one MULTI/EXEC (ingest_pubsub/broker.py, below).
 - Threads and group commit: the 32 tasks of a process hand their votes to its one
-  committer thread (ingest_pubsub/group_commit.py), which stores the votes of every task
+  committer thread (ingest_pubsub/committer.py), which stores the votes of every task
   waiting meanwhile in one transaction: the per-transaction cost (commit fsync, the hot
   tally rows held until commit) is paid once per group, not per message of ~15 votes. The
   threads mostly wait, so the interpreter lock is no limit; the switch interval is cut to
@@ -65,7 +65,7 @@ and ingest_pubsub/workers.py point here.
   message: its messages are committed one by one, so a poison message fails alone.
 - The catalogue is read at worker start (a signal: a failure is logged, the worker starts
   all the same) and each process keeps its last good copy when a re-read fails
-  (election/catalogue.py), so an ambiguous catalogue written past the admin's check, or
+  (election/catalogue/index.py), so an ambiguous catalogue written past the admin's check, or
   MariaDB away, does not stop validation.
 - Signed messages: each queued vote carries an HMAC of its fields with VOTE_QUEUE_KEY
   (ingest_pubsub/messages.py); the worker stores none it cannot verify, and parks it.

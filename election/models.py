@@ -193,7 +193,7 @@ class RouteTally(models.Model):
         return f"{self.route} {self.papeleta_id} bucket {self.latency_bucket}: {self.votes}"
 
 
-# --- Access: who may report votes (election/access.py) -----------------------
+# --- Access: who may report votes (election/admission/tokens.py) -----------------------
 
 
 class IngestToken(models.Model):

@@ -10,7 +10,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from election import logs
+from election.observability import logs
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("ESCRUTINIO_VAR_DIR", BASE_DIR / "var"))
@@ -91,7 +91,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files and the dashboard's bundles, before anything else touches the request.
-    "election.dashboard.DashboardWhiteNoise",
+    "election.api.dashboard.DashboardWhiteNoise",
     "election.api.cors.api_cors_middleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -222,7 +222,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.2,
 }
 
-# --- Access to the ingest entry points (election/access.py, SECURITY.md) ------------
+# --- Access to the ingest entry points (election/admission/tokens.py, SECURITY.md) ------------
 # One shared token accepted for every sede (local runs, Locust); a secret: environment only.
 INGEST_TOKEN = os.environ.get("INGEST_TOKEN", "").strip()
 # How long a process trusts its copy of the active tokens: a revocation takes this long.

@@ -2,7 +2,8 @@
 
 from django.db.models.signals import post_delete, post_save
 
-from election import catalogue, models
+from election import models
+from election.catalogue import index as catalogue
 
 for _model in (
     models.Departamento,

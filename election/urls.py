@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from election import dashboard, health
+from election.api import dashboard, health
 
 urlpatterns = [
     path("admin/", admin.site.urls),

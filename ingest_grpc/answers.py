@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
-from election.credentials import AccessKind
+from election.admission.credentials import AccessKind
 from ingest_grpc import contract
 from ingest_grpc.config import (
     STREAM_MAX_REFUSED,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from election.batching import DEFAULT_MAX_PENDING
+from election.ingest.async_batcher import DEFAULT_MAX_PENDING
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"

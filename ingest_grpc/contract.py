@@ -13,14 +13,15 @@ from google.protobuf import any_pb2
 from google.protobuf.message import DecodeError
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from election.credentials import AccessKind
-from election.vote_fields import VOTE_FIELDS
+from election.admission.credentials import AccessKind
+from election.votes.fields import VOTE_FIELDS
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2
 
 STATUS_DETAILS_KEY = "grpc-status-details-bin"  # where gRPC's rich error model travels
 
-# How each refusal of election.access travels over gRPC (HTTP: election.edge): the call's status,
-# and a vote's reason within a batch or a stream. The server writes them; the gateway reads them back.
+# How each refusal of election.admission.tokens travels over gRPC (HTTP: election.ingest.edge):
+# the call's status, and a vote's reason within a batch or a stream. The server writes them;
+# the gateway reads them back.
 REFUSAL_CODES = {
     AccessKind.UNAUTHENTICATED: grpc.StatusCode.UNAUTHENTICATED,
     AccessKind.FORBIDDEN: grpc.StatusCode.PERMISSION_DENIED,

@@ -1,12 +1,12 @@
 """The HTTP gateway of the gRPC route: `POST /votes` -> `VoteService.CastVote`.
 
-An ASGI app on the shared edge (election.edge), served by gunicorn with uvicorn workers:
+An ASGI app on the shared edge (election.ingest.edge), served by gunicorn with uvicorn workers:
   gunicorn ingest_grpc.gateway:app -k uvicorn_worker.UvicornWorker --bind 127.0.0.1:8001
 Each worker process keeps one grpc.aio channel to the server and many votes in flight on it.
 It needs no Django and no database: the server validates and records.
 
 The votes a process receives while its previous call to the server is in flight go together
-in the next one (`CastVoteBatch`, group commit as in election.batching), whichever sede sent
+in the next one (`CastVoteBatch`, group commit as in election.ingest.async_batcher), whichever sede sent
 them: each vote carries its sender's bearer token as its own `credential`, so the server
 checks every vote against its own sede and refuses a bad one alone. A gRPC call costs both
 processes far more CPU than the vote inside it, so under load each call carries many votes,
@@ -17,7 +17,7 @@ body that is not an object, a field it does not have, a value that is not text) 
 here with 400; every other rule is the server's.
 
 Overload: at most GATEWAY_MAX_PENDING votes wait in a process for their call; past that a vote
-is answered 503 with Retry-After at once (election.batching.Overloaded, answered by the edge),
+is answered 503 with Retry-After at once (election.ingest.async_batcher.Overloaded, answered by the edge),
 as when the server answers RESOURCE_EXHAUSTED for a full queue (`escrutinio-refusal:
 overloaded`); a sede over its rate gets 429. The votes' receipt times count at the server only
 because each call carries the gateway's key (GRPC_GATEWAY_KEY, shared with the server); without
@@ -35,11 +35,11 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from election.batching import DEFAULT_MAX_PENDING, GroupBatcher
-from election.credentials import AccessKind
-from election.edge import EdgeReply, edge_app, overloaded_reply, refusal_reply, unavailable_reply
-from election.logs import FORMATTERS
-from election.vote_fields import ACCEPTED_FIELDS, json_type_name
+from election.admission.credentials import AccessKind
+from election.ingest.async_batcher import DEFAULT_MAX_PENDING, GroupBatcher
+from election.ingest.edge import EdgeReply, edge_app, overloaded_reply, refusal_reply, unavailable_reply
+from election.observability.logs import FORMATTERS
+from election.votes.fields import ACCEPTED_FIELDS, json_type_name
 from ingest_grpc import contract
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
 
@@ -129,7 +129,7 @@ async def handle_vote(data: Any, received_at: datetime, token: str | None = None
 
 async def _cast(request: votes_pb2.CastVoteRequest, token: str | None) -> votes_pb2.CastVoteResult:
     """The vote's result, sent with the other votes that wait meanwhile, of whatever sede."""
-    # The server checks the token (election.access); the gateway only passes it on.
+    # The server checks the token (election.admission.tokens); the gateway only passes it on.
     request.credential = token or ""
     return await _grpc.batcher.submit(request)
 

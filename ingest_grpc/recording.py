@@ -3,8 +3,8 @@
 Runs in the server's database threads (never on the event loop, but for the token check of
 `ballots_authenticate`, which is memory only), through the same `vote_admit` (token,
 `vote_validate`, sede, rate) / `votes_record` path as every other route. Admission and commit
-are separate steps, so that a batch committed again (election.group_commit's fallback) is not
-admitted again. The server hands the results to `election.live.LiveFeed`, which updates Redis
+are separate steps, so that a batch committed again (election.writer.group_committer's fallback) is not
+admitted again. The server hands the results to `election.writer.live_feed.LiveFeed`, which updates Redis
 after.
 """
 
@@ -23,7 +23,9 @@ django.setup()
 
 from django.db import DatabaseError, close_old_connections, connection  # noqa: E402
 
-from election.access import (  # noqa: E402
+from election.admission.credentials import AccessKind  # noqa: E402
+from election.admission.rate_limit import Throttled  # noqa: E402
+from election.admission.tokens import (  # noqa: E402
     AccessDenied,
     Grant,
     grant_admit,
@@ -31,21 +33,19 @@ from election.access import (  # noqa: E402
     tokens_warm,
     vote_admit,
 )
-from election.catalogue import CatalogueError, catalogue_index  # noqa: E402
-from election.credentials import AccessKind  # noqa: E402
-from election.db_thread import database_session  # noqa: E402
-from election.group_commit import GroupCommitter  # noqa: E402
-from election.live import LiveFeed  # noqa: E402
+from election.catalogue.index import CatalogueError, catalogue_index  # noqa: E402
 from election.models import Route  # noqa: E402
-from election.rate_limit import Throttled  # noqa: E402
-from election.services import RecordPlan, plan_commit, votes_plan  # noqa: E402
-from election.vote_types import (  # noqa: E402
+from election.votes.recording import RecordPlan, plan_commit, votes_plan  # noqa: E402
+from election.votes.types import (  # noqa: E402
     Outcome,
     RecordResult,
     StorageUnavailable,
     ValidatedVote,
     VoteInvalid,
 )
+from election.writer.db_session import database_session  # noqa: E402
+from election.writer.group_committer import GroupCommitter  # noqa: E402
+from election.writer.live_feed import LiveFeed  # noqa: E402
 
 ROUTE = Route.GRPC
 
@@ -149,7 +149,7 @@ class Admitted:
 
 
 def ballots_plan(ballots: Sequence[Ballot]) -> Admitted:
-    """The lookup of admitted ballots' vote_ids (see election.services.votes_plan)."""
+    """The lookup of admitted ballots' vote_ids (see election.votes.recording.votes_plan)."""
     with database_session():
         refusals: list[Refusal | None] = []
         valid: list[ValidatedVote] = []
@@ -194,7 +194,7 @@ def _admit(ballot: Ballot) -> ValidatedVote:
 
 
 def tokens_load() -> None:
-    """Load the tokens, so that checking one never waits on the database (election.access);
+    """Load the tokens, so that checking one never waits on the database (election.admission.tokens);
     raises StorageUnavailable when they cannot be read."""
     close_old_connections()
     try:

@@ -2,10 +2,10 @@
 
 An asyncio server. Calls are validated and recorded in one database thread, which keeps one
 Django connection; while that thread commits a batch, the votes that arrive meanwhile queue
-up and go into the next transaction together (group commit, election.group_commit), so
+up and go into the next transaction together (group commit, election.writer.group_committer), so
 throughput is not one INSERT per call. No timer: a lone vote is committed at once. Each
 caller is answered only after its vote's transaction has committed; the latest-votes list in
-Redis is updated after that, from a thread of its own (election.live.LiveFeed).
+Redis is updated after that, from a thread of its own (election.writer.live_feed.LiveFeed).
 
 Bounded under overload and untrusting of its callers:
 - at most GRPC_MAX_CONCURRENT_RPCS calls at once (gRPC answers the next RESOURCE_EXHAUSTED),
@@ -41,8 +41,8 @@ import uvloop
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from election.heap import startup_objects_freeze
-from election.metrics import metrics_serve
+from election.lib.gc_freeze import startup_objects_freeze
+from election.observability.metrics import metrics_serve
 from ingest_grpc import contract
 from ingest_grpc.config import (
     COMMIT_MAX_PENDING,
@@ -155,7 +155,7 @@ def create_server(address: str, store: VoteStore | None = None) -> tuple[VoteSer
 async def serve(address: str, store: VoteStore | None = None) -> None:
     vote_server, port = create_server(address, store)
     await vote_server.start()
-    startup_objects_freeze()  # no full collection walks Django and grpc again (election.heap)
+    startup_objects_freeze()  # no full collection walks Django and grpc again (election.lib.gc_freeze)
     metrics_serve(METRICS_PORT, what="grpc")  # HTTP /metrics beside the gRPC port
     limits = {"max_calls": MAX_CONCURRENT_RPCS, "max_streams": MAX_STREAMS, "max_pending": COMMIT_MAX_PENDING}
     # Without a key every vote's received_at is this server's: the gateway's hop is not in the latencies.

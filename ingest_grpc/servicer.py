@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 import grpc
 
-from election.batching import Overloaded
-from election.credentials import bearer_token_parse
+from election.admission.credentials import bearer_token_parse
+from election.ingest.async_batcher import Overloaded
 from ingest_grpc import contract
 from ingest_grpc.answers import (
     CAST_STATUS,

@@ -12,7 +12,7 @@ from typing import Protocol, TypeVar
 
 from django.db import DatabaseError, connections
 
-from election.catalogue import CatalogueError
+from election.catalogue.index import CatalogueError
 from ingest_grpc.config import COMMIT_MAX_PENDING, MAX_BATCH, TOKENS_RETRY_SECONDS
 from ingest_grpc.recording import (
     ROUTE,
@@ -47,12 +47,12 @@ class VoteStore(Protocol):
 
 
 class GroupCommitStore:
-    """Concurrent calls share transactions (election.group_commit), and a stream's chunks are
+    """Concurrent calls share transactions (election.writer.group_committer), and a stream's chunks are
     pipelined through two database threads of their own, each thread with its own connection.
 
     The votes of unary calls wait in the committer, whose thread takes everything that arrived
     during a commit into the next one once the loop has sent that commit's answers and handed
-    over the calls it had already read (election.group_commit); at most `max_pending` wait
+    over the calls it had already read (election.writer.group_committer); at most `max_pending` wait
     (Overloaded past that). A stream's chunks go through two threads: one admits a chunk and
     looks up its vote_ids while the other commits the chunk before it, so the database's
     commit and Python's validation overlap. Either way a ballot whose token is unknown is

@@ -28,7 +28,7 @@ RECORD_BATCH = "escrutinio.votes.record_batch"
 
 def dead_letters_park(entries: Sequence[tuple[Any, str]]) -> None:
     """RPUSH each (message, reason) in one command; raises redis.RedisError when Redis is away."""
-    from election.live import redis_client
+    from election.writer.live_feed import redis_client
 
     if not entries:
         return
@@ -57,7 +57,7 @@ def dead_letters_requeue(limit: int = 10_000) -> int:
     is stored, whereas a forged or altered one, still unsigned, is parked again.
     """
     from election.celery import app
-    from election.live import redis_client
+    from election.writer.live_feed import redis_client
 
     client = redis_client()
     requeued = 0
@@ -84,7 +84,7 @@ def main() -> int:
     parser.add_argument("action", choices=["show", "requeue"])
     args = parser.parse_args()
     django.setup()
-    from election.live import redis_client
+    from election.writer.live_feed import redis_client
 
     if args.action == "requeue":
         print(f"requeued {dead_letters_requeue()} votes")

@@ -17,8 +17,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from election.services import vote_validate
-from election.vote_types import ValidatedVote
+from election.votes.types import ValidatedVote
+from election.votes.validation import vote_validate
 
 QueuedVote = dict[str, str]
 

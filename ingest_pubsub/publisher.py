@@ -4,10 +4,10 @@ Served by `gunicorn ingest_pubsub.publisher:app -k uvicorn_worker.UvicornWorker`
 is to keep accepting votes while MySQL is away, so nothing on a vote's way waits on the
 database:
 
-1. the token is checked on arrival, from memory (election.access): a bad token is answered
+1. the token is checked on arrival, from memory (election.admission.tokens): a bad token is answered
    401 before the vote takes a place in a batch, so a flood of them never reaches step 2;
 2. the votes that arrive while a publish is in flight wait for the next one
-   (election.batching.GroupBatcher: group commit, no timer), at most PUBLISHER_MAX_PENDING of
+   (election.ingest.async_batcher.GroupBatcher: group commit, no timer), at most PUBLISHER_MAX_PENDING of
    them: past that, 503 with Retry-After at once, instead of a process that grows until killed;
 3. the publish thread validates them (`grant_admit`), refuses with 409 a vote_id already stored
    with other content (one query per batch, skipped when the database does not answer within
@@ -48,27 +48,27 @@ from django.db import DatabaseError, close_old_connections  # noqa: E402
 from kombu.exceptions import OperationalError as BrokerUnavailable  # noqa: E402
 from prometheus_client import Histogram  # noqa: E402
 
-from election.access import (  # noqa: E402
+from election.admission.rate_limit import Throttled  # noqa: E402
+from election.admission.tokens import (  # noqa: E402
     AccessDenied,
     Grant,
     grant_admit,
     token_authenticate,
     tokens_warm,
 )
-from election.batching import DEFAULT_MAX_PENDING, GroupBatcher  # noqa: E402
-from election.catalogue import CatalogueError, catalogue_index  # noqa: E402
-from election.edge import (  # noqa: E402
+from election.catalogue.index import CatalogueError, catalogue_index  # noqa: E402
+from election.ingest.async_batcher import DEFAULT_MAX_PENDING, GroupBatcher  # noqa: E402
+from election.ingest.edge import (  # noqa: E402
     EdgeReply,
     edge_app,
     overloaded_reply,
     refusal_reply,
     unavailable_reply,
 )
+from election.lib.redis_clients import PROBE_TIMEOUT_SECONDS, redis_connect  # noqa: E402
 from election.models import Route  # noqa: E402
-from election.rate_limit import Throttled  # noqa: E402
-from election.redis_clients import PROBE_TIMEOUT_SECONDS, redis_connect  # noqa: E402
-from election.services import vote_conflict_message, votes_stored_content  # noqa: E402
-from election.vote_types import ContentKey, StorageUnavailable, ValidatedVote, VoteInvalid  # noqa: E402
+from election.votes.recording import vote_conflict_message, votes_stored_content  # noqa: E402
+from election.votes.types import ContentKey, StorageUnavailable, ValidatedVote, VoteInvalid  # noqa: E402
 from ingest_pubsub.messages import vote_to_message  # noqa: E402
 from ingest_pubsub.tasks import record_batch  # noqa: E402
 
@@ -95,7 +95,7 @@ QUEUE_CHECK_SECONDS = float(os.environ.get("PUBLISHER_QUEUE_CHECK_SECONDS", "") 
 QUEUE_FULL = "The vote queue is full; nothing was queued. Retry later with the same vote_id."
 QUEUE_FULL_RETRY_AFTER = 5
 
-# Defined here, not in election.metrics: only the publisher has a publish thread.
+# Defined here, not in election.observability.metrics: only the publisher has a publish thread.
 PUBLISH_BATCH_SIZE = Histogram(
     "escrutinio_publish_batch_votes",
     "Votes examined per batch of the publisher's publish thread (each already authenticated)",
@@ -221,7 +221,7 @@ def publish_batch(submissions: list[Submission]) -> list[EdgeReply]:
     """Admit each vote and publish the admitted ones as one message; one reply per submission.
 
     Runs in the publish thread, for votes whose token was checked on arrival. A vote refused
-    by election.access.grant_admit (other sede 403, invalid 400, too fast 429) or whose vote_id
+    by election.admission.tokens.grant_admit (other sede 403, invalid 400, too fast 429) or whose vote_id
     is taken by another vote (409) is never queued; when Redis refuses the message, every
     admitted vote of it gets 503.
     """

@@ -1,10 +1,10 @@
 """The consumers of the queue "votes": record a batch, then list and announce it.
 
 Thin adapters: each vote's signature is checked and the vote validated again
-(ingest_pubsub/messages.py), stored by election.services through the process's group
-committer (ingest_pubsub/group_commit.py), and listed and announced by election.live.
+(ingest_pubsub/messages.py), stored by election.votes.recording through the process's group
+committer (ingest_pubsub/committer.py), and listed and announced by election.writer.live_feed.
 Every way out of a task leaves each of its votes stored, in a published retry, back on the
-queue, or parked in the dead letters (ingest_pubsub/dead_letters.py): `_record` is the one
+queue, or parked in the dead letters (ingest_pubsub/dead_letters.py): `messages_record` is the one
 place that sees to it. Why, and how the worker is run for it: election/celery.py.
 """
 
@@ -25,21 +25,18 @@ from django import db
 from django.conf import settings
 from django.db import DatabaseError
 
-from election.catalogue import CatalogueError, catalogue_index
+from election.catalogue.index import CatalogueError, catalogue_index
 from election.celery import app
-from election.db_thread import database_session
-from election.live import live_publish
-from election.metrics import QueueDepthCollector, metrics_serve
-from election.models import Route, Vote
-from election.services import votes_record
-from election.vote_types import Outcome, RecordResult, StorageUnavailable, ValidatedVote, VoteInvalid
+from election.models import Vote
+from election.observability.metrics import QueueDepthCollector, metrics_serve
+from election.votes.types import Outcome, RecordResult, StorageUnavailable, ValidatedVote, VoteInvalid
+from election.writer.db_session import database_session
+from ingest_pubsub.committer import Record, committer
 from ingest_pubsub.dead_letters import RECORD_BATCH, dead_letters_park
-from ingest_pubsub.group_commit import Record, committer
 from ingest_pubsub.messages import QueuedVote, SignatureInvalid, vote_from_message
 
 logger = logging.getLogger(__name__)
 
-RECORD_ONE = "escrutinio.votes.record_one"
 METRICS_PORT = int(os.environ.get("CELERY_METRICS_PORT", "9102"))
 
 TASK_OPTIONS: dict[str, Any] = {
@@ -62,7 +59,7 @@ def worker_switch_interval(**_: Any) -> None:
 @signals.worker_init.connect
 def worker_catalogue_load(**_: Any) -> None:
     """Read the catalogue before the first message, so that a worker has a good copy to fall
-    back on should the catalogue later fail to build (election/catalogue.py). A worker that
+    back on should the catalogue later fail to build (election/catalogue/index.py). A worker that
     starts while MariaDB is away, or the catalogue is ambiguous, starts all the same: its
     batches are retried until the catalogue can be read."""
     try:
@@ -91,20 +88,7 @@ def worker_metrics_serve(**_: Any) -> None:
 def record_batch(self: Task, votes: list[QueuedVote]) -> dict[str, int]:
     """Store the votes the publisher received together, with those of the tasks running
     meanwhile, in one transaction (the group committer also lists and announces them)."""
-    return _record(self, votes, committer.submit)
-
-
-@app.task(name=RECORD_ONE, **TASK_OPTIONS)
-def record_one(self: Task, vote: QueuedVote) -> dict[str, int]:
-    """One vote per message and one transaction per task: the baseline bench/redis_route.py
-    compares against (never published)."""
-    return _record(self, [vote], _record_alone)
-
-
-def _record_alone(votes: Sequence[ValidatedVote]) -> list[RecordResult]:
-    results = votes_record(votes=votes, route=Route.REDIS)
-    live_publish(results=results, route=Route.REDIS)
-    return results
+    return messages_record(self, votes, committer.submit)
 
 
 # The batch cannot be taken now: the database, or the catalogue the votes are checked
@@ -112,7 +96,7 @@ def _record_alone(votes: Sequence[ValidatedVote]) -> list[RecordResult]:
 UNAVAILABLE = (StorageUnavailable, DatabaseError, CatalogueError)
 
 
-def _record(task: Task, messages: Any, store: Record) -> dict[str, int]:
+def messages_record(task: Task, messages: Any, store: Record) -> dict[str, int]:
     """Store the batch, or retry it, or park it: nothing else leaves here.
 
     Celery acknowledges the message whatever the task returns or raises (acks_late, with the

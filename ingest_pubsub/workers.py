@@ -6,7 +6,7 @@ Why several processes: a worker has one consumer loop, which takes messages from
 at a time (BRPOP, then recording the message as unacknowledged: two writes, each waiting for
 Redis' fsync with `appendfsync always`), and one interpreter lock for its Python. Two
 consumers overlap those waits and use both cores; each process still commits the messages of
-its own threads together (ingest_pubsub/group_commit.py).
+its own threads together (ingest_pubsub/committer.py).
 
 The first process is the node `celery@<host>` (the name the probes ping) and serves
 `/metrics` for all of them (they share the part's PROMETHEUS_MULTIPROC_DIR); the others are

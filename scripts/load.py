@@ -131,7 +131,7 @@ def main(argv: list[str]) -> int:
 
     django.setup()
     from election.models import Vote
-    from election.reconciliation import ledger_reconcile
+    from election.results.reconciliation import ledger_reconcile
 
     args.out.mkdir(parents=True, exist_ok=True)
     ledger = args.out / "ledger.jsonl"

@@ -23,19 +23,19 @@ import redis as redis_lib
 from django.db import connection
 
 from election.models import Vote
-from election.services import vote_validate
-from election.tallies import TALLIES
-from election.vote_types import ValidatedVote
+from election.votes.tallies import TALLIES
+from election.votes.types import ValidatedVote
+from election.votes.validation import vote_validate
 from scripts.devservices import free_port
 from scripts.processes import ProcessGroup, Spawn
 
 ROOT = Path(__file__).resolve().parent.parent
 # The shared ingest token of the system under test (INGEST_TOKEN): every client sends it as
-# `Authorization: Bearer ...` (gRPC: `authorization` metadata). tests/access checks the rest.
+# `Authorization: Bearer ...` (gRPC: `authorization` metadata). tests/admission checks the rest.
 INGEST_TOKEN = "test-ingest-token"  # a throwaway of the tests
 AUTHORIZATION = f"Bearer {INGEST_TOKEN}"
 # The per-sede rate limit stays on in tests but never binds: many tests send one sede's
-# votes back to back. tests/access sets real limits.
+# votes back to back. tests/admission sets real limits.
 UNBOUND_RATE = {"INGEST_RATE_PER_SEDE": "1000000", "INGEST_RATE_BURST": "1000000"}
 # The vote table and every tally the recording transaction keeps in step with it.
 VOTE_TABLES = (Vote._meta.db_table, *(tally.model._meta.db_table for tally in TALLIES))

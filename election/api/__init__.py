@@ -1,1 +1,1 @@
-"""The results API: read-only, public, thin over election.selectors (see docs/api.md)."""
+"""The results API: read-only, public, thin over election.results.selectors (see docs/api.md)."""

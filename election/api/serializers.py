@@ -12,7 +12,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from election.catalogue import (
+from election.catalogue.index import (
     NameUnknown,
     catalogue_index,
     departamento_resolve,
@@ -22,9 +22,9 @@ from election.catalogue import (
     partido_resolve,
 )
 from election.models import SEDE_MAX_LENGTH, Route
-from election.selectors import VOTE_FILTER_GROUPS
-from election.services import NAME_MAX_LENGTH, sede_canonical
-from election.vote_fields import TextRefused, text_clean, text_fold
+from election.results.selectors import VOTE_FILTER_GROUPS
+from election.votes.fields import TextRefused, text_clean, text_fold
+from election.votes.validation import NAME_MAX_LENGTH, sede_canonical
 
 DEPARTAMENTOS_MAX = 22
 

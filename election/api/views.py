@@ -28,11 +28,12 @@ from rest_framework.reverse import reverse
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from election import live, selectors
 from election.api import serializers as api
 from election.api.etags import etag_matches
-from election.catalogue import catalogue_index
+from election.catalogue.index import catalogue_index
 from election.models import Departamento, Papeleta, Partido
+from election.results import selectors
+from election.writer import live_feed as live
 
 CACHE_CONTROL = "public, max-age=1"
 ERRORS = OpenApiResponse(api.ErrorsAnswer, description="A parameter is invalid or names nothing known")

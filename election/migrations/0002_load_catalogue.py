@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from election.catalogue import load_catalogue
+from election.catalogue.index import load_catalogue
 
 
 def load(apps, schema_editor):  # type: ignore[no-untyped-def]

@@ -16,7 +16,7 @@ from collections import Counter
 import django.db.models.deletion
 from django.db import migrations, models
 
-from election.tallies import latency_bucket
+from election.votes.tallies import latency_bucket
 
 SEDE_TABLES = ("election_sedetally", "election_sedetotal")
 

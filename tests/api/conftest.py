@@ -10,8 +10,8 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from election import live
-from election.services import votes_record
+from election.votes.recording import votes_record
+from election.writer import live_feed as live
 from tests.conftest import field_vote
 
 # (departamento, municipio, sede, papeleta, partido, route, how many), as the field writes them.

@@ -12,7 +12,7 @@ from fractions import Fraction
 from typing import Any
 
 from election.models import Departamento, Municipio, Vote
-from election.tallies import latency_bucket, latency_bucket_upper_ms
+from election.votes.tallies import latency_bucket, latency_bucket_upper_ms
 
 
 def _names() -> tuple[dict[str, str], dict[str, str]]:

@@ -21,7 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from election.models import Partido
-from election.selectors import VoteFiltersUnserved, vote_filter_index, votes_filtered
+from election.results.selectors import VoteFiltersUnserved, vote_filter_index, votes_filtered
 from tests.conftest import VOTE_TABLES
 
 VOTES_LOADED = 200_000

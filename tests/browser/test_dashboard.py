@@ -26,9 +26,10 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from election import live, tallies
 from election.models import Vote
-from election.services import votes_record
+from election.votes import tallies
+from election.votes.recording import votes_record
+from election.writer import live_feed as live
 from scripts.devservices import wait_until
 from scripts.processes import Spawn
 from scripts.system import System

@@ -77,7 +77,7 @@ def ingest(request, django_db_setup, django_db_blocker) -> Iterator[Ingest]:  # 
     """Both entry points, started once for a module of property tests, against the test database.
 
     The environment is `service_env`'s (the shared test token, a rate limit that never binds:
-    429s are tests/access' subject). The test process keeps database access for the module
+    429s are tests/admission' subject). The test process keeps database access for the module
     (hypothesis cannot use the function-scoped `committed_db`); the vote tables and the test
     Redis are emptied around it.
     """

@@ -15,9 +15,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from election.vote_fields import VOTE_FIELDS
+from election.votes.fields import VOTE_FIELDS
 
-CATALOGUE_DIR = Path(__file__).resolve().parents[2] / "election" / "catalogue_data"
+CATALOGUE_DIR = Path(__file__).resolve().parents[2] / "election" / "catalogue" / "data"
 
 
 def _rows(name: str) -> list[dict[str, str]]:

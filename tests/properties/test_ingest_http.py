@@ -22,10 +22,11 @@ from typing import Any
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from election.edge import NESTED_TOO_DEEP
+from election.ingest.edge import NESTED_TOO_DEEP
 from election.models import Route, Vote
-from election.services import vote_validate, votes_record
-from election.vote_types import ValidatedVote, VoteInvalid
+from election.votes.recording import votes_record
+from election.votes.types import ValidatedVote, VoteInvalid
+from election.votes.validation import vote_validate
 from tests.properties.conftest import counted, outcome_seen
 from tests.properties.ingest import Answer, Ingest, ingest, send
 from tests.properties.strategies import content_types, http_body, nested

@@ -14,9 +14,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from election.models import SEDE_MAX_LENGTH, Vote
-from election.services import sede_canonical, vote_validate, votes_record
-from election.vote_fields import ACCEPTED_FIELDS
-from election.vote_types import Outcome, ValidatedVote, VoteInvalid
+from election.votes.fields import ACCEPTED_FIELDS
+from election.votes.recording import votes_record
+from election.votes.types import Outcome, ValidatedVote, VoteInvalid
+from election.votes.validation import sede_canonical, vote_validate
 from ingest_grpc import contract
 from ingest_grpc.gateway import cast_request
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2

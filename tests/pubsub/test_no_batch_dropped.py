@@ -20,7 +20,7 @@ import pytest
 import redis
 from django.db import connection
 
-from election.catalogue import catalogue_index_clear
+from election.catalogue.index import catalogue_index_clear
 from election.celery import app
 from election.models import Vote
 from ingest_pubsub.dead_letters import DEAD_LETTER_KEY
@@ -76,7 +76,7 @@ def test_a_catalogue_made_ambiguous_keeps_the_last_good_copy_and_a_new_worker_wa
     before = signed_vote()
     record_batch.apply_async(args=[[before]])
     wait_until(lambda: _stored([before]), 30, "a vote validated against the last good copy")
-    # The re-read that finds it ambiguous runs behind the task (election.catalogue), and says so.
+    # The re-read that finds it ambiguous runs behind the task (election.catalogue.index), and says so.
     logged = "the catalogue could not be re-read"
     wait_until(lambda: logged in worker.output(), 30, "the failed re-read logged")
     worker.stop()

@@ -27,9 +27,10 @@ import pytest
 import redis
 from django.db import connection
 
-from election import access
+from election.admission import tokens as access
 from election.models import IngestToken, Route
-from election.services import vote_validate, votes_record
+from election.votes.recording import votes_record
+from election.votes.validation import vote_validate
 from scripts.devservices import RedisServer, wait_until
 from scripts.fault_proxy import FaultProxy
 from scripts.processes import Spawn

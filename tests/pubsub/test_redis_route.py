@@ -19,9 +19,9 @@ import redis
 from django.db import connection
 from django.db.models import Sum
 
-from election import live
+from bench.simulation import VoteGenerator
 from election.models import RouteTally, Vote
-from election.simulation import VoteGenerator
+from election.writer import live_feed as live
 from ingest_pubsub.broker import LANDING_INDEX
 from ingest_pubsub.dead_letters import DEAD_LETTER_KEY
 from ingest_pubsub.tasks import record_batch
@@ -36,7 +36,7 @@ from tests.pubsub.conftest import (
     start_publisher,
     start_worker,
 )
-from tests.test_recording import recount_matches_tallies
+from tests.support.votes import recount_matches_tallies
 
 VOTE = {
     "sede": 7,

@@ -15,8 +15,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from election.access import token_issue, token_revoke, tokens_list, tokens_revoke_for_sede
-from election.vote_types import VoteInvalid
+from election.admission.tokens import token_issue, token_revoke, tokens_list, tokens_revoke_for_sede
+from election.votes.types import VoteInvalid
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from election.catalogue import CATALOGUE_DIR, build_index, catalogue_index_clear, load_catalogue
+from election.catalogue.index import CATALOGUE_DIR, build_index, catalogue_index_clear, load_catalogue
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from election.reconciliation import tallies_rebuild, tally_differences
+from election.results.reconciliation import tallies_rebuild, tally_differences
 
 
 class Command(BaseCommand):

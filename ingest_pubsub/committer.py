@@ -1,0 +1,26 @@
+"""The Celery worker's group committer: the votes of the tasks of one process in one transaction.
+
+Each task thread hands its validated votes to `committer.submit` and blocks until they are
+committed, so Celery (acks_late) acknowledges a message only after its commit. The commit
+thread and its failure rules are election.writer.group_committer's, shared with the gRPC server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from election.models import Route
+from election.votes.recording import votes_record
+from election.votes.types import RecordResult, ValidatedVote
+from election.writer.group_committer import GroupCommitter
+
+# Stores validated votes durably, one result per vote, in order (votes_record's contract).
+Record = Callable[[Sequence[ValidatedVote]], list[RecordResult]]
+
+
+def _record_redis(votes: Sequence[ValidatedVote]) -> list[RecordResult]:
+    return votes_record(votes=votes, route=Route.REDIS)
+
+
+# One per worker process: every task thread of the process shares its transactions.
+committer: GroupCommitter[ValidatedVote, RecordResult] = GroupCommitter(_record_redis, route=Route.REDIS)

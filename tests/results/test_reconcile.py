@@ -1,0 +1,46 @@
+"""`manage.py reconcile` finds tallies that drifted from the vote table, and --fix repairs them."""
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from election.models import AreaTally, SedeTotal
+from election.results.reconciliation import ledger_reconcile, tally_differences
+from election.votes.recording import votes_record
+from tests.support.votes import make_votes, recount_matches_tallies
+
+
+def test_agreeing_tallies_report_nothing(committed_db: None) -> None:
+    votes_record(votes=make_votes(30), route="grpc")
+    assert tally_differences() == []
+    call_command("reconcile")
+
+
+def test_drift_is_reported_then_repaired(committed_db: None) -> None:
+    votes_record(votes=make_votes(30), route="redis")
+    row = AreaTally.objects.order_by("pk").first()
+    assert row is not None
+    AreaTally.objects.filter(pk=row.pk).update(votes=row.votes + 5)  # an incident's damage
+    SedeTotal.objects.order_by("pk")[:1].get().delete()
+    differences = tally_differences()
+    assert {d.tally for d in differences} == {"AreaTally", "SedeTotal"}
+    with pytest.raises(CommandError, match="2 tally rows disagree"):
+        call_command("reconcile")
+    call_command("reconcile", "--fix")
+    assert tally_differences() == []
+    recount_matches_tallies()
+    if connection.vendor == "mysql":  # the tables were unlocked again
+        votes_record(votes=make_votes(3, seed=100), route="grpc")
+
+
+@pytest.mark.django_db
+def test_a_ledger_with_a_lost_and_an_altered_vote(redis_client: object) -> None:
+    stored, never_stored = make_votes(3), make_votes(1, seed=50)[0]
+    votes_record(votes=stored, route="grpc")
+    acknowledged = {str(v.vote_id): v.canonical() for v in [*stored, never_stored]}
+    acknowledged[str(stored[0].vote_id)] = {**stored[0].canonical(), "partido": "OTRO"}
+    report = ledger_reconcile(acknowledged=acknowledged, sent=acknowledged)
+    assert (report.acknowledged, report.stored) == (4, 3)
+    assert report.lost == [str(never_stored.vote_id)]
+    assert report.altered == [str(stored[0].vote_id)]
+    assert not report.whole
