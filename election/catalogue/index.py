@@ -23,7 +23,7 @@ from django.db import DatabaseError
 
 logger = logging.getLogger(__name__)
 
-CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue_data"
+CATALOGUE_DIR = Path(__file__).resolve().parent / "data"
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
