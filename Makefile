@@ -1,10 +1,13 @@
-.PHONY: run test bench load lint fmt protos
+.PHONY: run test test-quick bench load lint fmt protos
 
 run:  ## install what is missing (system packages when root), then start the whole system on embedded defaults
 	@bash scripts/run.sh
 
 test:  ## the whole suite against real MariaDB and Redis (see README)
 	@bash scripts/test.sh $(ARGS)
+
+test-quick:  ## ruff and the tests not marked slow, stopping at the first failure (about two minutes)
+	@TEST_LANE=quick bash scripts/test.sh $(ARGS)
 
 bench:  ## every benchmark's quick form, one at a time; ARGS="grpc_route" for one, ARGS=--full for the committed figures
 	@bash scripts/bench.sh $(ARGS)

@@ -3,7 +3,7 @@
 from django.db.models.signals import post_delete, post_save
 
 from election import models
-from election.catalogue import index as catalogue
+from election.catalogue import index
 
 for _model in (
     models.Departamento,
@@ -14,4 +14,4 @@ for _model in (
     models.PartidoAlias,
 ):
     for _signal in (post_save, post_delete):
-        _signal.connect(lambda **_: catalogue.catalogue_index_clear(), sender=_model, weak=False)
+        _signal.connect(lambda **_: index.catalogue_index_clear(), sender=_model, weak=False)

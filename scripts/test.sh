@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # make test: the whole suite against real MariaDB and Redis.
+# make test-quick (TEST_LANE=quick): ruff, then the tests not marked slow, first failure stops.
 # Uses DATABASE_URL / REDIS_URL when they answer, else starts throwaway servers itself.
 source "$(dirname "$0")/venv.sh" requirements-dev.txt test
 export DATABASE_URL="${DATABASE_URL:-mysql://root@127.0.0.1:3306/escrutinio}"
@@ -12,6 +13,11 @@ echo "== DATABASE_URL=$DATABASE_URL REDIS_URL=$REDIS_URL"
 echo "== ruff"
 ruff check .
 ruff format --check . || { echo "run: ruff format ." >&2; exit 1; }
+if [ "${TEST_LANE:-}" = quick ]; then
+  echo "== pytest (quick lane: not slow)"
+  pytest -m "not slow" -x -q "$@"
+  exit $?
+fi
 echo "== mypy"
 mypy
 echo "== django checks"

@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from election.catalogue.index import catalogue_index
 from election.models import Vote
 from election.votes.tallies import TALLIES, stored_votes_counted, tallies_count, tallies_replace, tally_rows
-from election.writer import live_feed as live
+from election.writer import live_feed
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def ledger_reconcile(
     if since is not None:
         received = Vote.objects.filter(received_at__gte=since).values_list("vote_id", flat=True)
         report.unexpected = sorted(str(v) for v in received.iterator() if str(v) not in sent_ids)
-    listed = Counter(v["vote_id"] for v in live.latest_votes(limit=live.LATEST_MAX))
+    listed = Counter(v["vote_id"] for v in live_feed.latest_votes(limit=live_feed.LATEST_MAX))
     report.latest_duplicated = sorted(v for v, n in listed.items() if n > 1)
     return report
 

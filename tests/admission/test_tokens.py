@@ -19,7 +19,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from election.admission import tokens as access
+from election.admission import tokens
 from election.admission.credentials import AccessKind
 from election.admission.rate_limit import SedeRateLimiter, Throttled, sede_limiter
 from election.admission.tokens import AccessDenied, vote_admit
@@ -41,23 +41,23 @@ def admit(data: dict[str, Any], token: str | None) -> Any:
 @pytest.fixture(autouse=True)
 def fresh_state() -> Any:
     sede_limiter.reset()
-    access._tokens.forget()
+    tokens._tokens.forget()
     yield
     sede_limiter.reset()
-    access._tokens.forget()
+    tokens._tokens.forget()
 
 
 @pytest.fixture
 def committed_tokens(committed_db: None) -> Iterator[None]:
     """Token rows committed for real (every thread sees them), none left behind."""
     IngestToken.objects.all().delete()
-    access._tokens.forget()
+    tokens._tokens.forget()
     yield
     IngestToken.objects.all().delete()
 
 
 def test_a_token_is_stored_only_as_its_sha256(db: None) -> None:
-    token, row = access.token_issue(
+    token, row = tokens.token_issue(
         departamento="chimaltenango", municipio="PATZÚN", sede="007", label="mesa 7"
     )
     assert len(token) >= 43  # 32 random bytes, URL-safe base64
@@ -69,7 +69,7 @@ def test_a_token_is_stored_only_as_its_sha256(db: None) -> None:
 
 
 def test_a_sede_token_admits_its_own_sede_in_any_spelling_and_no_other(db: None) -> None:
-    token, _ = access.token_issue(**PATZUN_7)
+    token, _ = tokens.token_issue(**PATZUN_7)
     assert admit(vote(municipio="Patzún", sede="007"), token).sede == "7"
     with pytest.raises(AccessDenied) as other_sede:
         admit(vote(sede=8), token)
@@ -88,7 +88,7 @@ def test_a_missing_or_unknown_token_is_unauthenticated_before_validation(db: Non
 
 
 def test_an_invalid_vote_with_a_good_token_is_invalid(db: None) -> None:
-    token, _ = access.token_issue(**PATZUN_7)
+    token, _ = tokens.token_issue(**PATZUN_7)
     with pytest.raises(VoteInvalid):
         admit(vote(partido="NOPE"), token)
 
@@ -103,7 +103,7 @@ def test_an_invalid_vote_with_a_good_token_is_invalid(db: None) -> None:
 )
 def test_a_token_is_issued_only_for_a_sede_a_vote_could_name(db: None, sede: str, message: str) -> None:
     with pytest.raises(VoteInvalid) as refused:
-        access.token_issue(**{**PATZUN_7, "sede": sede})
+        tokens.token_issue(**{**PATZUN_7, "sede": sede})
     assert refused.value.errors == {"sede": [message]}
     assert not IngestToken.objects.exists()
 
@@ -118,21 +118,21 @@ def test_the_shared_token_admits_every_sede(db: None) -> None:
 
 @override_settings(INGEST_TOKEN_CACHE_SECONDS=0.2)
 def test_a_revoked_token_is_refused_once_the_cache_expires(committed_tokens: None) -> None:
-    token, row = access.token_issue(**PATZUN_7)
+    token, row = tokens.token_issue(**PATZUN_7)
     admit(vote(), token)
     # Another process revoked it: this process learns it from its refresher, within the cache time.
     IngestToken.objects.filter(pk=row.pk).update(revoked_at=datetime.now(UTC))
-    wait_until(lambda: access._tokens.lookup(access.token_hash(token)) is None, 5, "the revocation seen")
+    wait_until(lambda: tokens._tokens.lookup(tokens.token_hash(token)) is None, 5, "the revocation seen")
     with pytest.raises(AccessDenied) as refused:
         admit(vote(), token)
     assert refused.value.kind is AccessKind.UNAUTHENTICATED
 
 
 def test_revoking_through_the_service_takes_effect_at_once_in_this_process(db: None) -> None:
-    token, row = access.token_issue(**PATZUN_7)
+    token, row = tokens.token_issue(**PATZUN_7)
     admit(vote(), token)
-    assert access.token_revoke(token_id=row.pk) is True
-    assert access.token_revoke(token_id=row.pk) is False  # already revoked
+    assert tokens.token_revoke(token_id=row.pk) is True
+    assert tokens.token_revoke(token_id=row.pk) is False  # already revoked
     with pytest.raises(AccessDenied):
         admit(vote(), token)
 
@@ -140,20 +140,20 @@ def test_revoking_through_the_service_takes_effect_at_once_in_this_process(db: N
 def test_a_token_issued_elsewhere_is_refused_once_then_known_from_the_refresh_it_asked(
     committed_tokens: None,
 ) -> None:
-    access.tokens_warm()  # the copy, loaded; the next periodic refresh is 30 s away
+    tokens.tokens_warm()  # the copy, loaded; the next periodic refresh is 30 s away
     token = "issued-by-another-process-" + "x" * 20
     IngestToken.objects.create(
-        token_hash=access.token_hash(token), departamento_id="04", municipio_id="0407", sede="7"
+        token_hash=tokens.token_hash(token), departamento_id="04", municipio_id="0407", sede="7"
     )
     with pytest.raises(AccessDenied):  # not in the copy: refused now, never waiting for the database
-        access.token_authenticate(token)
+        tokens.token_authenticate(token)
     wait_until(lambda: _known(token), 5, "the token known after the refresh it asked for")
-    assert access.token_authenticate(token).sede == ("04", "0407", "7")
+    assert tokens.token_authenticate(token).sede == ("04", "0407", "7")
 
 
 def _known(token: str) -> bool:
     try:
-        return access._tokens.lookup(access.token_hash(token)) is not None
+        return tokens._tokens.lookup(tokens.token_hash(token)) is not None
     except StorageUnavailable:  # no copy yet
         return False
 
@@ -161,49 +161,49 @@ def _known(token: str) -> bool:
 def test_checks_never_touch_the_database_once_the_copy_is_loaded(
     committed_tokens: None, django_db_blocker: Any
 ) -> None:
-    token, _ = access.token_issue(**PATZUN_7)
-    access.tokens_warm()
-    tried = access._tokens.attempts
+    token, _ = tokens.token_issue(**PATZUN_7)
+    tokens.tokens_warm()
+    tried = tokens._tokens.attempts
     with django_db_blocker.block():  # any query now raises, in every thread
-        assert access.token_authenticate(token).sede == ("04", "0407", "7")
+        assert tokens.token_authenticate(token).sede == ("04", "0407", "7")
         for n in range(50):  # they ask the refresher for a refresh, which fails in its thread
             with pytest.raises(AccessDenied):
-                access.token_authenticate(f"made-up-{n}")
+                tokens.token_authenticate(f"made-up-{n}")
         # and tries again a second after the end of the failure, while checks go on
-        wait_until(lambda: access._tokens.attempts >= tried + 2, 10, "two refreshes tried")
-        assert access.token_authenticate(token).sede == ("04", "0407", "7")  # the copy stays
+        wait_until(lambda: tokens._tokens.attempts >= tried + 2, 10, "two refreshes tried")
+        assert tokens.token_authenticate(token).sede == ("04", "0407", "7")  # the copy stays
 
 
 def test_a_refused_token_asks_for_no_second_refresh_and_the_memory_of_it_is_bounded(
     committed_tokens: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    access.tokens_warm()
+    tokens.tokens_warm()
     with pytest.raises(AccessDenied):
-        access.token_authenticate("stolen-and-revoked")
-    wait_until(lambda: not access._tokens._requested, 5, "the refresh it asked for taken")
+        tokens.token_authenticate("stolen-and-revoked")
+    wait_until(lambda: not tokens._tokens._requested, 5, "the refresh it asked for taken")
     for _ in range(100):  # a client stuck on a revoked token
         with pytest.raises(AccessDenied):
-            access.token_authenticate("stolen-and-revoked")
-    assert not access._tokens._requested  # it asked for nothing more
+            tokens.token_authenticate("stolen-and-revoked")
+    assert not tokens._tokens._requested  # it asked for nothing more
 
-    monkeypatch.setattr(access, "UNKNOWN_TOKENS_MAX", 50)
+    monkeypatch.setattr(tokens, "UNKNOWN_TOKENS_MAX", 50)
     for n in range(500):
         with pytest.raises(AccessDenied):
-            access.token_authenticate(f"made-up-{n}")
-    assert len(access._tokens._unknown) == 50
+            tokens.token_authenticate(f"made-up-{n}")
+    assert len(tokens._tokens._unknown) == 50
 
 
 def test_without_a_copy_the_first_check_reads_it_and_then_checks_never_wait(
     committed_tokens: None, django_db_blocker: Any
 ) -> None:
-    token, _ = access.token_issue(**PATZUN_7)
+    token, _ = tokens.token_issue(**PATZUN_7)
     with django_db_blocker.block():
         with pytest.raises(StorageUnavailable):
-            access.token_authenticate(token)  # the first check tried to read the copy: failed
+            tokens.token_authenticate(token)  # the first check tried to read the copy: failed
         with pytest.raises(StorageUnavailable):
-            access.token_authenticate(token)  # the next ones do not try: the refresher does
+            tokens.token_authenticate(token)  # the next ones do not try: the refresher does
     wait_until(lambda: _known(token), 10, "the refresher's copy")
-    assert access.token_authenticate(token).sede == ("04", "0407", "7")
+    assert tokens.token_authenticate(token).sede == ("04", "0407", "7")
 
 
 @override_settings(INGEST_RATE_PER_SEDE=2, INGEST_RATE_BURST=3)
@@ -236,7 +236,7 @@ def test_the_command_issues_prints_once_lists_without_tokens_and_revokes(db: Non
                  "--sede", "7", "--label", "mesa 7", stdout=out)  # fmt: skip
     token = out.getvalue().strip().splitlines()[-1]
     row = IngestToken.objects.get()
-    assert row.token_hash == access.token_hash(token)
+    assert row.token_hash == tokens.token_hash(token)
 
     listing = StringIO()
     call_command("ingest_tokens", "list", stdout=listing)
@@ -253,7 +253,7 @@ def test_the_command_issues_prints_once_lists_without_tokens_and_revokes(db: Non
 
 def test_the_command_revokes_every_token_of_a_sede_and_refuses_unknown_places(db: None) -> None:
     for _ in range(2):
-        access.token_issue(**PATZUN_7)
+        tokens.token_issue(**PATZUN_7)
     out = StringIO()
     call_command(
         "ingest_tokens", "revoke", "--departamento", "04", "--municipio", "0407", "--sede", "007", stdout=out
@@ -273,10 +273,10 @@ def _list(*args: str) -> str:
 
 def test_revoking_a_sede_s_tokens_spares_a_sede_that_differs_only_in_case(db: None) -> None:
     place = {"departamento": "Peten", "municipio": "Flores"}
-    upper, _ = access.token_issue(**place, sede="ESCUELA A")
-    lower, _ = access.token_issue(**place, sede="Escuela A")
-    assert access.tokens_revoke_for_sede(**place, sede="ESCUELA A") == 1
-    access._tokens.forget()
-    assert access.token_authenticate(lower).sede == ("17", "1701", "Escuela A")
+    upper, _ = tokens.token_issue(**place, sede="ESCUELA A")
+    lower, _ = tokens.token_issue(**place, sede="Escuela A")
+    assert tokens.tokens_revoke_for_sede(**place, sede="ESCUELA A") == 1
+    tokens._tokens.forget()
+    assert tokens.token_authenticate(lower).sede == ("17", "1701", "Escuela A")
     with pytest.raises(AccessDenied):
-        access.token_authenticate(upper)
+        tokens.token_authenticate(upper)

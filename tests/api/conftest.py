@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from election.votes.recording import votes_record
-from election.writer import live_feed as live
+from election.writer import live_feed
 from tests.conftest import field_vote
 
 # (departamento, municipio, sede, papeleta, partido, route, how many), as the field writes them.
@@ -40,7 +40,7 @@ def record(rows: list[tuple[str, str, Any, str, str, str, int]], *, latency_ms: 
             for i in range(count)
         ]  # fmt: skip
         results = votes_record(votes=votes, route=route)
-        live.live_publish(results=results, route=route)
+        live_feed.live_publish(results=results, route=route)
         vote_ids += [str(v.vote_id) for v in votes]
     return vote_ids
 

@@ -29,7 +29,7 @@ from django.utils import timezone
 from election.models import Vote
 from election.votes import tallies
 from election.votes.recording import votes_record
-from election.writer import live_feed as live
+from election.writer import live_feed
 from scripts.devservices import wait_until
 from scripts.processes import Spawn
 from scripts.system import System
@@ -80,7 +80,7 @@ def record(rows: list[tuple[str, str, int, str, str, str, int]]) -> list[str]:
             for _ in range(count)
         ]
         if votes:
-            live.live_publish(results=votes_record(votes=votes, route=route), route=route)
+            live_feed.live_publish(results=votes_record(votes=votes, route=route), route=route)
             stored += [str(v.vote_id) for v in votes]
     return stored
 
@@ -267,10 +267,10 @@ def test_the_dashboard_shows_the_votes_and_follows_new_ones_without_reload(
     # The routes commit in their own batches and order, and push to the list just after the
     # commit: once all are listed, the Redis list itself says which came last.
     def all_listed() -> bool:
-        return set(more) <= {v["vote_id"] for v in live.latest_votes(limit=100)}
+        return set(more) <= {v["vote_id"] for v in live_feed.latest_votes(limit=100)}
 
     wait_until(all_listed, 30, "the new votes in the latest-votes list")
-    newest = [v["vote_id"] for v in live.latest_votes(limit=5)]
+    newest = [v["vote_id"] for v in live_feed.latest_votes(limit=5)]
     assert set(newest) <= set(more)
     wait_for(page, lambda: [r["vote_id"] for r in page.evaluate(READ_ROWS, "latest")], newest, "latest after")
     wait_for(

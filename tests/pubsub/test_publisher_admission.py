@@ -27,7 +27,7 @@ import pytest
 import redis
 from django.db import connection
 
-from election.admission import tokens as access
+from election.admission import tokens
 from election.models import IngestToken, Route
 from election.votes.recording import votes_record
 from election.votes.validation import vote_validate
@@ -95,7 +95,7 @@ def tokens_cleared(committed_db: None) -> Iterator[None]:
 
 def issue(sede: int) -> str:
     """A per-sede token, committed, as `manage.py ingest_tokens issue` makes one."""
-    token, _ = access.token_issue(departamento="Chimaltenango", municipio="Patzun", sede=sede)
+    token, _ = tokens.token_issue(departamento="Chimaltenango", municipio="Patzun", sede=sede)
     return token
 
 
@@ -131,17 +131,17 @@ def test_tokens_are_checked_from_memory_while_the_database_is_partitioned(  # ty
     spawn, partition_env, db_proxy: FaultProxy, redis_client
 ) -> None:
     sedes = [new_sede() for _ in range(3)]
-    tokens = {sede: issue(sede) for sede in sedes}
+    issued = {sede: issue(sede) for sede in sedes}
     port, publisher = start_publisher(spawn, partition_env)  # reads the tokens through the proxy
     for sede in sedes:
-        assert post(port, vote(sede), tokens[sede])[0] == 202
+        assert post(port, vote(sede), issued[sede])[0] == 202
 
     db_proxy.partition()
     accepted: list[str] = []
 
     def one_round() -> int:
         """Each sede's vote with its token, and votes with tokens never issued, at once."""
-        sent = [(vote(sede), tokens[sede]) for sede in sedes]
+        sent = [(vote(sede), issued[sede]) for sede in sedes]
         sent += [(vote(sede), f"never-issued-{uuid.uuid4()}") for sede in sedes]
         sent += [(vote(sedes[0]), "the-same-unknown-token")]
         with ThreadPoolExecutor(len(sent)) as pool:
@@ -159,7 +159,7 @@ def test_tokens_are_checked_from_memory_while_the_database_is_partitioned(  # ty
     late_sede = new_sede()
     late_token = issue(late_sede)  # while the publisher runs: known from its next refresh on
     wait_until(lambda: post(port, vote(late_sede), late_token)[0] == 202, 10, "the new token accepted")
-    assert post(port, vote(late_sede), tokens[sedes[0]])[0] == 403  # still each token's own sede
+    assert post(port, vote(late_sede), issued[sedes[0]])[0] == 403  # still each token's own sede
     assert set(accepted) <= set(queued_vote_ids(redis_client))
 
 
@@ -167,9 +167,9 @@ def test_a_flood_of_bad_tokens_never_reaches_the_publish_thread(  # type: ignore
     spawn, route_env, tokens_cleared, redis_client
 ) -> None:
     sedes = [new_sede() for _ in range(4)]
-    tokens = {sede: issue(sede) for sede in sedes}
+    issued = {sede: issue(sede) for sede in sedes}
     port, _ = start_publisher(spawn, route_env)
-    honest = [(vote(sede), tokens[sede]) for sede in sedes for _ in range(10)]
+    honest = [(vote(sede), issued[sede]) for sede in sedes for _ in range(10)]
     flood: list[tuple[Any, str | None]] = [(vote(sedes[i % 4]), f"forged-{i}") for i in range(200)]
     flood += [(vote(sedes[0]), None) for _ in range(20)] + [({"not": "a vote"}, "forged")] * 20
     # Honest votes spread through the flood, all sent at once.

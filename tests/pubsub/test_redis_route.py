@@ -21,7 +21,7 @@ from django.db.models import Sum
 
 from bench.simulation import VoteGenerator
 from election.models import RouteTally, Vote
-from election.writer import live_feed as live
+from election.writer import live_feed
 from ingest_pubsub.broker import LANDING_INDEX
 from ingest_pubsub.dead_letters import DEAD_LETTER_KEY
 from ingest_pubsub.tasks import record_batch
@@ -56,7 +56,7 @@ def wait_stored(n: int, timeout: float = 30) -> None:
 
 
 def latest_ids(limit: int) -> list[str]:
-    return [vote["vote_id"] for vote in live.latest_votes(limit)]
+    return [vote["vote_id"] for vote in live_feed.latest_votes(limit)]
 
 
 def succeeded(worker: Any) -> list[str]:
@@ -93,7 +93,7 @@ def test_a_published_vote_is_stored_and_heads_the_latest_list(spawn, route_env, 
     stored = Vote.objects.get(vote_id=second_id)
     assert (stored.route, stored.municipio_id, stored.partido_id) == ("redis", "0407", "SEMILLA")
     assert stored.received_at <= stored.stored_at
-    assert live.latest_votes(1)[0]["route"] == "redis"
+    assert live_feed.latest_votes(1)[0]["route"] == "redis"
 
 
 def test_a_vote_delivered_twice_is_stored_once_and_listed_once(spawn, route_env, redis_client) -> None:  # type: ignore[no-untyped-def]
@@ -203,9 +203,9 @@ def test_a_worker_killed_with_votes_in_flight_loses_none_and_doubles_none(  # ty
     assert RouteTally.objects.aggregate(total=Sum("votes"))["total"] == 250
     recount_matches_tallies()
     # the list follows the commits within LIVE_INTERVAL_MS, from each worker process
-    listed_count = min(250, live.LATEST_MAX)
-    wait_until(lambda: broker.llen(live.LATEST_KEY) == listed_count, 10, "the latest list filled")
-    listed = [json.loads(raw)["vote_id"] for raw in broker.lrange(live.LATEST_KEY, 0, -1)]
+    listed_count = min(250, live_feed.LATEST_MAX)
+    wait_until(lambda: broker.llen(live_feed.LATEST_KEY) == listed_count, 10, "the latest list filled")
+    listed = [json.loads(raw)["vote_id"] for raw in broker.lrange(live_feed.LATEST_KEY, 0, -1)]
     assert len(listed) == listed_count
     assert len(set(listed)) == len(listed)
     assert set(listed) <= set(accepted)

@@ -28,8 +28,7 @@ from election.ingest.async_batcher import Overloaded
 from election.models import Vote
 from election.votes.recording import votes_record
 from election.votes.types import Outcome, RecordResult, ValidatedVote
-from election.writer import group_committer as group_commit
-from election.writer import live_feed as live
+from election.writer import group_committer, live_feed
 from election.writer.group_committer import GroupCommitter
 from ingest_grpc.recording import Ballot, ballots_admit, ballots_record
 from scripts.devservices import wait_until
@@ -117,8 +116,8 @@ def test_tasks_waiting_during_a_commit_share_the_next_transaction(
     assert Vote.objects.values("stored_at").distinct().count() == 2
     recount_matches_tallies()
     committer.stop()  # the latest list follows the commits; stopping publishes what is left
-    listed = [vote["vote_id"] for vote in live.latest_votes(live.LATEST_MAX)]
-    assert len(listed) == min(len(votes), live.LATEST_MAX)
+    listed = [vote["vote_id"] for vote in live_feed.latest_votes(live_feed.LATEST_MAX)]
+    assert len(listed) == min(len(votes), live_feed.LATEST_MAX)
     assert listed[0] == str(votes[-1].vote_id)  # newest first
 
 
@@ -190,7 +189,7 @@ def test_calls_a_loop_takes_in_while_it_sends_the_answers_go_in_one_group(
     """As on a busy gRPC server: the answered callers send their next votes one after another,
     while the loop is still busy with the answers. Taken at once, the first of them would be
     committed alone and the others after it."""
-    monkeypatch.setattr(group_commit, "ITERATIONS_WAIT_MAX_SECONDS", 10.0)  # a slow machine
+    monkeypatch.setattr(group_committer, "ITERATIONS_WAIT_MAX_SECONDS", 10.0)  # a slow machine
     votes = make_votes(1 + 2 * 4)
     first_thread = threading.Thread(target=committer.submit, args=([votes[0]],))
     first_thread.start()
