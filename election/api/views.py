@@ -17,6 +17,8 @@ import redis
 from django.db import OperationalError
 from django.http import HttpResponseNotModified
 from django.utils.cache import patch_vary_headers
+from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -30,8 +32,9 @@ from rest_framework.views import APIView
 
 from election.api import serializers as api
 from election.api.etags import etag_matches
+from election.api.filters import VoteFilter
 from election.catalogue.index import catalogue_index
-from election.models import Departamento, Papeleta, Partido
+from election.models import Departamento, Papeleta, Partido, Vote
 from election.results import selectors
 from election.writer import live_feed as live
 
@@ -240,12 +243,25 @@ class VotesPagination(CursorPagination):
 
 
 class VoteListView(ResultsView):
-    query_serializer = api.VotesQuery
+    filterset_class = VoteFilter
+    # Named for drf-spectacular, which lists the FilterSet's fields as the query parameters and
+    # takes their model from `queryset`; the votes themselves come from selectors.votes_filtered.
+    filter_backends = [DjangoFilterBackend]
+    queryset = Vote.objects.none()
     pagination_class = VotesPagination
     paging_parameters = (VotesPagination.cursor_query_param, VotesPagination.page_size_query_param)
 
+    @classmethod
+    def query_parameters(cls) -> frozenset[str]:
+        return super().query_parameters() | frozenset(cls.filterset_class.base_filters)
+
+    def query(self, request: Request) -> dict[str, Any]:
+        filters = self.filterset_class(request.query_params, queryset=self.queryset)
+        if not filters.is_valid():
+            raise translate_validation(filters.errors)
+        return dict(filters.form.cleaned_data)
+
     @extend_schema(
-        parameters=[api.VotesQuery],
         responses={200: api.VoteSerializer(many=True), 400: ERRORS},
         summary="Every stored vote, newest first, filtered",
     )
