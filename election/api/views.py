@@ -19,7 +19,7 @@ from django.http import HttpResponseNotModified
 from django.utils.cache import patch_vary_headers
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
@@ -121,16 +121,15 @@ class ResultsView(PublicReadView):
         raise NotImplementedError
 
 
-class TopDepartamentosView(ResultsView):
-    query_serializer = api.TopDepartamentosQuery
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         parameters=[api.TopDepartamentosQuery],
         responses={200: api.TopDepartamentosAnswer, 400: ERRORS},
         summary="Departamentos by votes on a papeleta",
     )
-    def get(self, request: Request) -> Any:
-        return super().get(request)
+)
+class TopDepartamentosView(ResultsView):
+    query_serializer = api.TopDepartamentosQuery
 
     def answer(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
         rows = selectors.top_departamentos(papeleta=params["papeleta"], limit=params["limit"])
@@ -140,16 +139,15 @@ class TopDepartamentosView(ResultsView):
         }
 
 
-class PartidosView(ResultsView):
-    query_serializer = api.PartidosQuery
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         parameters=[api.PartidosQuery],
         responses={200: api.PartidosAnswer, 400: ERRORS},
         summary="Each partido's votes and percentage in a departamento or municipio",
     )
-    def get(self, request: Request) -> Any:
-        return super().get(request)
+)
+class PartidosView(ResultsView):
+    query_serializer = api.PartidosQuery
 
     def answer(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
         rows = selectors.partido_shares(
@@ -165,16 +163,15 @@ class PartidosView(ResultsView):
         }
 
 
-class TopSedesView(ResultsView):
-    query_serializer = api.TopSedesQuery
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         parameters=[api.TopSedesQuery],
         responses={200: api.TopSedesAnswer, 400: ERRORS},
         summary="Sedes by votes",
     )
-    def get(self, request: Request) -> Any:
-        return super().get(request)
+)
+class TopSedesView(ResultsView):
+    query_serializer = api.TopSedesQuery
 
     def answer(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
         rows = selectors.top_sedes(limit=params["limit"], papeleta=params["papeleta"])
@@ -187,12 +184,11 @@ class TopSedesView(ResultsView):
         }
 
 
+@extend_schema_view(
+    get=extend_schema(responses={200: api.SummaryAnswer}, summary="Totals, and the two routes side by side")
+)
 class SummaryView(ResultsView):
     query_serializer = serializers.Serializer
-
-    @extend_schema(responses={200: api.SummaryAnswer}, summary="Totals, and the two routes side by side")
-    def get(self, request: Request) -> Any:
-        return super().get(request)
 
     def answer(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
         summary = selectors.results_summary()
@@ -242,6 +238,12 @@ class VotesPagination(CursorPagination):
         return cursor
 
 
+@extend_schema_view(
+    get=extend_schema(
+        responses={200: api.VoteSerializer(many=True), 400: ERRORS},
+        summary="Every stored vote, newest first, filtered",
+    )
+)
 class VoteListView(ResultsView):
     filterset_class = VoteFilter
     # Named for drf-spectacular, which lists the FilterSet's fields as the query parameters and
@@ -261,13 +263,6 @@ class VoteListView(ResultsView):
             raise translate_validation(filters.errors)
         return dict(filters.form.cleaned_data)
 
-    @extend_schema(
-        responses={200: api.VoteSerializer(many=True), 400: ERRORS},
-        summary="Every stored vote, newest first, filtered",
-    )
-    def get(self, request: Request) -> Any:
-        return super().get(request)
-
     def answer(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
         votes = selectors.votes_filtered(**params)
         paginator = self.paginator
@@ -285,12 +280,8 @@ class VoteListView(ResultsView):
         return self._paginator
 
 
-class LatestVotesView(PublicReadView):
-    """The newest stored votes, from the Redis list; tagged by the list's own content."""
-
-    query_serializer = api.LatestQuery
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         parameters=[api.LatestQuery],
         responses={
             200: api.LatestVotesAnswer,
@@ -299,6 +290,12 @@ class LatestVotesView(PublicReadView):
         },
         summary="The latest stored votes, newest first",
     )
+)
+class LatestVotesView(PublicReadView):
+    """The newest stored votes, from the Redis list; tagged by the list's own content."""
+
+    query_serializer = api.LatestQuery
+
     def get(self, request: Request) -> Any:
         params = self.query(request)
         try:
@@ -309,12 +306,14 @@ class LatestVotesView(PublicReadView):
         return _conditional(request, etag) or _cache_headers(Response({"results": latest}), etag)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        responses={200: api.CatalogueAnswer}, summary="The catalogue the votes are checked against"
+    )
+)
 class CatalogueView(PublicReadView):
     """Departamentos with their municipios, papeletas and partidos: what the filters offer."""
 
-    @extend_schema(
-        responses={200: api.CatalogueAnswer}, summary="The catalogue the votes are checked against"
-    )
     def get(self, request: Request) -> Any:
         data = {
             "departamentos": [
@@ -337,8 +336,8 @@ class CatalogueView(PublicReadView):
         return response
 
 
+@extend_schema_view(get=extend_schema(exclude=True))
 class ApiRootView(PublicReadView):
-    @extend_schema(exclude=True)
     def get(self, request: Request) -> Response:
         names = [
             "api-catalogue",
