@@ -1,6 +1,6 @@
 """A half-second cache of the API's public answers, in front of Django (WSGI).
 
-Answering repeats here, before Django, was measured faster (bench/results_api.py, docs/performance.md).
+Hand-written to answer before Django: 775 -> 1,160 requests/s (docs/performance.md#how-it-got-there).
 
 While votes arrive, every results answer changes with each commit, yet a dashboard needs it
 only within 2 s, and hundreds of dashboards ask the same few URLs. So each process keeps the
