@@ -83,6 +83,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
+    "django_filters",
     "rest_framework",
     "drf_spectacular",
     "election",
@@ -92,7 +94,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files and the dashboard's bundles, before anything else touches the request.
     "election.api.dashboard.DashboardWhiteNoise",
-    "election.api.cors.api_cors_middleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -263,9 +265,17 @@ SPECTACULAR_SETTINGS = {
         "election.api.schema.query_parameters_described",
     ],
 }
-# Origins allowed to read /api/ from a browser (the dashboard served on its own): "*" by
-# default, since the API is public, read-only and takes no credentials.
-API_CORS_ORIGINS = env_list("API_CORS_ORIGINS", "*")
+# Cross-origin reads of /api/ (django-cors-headers), for the dashboard served on its own origin.
+# API_CORS_ORIGINS: "*" by default, since the API is public, read-only and takes no credentials;
+# or the origins allowed (scheme://host[:port]). A conditional GET's preflight asks for If-None-Match.
+_api_cors_origins = env_list("API_CORS_ORIGINS", "*")
+CORS_URLS_REGEX = r"^/api/"
+CORS_ALLOW_ALL_ORIGINS = "*" in _api_cors_origins
+CORS_ALLOWED_ORIGINS = [] if CORS_ALLOW_ALL_ORIGINS else _api_cors_origins
+CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
+CORS_ALLOW_HEADERS = ["If-None-Match", "Content-Type"]
+CORS_EXPOSE_HEADERS = ["ETag"]
+CORS_PREFLIGHT_MAX_AGE = 600
 # How stale a results answer may be: the results version is re-read at most this often.
 RESULTS_MAX_AGE_MS = env_int("RESULTS_MAX_AGE_MS", 500)
 # The API's answer cache (election/api/microcache.py): bytes kept per process, and the largest

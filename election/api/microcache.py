@@ -1,6 +1,6 @@
 """A half-second cache of the API's public answers, in front of Django (WSGI).
 
-Answering repeats here, before Django, was measured faster (bench/results_api.py, docs/performance.md).
+Hand-written to answer before Django: 775 -> 1,160 requests/s (docs/performance.md#how-it-got-there).
 
 While votes arrive, every results answer changes with each commit, yet a dashboard needs it
 only within 2 s, and hundreds of dashboards ask the same few URLs. So each process keeps the
@@ -31,13 +31,15 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
+from corsheaders.conf import conf as cors
+from corsheaders.middleware import CorsMiddleware
 from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
-from django.http import QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.urls import Resolver404, resolve
 
-from election.api.cors import allowed_origin
 from election.api.etags import etag_matches
 
 StartResponse = Callable[..., Any]
@@ -181,8 +183,28 @@ def _key(environ: dict[str, Any]) -> Key | None:
         environ.get("SCRIPT_NAME", ""),
         environ.get("HTTP_HOST", ""),
         _scheme(environ),
-        allowed_origin(environ.get("HTTP_ORIGIN", "")),
+        _cors_allowed_origin(environ.get("HTTP_ORIGIN", "")),
     )
+
+
+def _cors_allowed_origin(origin: str) -> str | None:
+    """The Access-Control-Allow-Origin django-cors-headers answers `origin` with, or None."""
+    if not origin:
+        return None
+    if cors.CORS_ALLOW_ALL_ORIGINS:
+        return "*"
+    try:
+        allowed = _CORS.origin_found_in_white_lists(origin, urlsplit(origin))
+    except ValueError:  # not a URL: the middleware allows it nothing either
+        return None
+    return origin if allowed else None
+
+
+def _no_response(request: HttpRequest) -> HttpResponse:
+    raise AssertionError("only the middleware's origin check is used")
+
+
+_CORS = CorsMiddleware(_no_response)  # its origin check, so the key holds what the answer allows
 
 
 # Memoized: a repeat's key took 32 us parsed afresh, 1.8 us from here (measured). The dashboards'

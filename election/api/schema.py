@@ -28,7 +28,7 @@ def query_parameters_described(result: dict[str, Any], **kwargs: Any) -> dict[st
 
     A blank parameter counts as absent: DRF's rule for form-style input (`?limit=` is the
     default limit) and the filters' own ("empty filters are harmless",
-    election.api.serializers.NameField). Without this the schema calls `?limit=` invalid while
+    election.api.names.name_clean). Without this the schema calls `?limit=` invalid while
     the API answers it 200. The cursor is the exception: a blank cursor is a bad cursor (400).
     """
     for path in result.get("paths", {}).values():

@@ -1,7 +1,7 @@
 """Query parameters in, answers out.
 
-Query serializers resolve names through the same catalogue helpers as vote_validate, so the
-API accepts every spelling the ingest accepts; their `validated_data` holds codes.
+Query serializers resolve names as the ingest does (names.py); their `validated_data` holds
+codes. The vote list's filters are a FilterSet (filters.py).
 Answer serializers describe the JSON for the OpenAPI schema; the views fill them from the
 selectors' dataclasses.
 """
@@ -12,19 +12,11 @@ from typing import Any
 
 from rest_framework import serializers
 
-from election.catalogue.index import (
-    NameUnknown,
-    catalogue_index,
-    departamento_resolve,
-    municipio_resolve,
-    name_key,
-    papeleta_resolve,
-    partido_resolve,
-)
-from election.models import SEDE_MAX_LENGTH, Route
-from election.results.selectors import VOTE_FILTER_GROUPS
-from election.votes.fields import TextRefused, text_clean, text_fold
-from election.votes.validation import NAME_MAX_LENGTH, sede_canonical
+from election.api.names import name_clean, names_resolve
+from election.catalogue.index import catalogue_index
+from election.models import Route
+from election.votes.fields import TextRefused
+from election.votes.validation import NAME_MAX_LENGTH
 
 DEPARTAMENTOS_MAX = 22
 
@@ -40,11 +32,8 @@ class NameField(serializers.CharField):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str | None:
-        text = text_fold(super().to_internal_value(data))
-        if not text:
-            return None
         try:
-            return text_clean(text)  # as a vote's names are read
+            return name_clean(super().to_internal_value(data))
         except TextRefused as refused:
             raise serializers.ValidationError(str(refused)) from refused
 
@@ -53,91 +42,10 @@ class AreaQuery(serializers.Serializer):
     """departamento / municipio / papeleta / partido, each resolved to its code."""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        index = catalogue_index()
-        errors: dict[str, list[str]] = {}
-        resolved: dict[str, Any] = {key: None if value == "" else value for key, value in attrs.items()}
-        departamento = None
-        if attrs.get("departamento"):
-            try:
-                departamento = departamento_resolve(attrs["departamento"], index)
-                resolved["departamento"] = departamento.code
-            except NameUnknown as exc:
-                errors["departamento"] = [str(exc)]
-        if attrs.get("municipio") and "departamento" not in errors:
-            try:
-                municipio, home = self._municipio(attrs["municipio"], departamento, index)
-                resolved["municipio"], resolved["departamento"] = municipio.code, home.code
-            except NameUnknown as exc:
-                errors["municipio"] = [str(exc)]
-        for field, resolve in (("papeleta", papeleta_resolve), ("partido", partido_resolve)):
-            if attrs.get(field):
-                try:
-                    resolved[field] = resolve(attrs[field], index)
-                except NameUnknown as exc:
-                    errors[field] = [str(exc)]
-        if attrs.get("route"):
-            resolved["route"] = name_key(attrs["route"])
-            if resolved["route"] not in Route.values:
-                errors["route"] = [f"Unknown route '{attrs['route']}': grpc or redis."]
+        resolved, errors = names_resolve(attrs)
         if errors:
             raise serializers.ValidationError(errors)
         return resolved
-
-    @staticmethod
-    def _municipio(text: str, departamento: Any, index: Any) -> tuple[Any, Any]:
-        """The municipio and its departamento."""
-        if departamento is not None:
-            return municipio_resolve(text, departamento, index), departamento
-        # Without a departamento, a municipio name is accepted only when it is unambiguous.
-        homes = index.municipio_homes.get(name_key(text), [])
-        if len(homes) == 1:
-            home = departamento_resolve(homes[0], index)
-            return municipio_resolve(text, home, index), home
-        if homes:
-            where = ", ".join(f"'{home}'" for home in homes)
-            raise NameUnknown(
-                f"municipio '{text}' is in several departamentos ({where}): give departamento too."
-            )
-        raise NameUnknown(f"Unknown municipio '{text}'.")
-
-
-class VotesQuery(AreaQuery):
-    departamento = NameField()
-    municipio = NameField()
-    sede = NameField(max_length=SEDE_MAX_LENGTH)
-    papeleta = NameField(help_text="Code or ballot colour")
-    partido = NameField(help_text="Sigla, legacy alias or full name")
-    route = NameField(help_text="grpc or redis")
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        resolved = super().validate(attrs)
-        errors = vote_filters_refused({name for name, value in attrs.items() if value})
-        if errors:
-            raise serializers.ValidationError(errors)
-        if resolved.get("sede"):
-            resolved["sede"] = sede_canonical(resolved["sede"])
-        return resolved
-
-
-GROUPS_TEXT = "by area (departamento, municipio, sede), by papeleta and partido, or by route"
-
-
-def vote_filters_refused(given: set[str]) -> dict[str, list[str]]:
-    """Field -> why, for a combination the vote list does not serve (selectors.VOTE_FILTER_SETS).
-
-    Each served one is the whole of one index, so a page is read straight off it; serving every
-    combination would take an index for each of them on the table both routes write to.
-    """
-    errors: dict[str, list[str]] = {}
-    if "sede" in given and "municipio" not in given:
-        errors["sede"] = ["A sede is numbered within its municipio: give municipio too."]
-    groups = [[name for name in group if name in given] for group in VOTE_FILTER_GROUPS]
-    first, *others = [group for group in groups if group] or [[]]
-    for name in (name for group in others for name in group):
-        errors[name] = [
-            f"Not together with {', '.join(first)}: the vote list filters {GROUPS_TEXT}, one at a time."
-        ]
-    return errors
 
 
 class TopDepartamentosQuery(AreaQuery):

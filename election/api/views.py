@@ -17,7 +17,9 @@ import redis
 from django.db import OperationalError
 from django.http import HttpResponseNotModified
 from django.utils.cache import patch_vary_headers
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
@@ -30,8 +32,9 @@ from rest_framework.views import APIView
 
 from election.api import serializers as api
 from election.api.etags import etag_matches
+from election.api.filters import VoteFilter
 from election.catalogue.index import catalogue_index
-from election.models import Departamento, Papeleta, Partido
+from election.models import Departamento, Papeleta, Partido, Vote
 from election.results import selectors
 from election.writer import live_feed as live
 
@@ -118,16 +121,15 @@ class ResultsView(PublicReadView):
         raise NotImplementedError
 
 
-class TopDepartamentosView(ResultsView):
-    query_serializer = api.TopDepartamentosQuery
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         parameters=[api.TopDepartamentosQuery],
         responses={200: api.TopDepartamentosAnswer, 400: ERRORS},
         summary="Departamentos by votes on a papeleta",
     )
-    def get(self, request: Request) -> Any:
-        return super().get(request)
+)
+class TopDepartamentosView(ResultsView):
+    query_serializer = api.TopDepartamentosQuery
 
     def answer(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
         rows = selectors.top_departamentos(papeleta=params["papeleta"], limit=params["limit"])
@@ -137,16 +139,15 @@ class TopDepartamentosView(ResultsView):
         }
 
 
-class PartidosView(ResultsView):
-    query_serializer = api.PartidosQuery
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         parameters=[api.PartidosQuery],
         responses={200: api.PartidosAnswer, 400: ERRORS},
         summary="Each partido's votes and percentage in a departamento or municipio",
     )
-    def get(self, request: Request) -> Any:
-        return super().get(request)
+)
+class PartidosView(ResultsView):
+    query_serializer = api.PartidosQuery
 
     def answer(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
         rows = selectors.partido_shares(
@@ -162,16 +163,15 @@ class PartidosView(ResultsView):
         }
 
 
-class TopSedesView(ResultsView):
-    query_serializer = api.TopSedesQuery
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         parameters=[api.TopSedesQuery],
         responses={200: api.TopSedesAnswer, 400: ERRORS},
         summary="Sedes by votes",
     )
-    def get(self, request: Request) -> Any:
-        return super().get(request)
+)
+class TopSedesView(ResultsView):
+    query_serializer = api.TopSedesQuery
 
     def answer(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
         rows = selectors.top_sedes(limit=params["limit"], papeleta=params["papeleta"])
@@ -184,12 +184,11 @@ class TopSedesView(ResultsView):
         }
 
 
+@extend_schema_view(
+    get=extend_schema(responses={200: api.SummaryAnswer}, summary="Totals, and the two routes side by side")
+)
 class SummaryView(ResultsView):
     query_serializer = serializers.Serializer
-
-    @extend_schema(responses={200: api.SummaryAnswer}, summary="Totals, and the two routes side by side")
-    def get(self, request: Request) -> Any:
-        return super().get(request)
 
     def answer(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
         summary = selectors.results_summary()
@@ -239,18 +238,30 @@ class VotesPagination(CursorPagination):
         return cursor
 
 
-class VoteListView(ResultsView):
-    query_serializer = api.VotesQuery
-    pagination_class = VotesPagination
-    paging_parameters = (VotesPagination.cursor_query_param, VotesPagination.page_size_query_param)
-
-    @extend_schema(
-        parameters=[api.VotesQuery],
+@extend_schema_view(
+    get=extend_schema(
         responses={200: api.VoteSerializer(many=True), 400: ERRORS},
         summary="Every stored vote, newest first, filtered",
     )
-    def get(self, request: Request) -> Any:
-        return super().get(request)
+)
+class VoteListView(ResultsView):
+    filterset_class = VoteFilter
+    # Named for drf-spectacular, which lists the FilterSet's fields as the query parameters and
+    # takes their model from `queryset`; the votes themselves come from selectors.votes_filtered.
+    filter_backends = [DjangoFilterBackend]
+    queryset = Vote.objects.none()
+    pagination_class = VotesPagination
+    paging_parameters = (VotesPagination.cursor_query_param, VotesPagination.page_size_query_param)
+
+    @classmethod
+    def query_parameters(cls) -> frozenset[str]:
+        return super().query_parameters() | frozenset(cls.filterset_class.base_filters)
+
+    def query(self, request: Request) -> dict[str, Any]:
+        filters = self.filterset_class(request.query_params, queryset=self.queryset)
+        if not filters.is_valid():
+            raise translate_validation(filters.errors)
+        return dict(filters.form.cleaned_data)
 
     def answer(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
         votes = selectors.votes_filtered(**params)
@@ -269,12 +280,8 @@ class VoteListView(ResultsView):
         return self._paginator
 
 
-class LatestVotesView(PublicReadView):
-    """The newest stored votes, from the Redis list; tagged by the list's own content."""
-
-    query_serializer = api.LatestQuery
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         parameters=[api.LatestQuery],
         responses={
             200: api.LatestVotesAnswer,
@@ -283,6 +290,12 @@ class LatestVotesView(PublicReadView):
         },
         summary="The latest stored votes, newest first",
     )
+)
+class LatestVotesView(PublicReadView):
+    """The newest stored votes, from the Redis list; tagged by the list's own content."""
+
+    query_serializer = api.LatestQuery
+
     def get(self, request: Request) -> Any:
         params = self.query(request)
         try:
@@ -293,12 +306,14 @@ class LatestVotesView(PublicReadView):
         return _conditional(request, etag) or _cache_headers(Response({"results": latest}), etag)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        responses={200: api.CatalogueAnswer}, summary="The catalogue the votes are checked against"
+    )
+)
 class CatalogueView(PublicReadView):
     """Departamentos with their municipios, papeletas and partidos: what the filters offer."""
 
-    @extend_schema(
-        responses={200: api.CatalogueAnswer}, summary="The catalogue the votes are checked against"
-    )
     def get(self, request: Request) -> Any:
         data = {
             "departamentos": [
@@ -321,8 +336,8 @@ class CatalogueView(PublicReadView):
         return response
 
 
+@extend_schema_view(get=extend_schema(exclude=True))
 class ApiRootView(PublicReadView):
-    @extend_schema(exclude=True)
     def get(self, request: Request) -> Response:
         names = [
             "api-catalogue",

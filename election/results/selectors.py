@@ -214,7 +214,7 @@ def latency_percentile_ms(counts: dict[int, int], fraction: float) -> float | No
 
 
 # The vote list filters by one of these groups at a time, a sede only within its municipio
-# (election/api/serializers.vote_filters_refused says so to the client).
+# (election/api/filters.vote_filters_refused says so to the client).
 VOTE_FILTER_GROUPS = (("departamento", "municipio", "sede"), ("papeleta", "partido"), ("route",))
 
 

@@ -6,18 +6,27 @@ import json
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from typing import Any
+
+from django.utils.datastructures import CaseInsensitiveMapping
 
 from tests.api.conftest import KNOWN_VOTES, record
 
 
-def fetch(url: str, method: str = "GET", **headers: str) -> tuple[int, dict[str, str], Any]:
+def fetch(url: str, method: str = "GET", **headers: str) -> tuple[int, Mapping[str, str], Any]:
+    """The status, the headers (by name in any case, as HTTP reads them) and the body."""
     request = urllib.request.Request(url, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, dict(response.headers), _body(response.read(), response.headers)
+            answered = CaseInsensitiveMapping(dict(response.headers))
+            return response.status, answered, _body(response.read(), response.headers)
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), _body(error.read(), error.headers) or None
+        return (
+            error.code,
+            CaseInsensitiveMapping(dict(error.headers)),
+            _body(error.read(), error.headers) or None,
+        )
 
 
 def _body(body: bytes, headers: Any) -> Any:

@@ -56,10 +56,10 @@ def get(cache: Microcache, path: str, **headers: str) -> tuple[str, bytes]:
 
 def test_unknown_parameters_and_header_values_share_one_entry(app: CountingApp) -> None:
     cache = Microcache(app, MAX_AGE_MS, clock=Clock())
-    status, body = get(cache, "/api/votes/?page_size=500")
+    status, body = get(cache, "/api/votes/?page_size=500", HTTP_ORIGIN="https://o")
     for i in range(300):
         assert get(cache, f"/api/votes/?page_size=500&n={i}", HTTP_ORIGIN=f"https://o{i}") == (status, body)
-    assert get(cache, "/api/votes/?n=1&page_size=500&utm=2") == (status, body)
+    assert get(cache, "/api/votes/?n=1&page_size=500&utm=2", HTTP_ORIGIN="https://x") == (status, body)
     assert (len(cache), app.calls) == (1, 1)
     # Another Accept may get another answer (indented, or the browsable page): Django, every time.
     get(cache, "/api/votes/?page_size=500", HTTP_ACCEPT="application/json; indent=4")
