@@ -141,13 +141,13 @@ class TopDepartamentosView(ResultsView):
         return super().get(request)
 
     def answer(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
-        rows = selectors.top_departamentos(papeleta=params["papeleta"], limit=params["limit"])
+        top = selectors.top_departamentos(papeleta=params["papeleta"], limit=params["limit"])
         return {
             "papeleta": params["papeleta"],
-            "ballots": ballots_answer(selectors.ballots_cast(papeleta=params["papeleta"])),
+            "ballots": ballots_answer(top.ballots),
             "results": [
                 {"departamento": r.departamento, "votes": r.votes, "ballots": ballots_answer(r.ballots)}
-                for r in rows
+                for r in top.results
             ],
         }
 

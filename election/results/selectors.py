@@ -112,7 +112,13 @@ class DepartamentoVotes:
     ballots: Ballots
 
 
-def top_departamentos(*, papeleta: str, limit: int) -> list[DepartamentoVotes]:
+@dataclass(frozen=True, slots=True)
+class TopDepartamentos:
+    results: list[DepartamentoVotes]
+    ballots: Ballots  # nationwide on the papeleta: every departamento's, not only the top
+
+
+def top_departamentos(*, papeleta: str, limit: int) -> TopDepartamentos:
     """Departamentos by valid votes on `papeleta`, descending, ties by name; only those with
     ballots cast (a departamento with only null or blank ballots comes last, with 0 votes)."""
     names = catalogue_index().departamento_names
@@ -135,7 +141,12 @@ def top_departamentos(*, papeleta: str, limit: int) -> list[DepartamentoVotes]:
         ),
         key=lambda row: (-row.votes, name_key(row.departamento), row.departamento),
     )
-    return ranked[:limit]
+    nationwide = Ballots(
+        valid=sum(row.ballots.valid for row in ranked),
+        nulos=sum(row.ballots.nulos for row in ranked),
+        blancos=sum(row.ballots.blancos for row in ranked),
+    )
+    return TopDepartamentos(results=ranked[:limit], ballots=nationwide)
 
 
 # --- Shares per partido -------------------------------------------------------
