@@ -6,7 +6,9 @@ database), so a load generator needs nothing but this repository.
 - Each municipio has a fixed number of sedes (2 to 16, derived from its INE code), and a
   municipio is drawn in proportion to its sedes, so sedes are spread evenly over the country.
 - Partidos are weighted like the first round of 2023: the seven most-voted tickets with their
-  real votes, the other fifteen presidential tickets sharing the rest of the valid votes.
+  real votes, the other fifteen presidential tickets sharing the rest of the valid votes; null
+  and blank ballots come in that round's proportions (17.3% and 7.0% of ballots cast), spelled
+  the several ways actas and field staff write them.
   (The same weights serve every papeleta: the catalogue has no other per-ballot results.)
 - Names come as field staff write them: papeleta as the ballot colour, sometimes without
   accents or in capitals, `sede` an integer.
@@ -26,6 +28,11 @@ from typing import Any
 
 CATALOGUE_DIR = Path(__file__).resolve().parent.parent / "election" / "catalogue" / "data"
 VALID_VOTES_2023 = 4_212_460  # first round, from the catalogue's README
+NULL_VOTES_2023 = 964_775
+BLANK_VOTES_2023 = 388_363
+# How a null or a blank ballot is written in the field (all in the catalogue's aliases).
+NULL_SPELLINGS = ("NULO", "nulo", "Voto nulo", "Votos nulos", "Votos Nulos")
+BLANK_SPELLINGS = ("BLANCO", "blanco", "en blanco", "Voto en blanco", "Votos en Blanco")
 COALITION_MEMBERS = {"VALOR", "UNIONISTA", "WINAQ", "URNG-MAIZ"}  # on the ballot only as coalitions
 
 
@@ -77,10 +84,15 @@ class VoteGenerator:
         ]
         others = [sigla for sigla in tickets if sigla not in top]
         share = (VALID_VOTES_2023 - sum(top.values())) // max(1, len(others))
-        return tickets, [top.get(sigla, share) for sigla in tickets]
+        # Each spelling of a null or blank ballot takes an equal part of that round's count.
+        spellings = [*NULL_SPELLINGS, *BLANK_SPELLINGS]
+        spelled = [NULL_VOTES_2023 // len(NULL_SPELLINGS)] * len(NULL_SPELLINGS)
+        spelled += [BLANK_VOTES_2023 // len(BLANK_SPELLINGS)] * len(BLANK_SPELLINGS)
+        return tickets + spellings, [top.get(sigla, share) for sigla in tickets] + spelled
 
     def vote(self) -> dict[str, Any]:
-        """A valid vote in the field format, with its own vote_id."""
+        """A vote the system accepts, in the field format, with its own vote_id (its ballot may
+        be null or blank, as 24% of the 2023 first round's were)."""
         r = self.random
         municipio = r.choices(self.municipios, cum_weights=self.municipio_weights)[0]
         return {

@@ -107,6 +107,7 @@ class PapeletaAdmin(admin.ModelAdmin):
 
 @admin.register(models.Partido)
 class PartidoAdmin(admin.ModelAdmin):
-    list_display = ("sigla", "nombre")
+    list_display = ("sigla", "nombre", "kind")
+    list_filter = ("kind",)
     search_fields = ("sigla", "nombre", "aliases__alias")
     inlines = [PartidoAliasInline]

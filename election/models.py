@@ -52,9 +52,29 @@ class Papeleta(models.Model):
         return f"{self.code} ({self.color})"
 
 
+class PartidoKind(models.TextChoices):
+    """What a ballot marked for this catalogue row counts as (the TSE's acta lines)."""
+
+    VALID = "valid", "Voto válido"
+    NULO = "nulo", "Voto nulo"
+    BLANCO = "blanco", "Voto en blanco"
+
+
 class Partido(models.Model):
+    """A partido, or one of the two rows a null or blank ballot is recorded against.
+
+    Null and blank ballots are rows here so that a vote always names one row and every tally
+    keeps working by partido; `kind` tells them apart wherever shares are computed.
+    """
+
     sigla = models.CharField(max_length=32, primary_key=True)
     nombre = models.CharField(max_length=200)
+    kind = models.CharField(
+        max_length=8,
+        choices=PartidoKind.choices,
+        default=PartidoKind.VALID,
+        help_text="valid for a partido; nulo or blanco for the rows null and blank ballots count against",
+    )
 
     class Meta:
         ordering = ["sigla"]

@@ -14,7 +14,7 @@ from rest_framework import serializers
 
 from election.api.names import name_clean, names_resolve
 from election.catalogue.index import catalogue_index
-from election.models import Route
+from election.models import PartidoKind, Route
 from election.votes.fields import TextRefused
 from election.votes.validation import NAME_MAX_LENGTH
 
@@ -111,27 +111,46 @@ class LatestVotesAnswer(serializers.Serializer):
     results = VoteSerializer(many=True)
 
 
+class BallotPercentsSerializer(serializers.Serializer):
+    valid = serializers.FloatField()
+    nulos = serializers.FloatField()
+    blancos = serializers.FloatField()
+
+
+class BallotsSerializer(serializers.Serializer):
+    valid = serializers.IntegerField(help_text="Ballots for a partido")
+    nulos = serializers.IntegerField(help_text="Null ballots (partido NULO)")
+    blancos = serializers.IntegerField(help_text="Blank ballots (partido BLANCO)")
+    cast = serializers.IntegerField(help_text="Every ballot: valid + nulos + blancos")
+    percent = BallotPercentsSerializer(help_text="Of the ballots cast; two decimals, summing to exactly 100")
+
+
 class DepartamentoVotesSerializer(serializers.Serializer):
     departamento = serializers.CharField()
-    votes = serializers.IntegerField()
+    votes = serializers.IntegerField(help_text="Valid votes: what departamentos are ranked by")
+    ballots = BallotsSerializer()
 
 
 class TopDepartamentosAnswer(serializers.Serializer):
     papeleta = serializers.CharField()
+    ballots = BallotsSerializer(help_text="Nationwide, on the papeleta")
     results = DepartamentoVotesSerializer(many=True)
 
 
 class PartidoShareSerializer(serializers.Serializer):
     partido = serializers.CharField()
     votes = serializers.IntegerField()
-    percent = serializers.FloatField(help_text="Two decimals; the area's percents sum to exactly 100")
+    percent = serializers.FloatField(
+        help_text="Of the area's valid votes; two decimals, the area's percents sum to exactly 100"
+    )
 
 
 class PartidosAnswer(serializers.Serializer):
     departamento = serializers.CharField()
     municipio = serializers.CharField(allow_null=True)
     papeleta = serializers.CharField(allow_null=True)
-    total = serializers.IntegerField()
+    total = serializers.IntegerField(help_text="Valid votes: the sum of the results")
+    ballots = BallotsSerializer(help_text="In the area: null and blank ballots are not in the results")
     results = PartidoShareSerializer(many=True)
 
 
@@ -139,11 +158,14 @@ class SedeVotesSerializer(serializers.Serializer):
     departamento = serializers.CharField()
     municipio = serializers.CharField()
     sede = serializers.CharField()
-    votes = serializers.IntegerField()
+    votes = serializers.IntegerField(
+        help_text="Ballots cast (valid, null and blank): what sedes are ranked by"
+    )
 
 
 class TopSedesAnswer(serializers.Serializer):
     papeleta = serializers.CharField(allow_null=True)
+    ballots = BallotsSerializer(help_text="Nationwide, on the papeleta (or every papeleta)")
     results = SedeVotesSerializer(many=True)
 
 
@@ -158,7 +180,8 @@ class RouteSummarySerializer(serializers.Serializer):
 
 
 class SummaryAnswer(serializers.Serializer):
-    total = serializers.IntegerField()
+    total = serializers.IntegerField(help_text="Ballots cast, every papeleta (ballots.cast)")
+    ballots = BallotsSerializer(help_text="Every papeleta")
     by_route = serializers.DictField(child=RouteSummarySerializer())
     by_papeleta = serializers.DictField(child=serializers.IntegerField())
     as_of = serializers.DateTimeField()
@@ -184,6 +207,10 @@ class PapeletaEntry(serializers.Serializer):
 class PartidoEntry(serializers.Serializer):
     sigla = serializers.CharField()
     nombre = serializers.CharField()
+    kind = serializers.ChoiceField(
+        choices=PartidoKind.values,
+        help_text="nulo and blanco: the rows null and blank ballots count against",
+    )
 
 
 class CatalogueAnswer(serializers.Serializer):

@@ -104,6 +104,17 @@ def _content_etag(data: Any) -> str:
     return f'W/"{digest}"'
 
 
+def ballots_answer(ballots: selectors.Ballots) -> dict[str, Any]:
+    valid, nulos, blancos = ballots.percents
+    return {
+        "valid": ballots.valid,
+        "nulos": ballots.nulos,
+        "blancos": ballots.blancos,
+        "cast": ballots.cast,
+        "percent": {"valid": valid, "nulos": nulos, "blancos": blancos},
+    }
+
+
 class ResultsView(PublicReadView):
     """An answer computed from the tallies, tagged with the results version."""
 
@@ -132,10 +143,14 @@ class TopDepartamentosView(ResultsView):
     query_serializer = api.TopDepartamentosQuery
 
     def answer(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
-        rows = selectors.top_departamentos(papeleta=params["papeleta"], limit=params["limit"])
+        top = selectors.top_departamentos(papeleta=params["papeleta"], limit=params["limit"])
         return {
             "papeleta": params["papeleta"],
-            "results": [{"departamento": r.departamento, "votes": r.votes} for r in rows],
+            "ballots": ballots_answer(top.ballots),
+            "results": [
+                {"departamento": r.departamento, "votes": r.votes, "ballots": ballots_answer(r.ballots)}
+                for r in top.results
+            ],
         }
 
 
@@ -150,15 +165,17 @@ class PartidosView(ResultsView):
     query_serializer = api.PartidosQuery
 
     def answer(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
-        rows = selectors.partido_shares(
+        shares = selectors.partido_shares(
             departamento=params["departamento"], municipio=params["municipio"], papeleta=params["papeleta"]
         )
+        rows = shares.partidos
         index = catalogue_index()
         return {
             "departamento": index.departamento_names[params["departamento"]],
             "municipio": index.municipio_names[params["municipio"]] if params["municipio"] else None,
             "papeleta": params["papeleta"],
             "total": sum(r.votes for r in rows),
+            "ballots": ballots_answer(shares.ballots),
             "results": [{"partido": r.partido, "votes": r.votes, "percent": r.percent} for r in rows],
         }
 
@@ -177,6 +194,7 @@ class TopSedesView(ResultsView):
         rows = selectors.top_sedes(limit=params["limit"], papeleta=params["papeleta"])
         return {
             "papeleta": params["papeleta"],
+            "ballots": ballots_answer(selectors.ballots_cast(papeleta=params["papeleta"])),
             "results": [
                 {"departamento": r.departamento, "municipio": r.municipio, "sede": r.sede, "votes": r.votes}
                 for r in rows
@@ -194,6 +212,7 @@ class SummaryView(ResultsView):
         summary = selectors.results_summary()
         return {
             "total": summary.total,
+            "ballots": ballots_answer(summary.ballots),
             "by_route": {
                 route: {"votes": r.votes, "latency_ms": {"p50": r.p50_ms, "p95": r.p95_ms}}
                 for route, r in summary.by_route.items()
@@ -328,7 +347,9 @@ class CatalogueView(PublicReadView):
                 {"code": p.code, "color": p.color, "nombre": p.nombre}
                 for p in Papeleta.objects.order_by("code")
             ],
-            "partidos": [{"sigla": p.sigla, "nombre": p.nombre} for p in Partido.objects.all()],
+            "partidos": [
+                {"sigla": p.sigla, "nombre": p.nombre, "kind": p.kind} for p in Partido.objects.all()
+            ],
         }
         etag = _content_etag(data)
         response = _conditional(request, etag) or _cache_headers(Response(data), etag)

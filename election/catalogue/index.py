@@ -24,6 +24,7 @@ from django.db import DatabaseError
 logger = logging.getLogger(__name__)
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "data"
+BALLOT_KINDS_FILE = "votos_nulos_blancos.csv"  # sigla, kind (nulo or blanco), nombre
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
@@ -80,6 +81,13 @@ def load_catalogue(apps: Any, directory: Path = CATALOGUE_DIR) -> dict[str, int]
         )
     for row in _read_csv(directory, "partidos_2023.csv"):
         partido.objects.update_or_create(sigla=row["sigla"], defaults={"nombre": row["nombre"]})
+    # The rows null and blank ballots are recorded against. Migration 0002 runs this before
+    # Partido had `kind`; the migration that added it runs it again to set it.
+    has_kind = any(f.name == "kind" for f in partido._meta.get_fields())
+    ballot_kinds = directory / BALLOT_KINDS_FILE
+    for row in _read_csv(directory, BALLOT_KINDS_FILE) if ballot_kinds.exists() else []:
+        defaults = {"nombre": row["nombre"], **({"kind": row["kind"]} if has_kind else {})}
+        partido.objects.update_or_create(sigla=row["sigla"], defaults=defaults)
     aliases_file = directory / "partidos_aliases.csv"
     if aliases_file.exists():
         for row in _read_csv(directory, aliases_file.name):
@@ -106,6 +114,7 @@ class CatalogueIndex:
     municipio_homes: dict[str, list[str]] = field(default_factory=dict)  # key -> dep names
     papeletas: dict[str, str] = field(default_factory=dict)  # key -> code
     partidos: dict[str, str] = field(default_factory=dict)  # key -> sigla
+    partido_kinds: dict[str, str] = field(default_factory=dict)  # sigla -> kind, null and blank rows only
     departamento_names: dict[str, str] = field(default_factory=dict)  # code -> nombre
     municipio_names: dict[str, str] = field(default_factory=dict)  # code -> nombre
 
@@ -116,7 +125,7 @@ class CatalogueIndex:
 
 
 def build_index() -> CatalogueIndex:
-    from election.models import Departamento, Municipio, MunicipioAlias, Papeleta, Partido
+    from election.models import Departamento, Municipio, MunicipioAlias, Papeleta, Partido, PartidoKind
 
     index = CatalogueIndex()
     for dep in Departamento.objects.all():
@@ -141,6 +150,8 @@ def build_index() -> CatalogueIndex:
         for key in (name_key(pap.code), name_key(pap.color)):
             index.add(index.papeletas, key, pap.code, "papeleta")
     for par in Partido.objects.prefetch_related("aliases"):
+        if par.kind != PartidoKind.VALID:
+            index.partido_kinds[par.sigla] = par.kind
         keys = [name_key(par.sigla), name_key(par.nombre)]
         keys += [name_key(alias.alias) for alias in par.aliases.all()]
         for key in keys:

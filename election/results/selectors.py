@@ -20,7 +20,7 @@ from django.db.models.sql import Query
 from django.utils import timezone
 
 from election.catalogue.index import catalogue_index, name_key
-from election.models import AreaTally, Route, RouteTally, SedeTally, SedeTotal, Vote
+from election.models import AreaTally, PartidoKind, Route, RouteTally, SedeTally, SedeTotal, Vote
 from election.votes import tallies
 
 PERCENT_DECIMALS = 2
@@ -42,28 +42,111 @@ def results_version() -> str:
     return f"{total}-{last_id}"
 
 
+# --- Ballots: valid, null and blank -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Ballots:
+    """Ballots cast in some scope, as the TSE's acta counts them: valid, null (nulos), blank.
+
+    The percents are of all ballots cast, to PERCENT_DECIMALS, and sum to exactly 100.
+    """
+
+    valid: int
+    nulos: int
+    blancos: int
+
+    @property
+    def cast(self) -> int:
+        return self.valid + self.nulos + self.blancos
+
+    @property
+    def percents(self) -> tuple[float, float, float]:
+        valid, nulos, blancos = largest_remainder_percents([self.valid, self.nulos, self.blancos])
+        return valid, nulos, blancos
+
+    @classmethod
+    def of(cls, votes_by_sigla: dict[str, int]) -> Ballots:
+        """Split per-sigla counts by the catalogue's kinds (a sigla not NULO or BLANCO is valid)."""
+        kinds = catalogue_index().partido_kinds
+        by_kind = dict.fromkeys(PartidoKind.values, 0)
+        for sigla, votes in votes_by_sigla.items():
+            by_kind[kinds.get(sigla, PartidoKind.VALID)] += votes
+        return cls(by_kind[PartidoKind.VALID], by_kind[PartidoKind.NULO], by_kind[PartidoKind.BLANCO])
+
+
+def ballots_cast(*, papeleta: str | None) -> Ballots:
+    """Ballots cast nationwide on `papeleta` (None: every papeleta).
+
+    Reads the null and blank rows of AreaTally (through its partido index: two siglas, at
+    most 340 x 5 rows each) before the total (RouteTally), so that under READ COMMITTED a vote
+    stored in between can only add to the total: valid is never negative.
+    """
+    not_valid = AreaTally.objects.filter(partido_id__in=list(catalogue_index().partido_kinds), votes__gt=0)
+    routes = RouteTally.objects.all()
+    if papeleta is not None:
+        not_valid = not_valid.filter(papeleta_id=papeleta)
+        routes = routes.filter(papeleta_id=papeleta)
+    return _ballots_of_total(_by_partido(not_valid), routes.aggregate(total=Sum("votes"))["total"] or 0)
+
+
+def _by_partido(area: QuerySet[AreaTally]) -> dict[str, int]:
+    rows = area.values("partido_id").annotate(total=Sum("votes")).values_list("partido_id", "total")
+    return {sigla: int(total) for sigla, total in rows}
+
+
+def _ballots_of_total(not_valid_by_sigla: dict[str, int], cast: int) -> Ballots:
+    not_valid = Ballots.of(not_valid_by_sigla)
+    return Ballots(
+        valid=cast - not_valid.nulos - not_valid.blancos, nulos=not_valid.nulos, blancos=not_valid.blancos
+    )
+
+
 # --- Top departamentos --------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class DepartamentoVotes:
     departamento: str
-    votes: int
+    votes: int  # valid votes: what departamentos are ranked by, as the TSE ranks them
+    ballots: Ballots
 
 
-def top_departamentos(*, papeleta: str, limit: int) -> list[DepartamentoVotes]:
-    """Departamentos by votes on `papeleta`, descending, ties by name; only those with votes."""
+@dataclass(frozen=True, slots=True)
+class TopDepartamentos:
+    results: list[DepartamentoVotes]
+    ballots: Ballots  # nationwide on the papeleta: every departamento's, not only the top
+
+
+def top_departamentos(*, papeleta: str, limit: int) -> TopDepartamentos:
+    """Departamentos by valid votes on `papeleta`, descending, ties by name; only those with
+    ballots cast (a departamento with only null or blank ballots comes last, with 0 votes)."""
     names = catalogue_index().departamento_names
     # Held to the papeleta's index: else MariaDB walks every area's rows in departamento order.
     area = read_through_index(
         AreaTally.objects.filter(papeleta_id=papeleta, votes__gt=0), "area_tally_papeleta_idx"
     )
-    rows = area.values("departamento_id").annotate(total=Sum("votes")).values_list("departamento_id", "total")
+    rows = (
+        area.values("departamento_id", "partido_id")
+        .annotate(total=Sum("votes"))
+        .values_list("departamento_id", "partido_id", "total")
+    )
+    per_departamento: dict[str, dict[str, int]] = {}
+    for code, sigla, total in rows:
+        per_departamento.setdefault(code, {})[sigla] = int(total)
     ranked = sorted(
-        (DepartamentoVotes(names.get(code, code), int(total)) for code, total in rows),
+        (
+            DepartamentoVotes(names.get(code, code), ballots.valid, ballots)
+            for code, ballots in ((code, Ballots.of(counts)) for code, counts in per_departamento.items())
+        ),
         key=lambda row: (-row.votes, name_key(row.departamento), row.departamento),
     )
-    return ranked[:limit]
+    nationwide = Ballots(
+        valid=sum(row.ballots.valid for row in ranked),
+        nulos=sum(row.ballots.nulos for row in ranked),
+        blancos=sum(row.ballots.blancos for row in ranked),
+    )
+    return TopDepartamentos(results=ranked[:limit], ballots=nationwide)
 
 
 # --- Shares per partido -------------------------------------------------------
@@ -76,9 +159,18 @@ class PartidoShare:
     percent: float
 
 
-def partido_shares(*, departamento: str, municipio: str | None, papeleta: str | None) -> list[PartidoShare]:
-    """Each partido's votes and percentage of the area's votes, by votes descending then sigla.
+@dataclass(frozen=True, slots=True)
+class AreaShares:
+    partidos: list[PartidoShare]
+    ballots: Ballots
 
+
+def partido_shares(*, departamento: str, municipio: str | None, papeleta: str | None) -> AreaShares:
+    """Each partido's votes and percentage of the area's valid votes, by votes descending then
+    sigla, and the area's ballots (valid, null, blank).
+
+    Null and blank ballots are not partidos: they are left out of the shares, as the TSE
+    reports them, and given in `ballots` as shares of all ballots cast.
     `departamento` and `municipio` are codes; `papeleta` None means every papeleta.
     Percentages have PERCENT_DECIMALS decimals and sum to exactly 100 (largest remainder).
     """
@@ -87,17 +179,15 @@ def partido_shares(*, departamento: str, municipio: str | None, papeleta: str | 
         area = area.filter(municipio_id=municipio)
     if papeleta is not None:
         area = area.filter(papeleta_id=papeleta)
+    by_sigla = _by_partido(area)
+    not_valid = catalogue_index().partido_kinds
     counts = sorted(
-        (
-            (sigla, int(total))
-            for sigla, total in area.values("partido_id")
-            .annotate(total=Sum("votes"))
-            .values_list("partido_id", "total")
-        ),
+        ((sigla, votes) for sigla, votes in by_sigla.items() if sigla not in not_valid),
         key=lambda row: (-row[1], row[0]),
     )
     percents = largest_remainder_percents([votes for _, votes in counts])
-    return [PartidoShare(sigla, votes, pct) for (sigla, votes), pct in zip(counts, percents, strict=True)]
+    shares = [PartidoShare(sigla, votes, pct) for (sigla, votes), pct in zip(counts, percents, strict=True)]
+    return AreaShares(partidos=shares, ballots=Ballots.of(by_sigla))
 
 
 def largest_remainder_percents(counts: list[int], decimals: int = PERCENT_DECIMALS) -> list[float]:
@@ -130,7 +220,11 @@ class SedeVotes:
 
 
 def top_sedes(*, limit: int, papeleta: str | None) -> list[SedeVotes]:
-    """Sedes by votes, descending, ties by (departamento, municipio, sede) code order.
+    """Sedes by ballots cast (valid, null and blank alike), descending, ties by (departamento,
+    municipio, sede) code order.
+
+    Unlike departamentos, sedes are ranked by ballots cast: the sede tallies count ballots
+    (a sede's load), not partidos. The nationwide split is ballots_cast(papeleta=...).
 
     Both orders are an index's order (see SedeTally and SedeTotal), so this reads `limit` rows.
     """
@@ -168,10 +262,16 @@ class ResultsSummary:
     by_route: dict[str, RouteSummary]
     by_papeleta: dict[str, int]
     as_of: datetime
+    ballots: Ballots
 
 
 def results_summary() -> ResultsSummary:
-    """Total votes, per route (with receipt-to-storage p50/p95) and per papeleta."""
+    """Total votes (ballots cast), per route (with receipt-to-storage p50/p95), per papeleta,
+    and split into valid, null and blank."""
+    # Read first, as in ballots_cast: a vote stored meanwhile only adds to the total.
+    not_valid = _by_partido(
+        AreaTally.objects.filter(partido_id__in=list(catalogue_index().partido_kinds), votes__gt=0)
+    )
     by_papeleta = dict.fromkeys(sorted(set(catalogue_index().papeletas.values())), 0)
     buckets: dict[str, dict[int, int]] = {route.value: {} for route in Route}
     for route, papeleta, bucket, votes in RouteTally.objects.filter(votes__gt=0).values_list(
@@ -188,8 +288,13 @@ def results_summary() -> ResultsSummary:
         )
         for route, counts in buckets.items()
     }
+    total = sum(by_papeleta.values())
     return ResultsSummary(
-        total=sum(by_papeleta.values()), by_route=by_route, by_papeleta=by_papeleta, as_of=timezone.now()
+        total=total,
+        by_route=by_route,
+        by_papeleta=by_papeleta,
+        as_of=timezone.now(),
+        ballots=_ballots_of_total(not_valid, total),
     )
 
 

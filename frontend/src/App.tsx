@@ -1,6 +1,6 @@
 import { useMemo } from "react";
 import { apiUrl, errorText, type Catalogue, type TopDepartamentos } from "./api";
-import { formatInt, formatTime } from "./format";
+import { formatInt, formatPercent, formatTime } from "./format";
 import { useLiveSummary, useResource } from "./live";
 import { LatestPanel, PartidosPanel, RoutesPanel, TopDepartamentosPanel, TopSedesPanel } from "./panels";
 import { VotesPanel } from "./VotesPanel";
@@ -29,6 +29,12 @@ export function App() {
               {live.summary ? formatInt(live.summary.total) : "—"}
             </strong>
           </span>
+          {live.summary ? (
+            <span className="ballots" data-testid="ballots" data-nulos={live.summary.ballots.nulos} data-blancos={live.summary.ballots.blancos}>
+              Nulos: <strong>{formatPercent(live.summary.ballots.percent.nulos)}</strong>
+              {" · "}En blanco: <strong>{formatPercent(live.summary.ballots.percent.blancos)}</strong>
+            </span>
+          ) : null}
           {live.error ? (
             <span className="offline">Sin conexión con la API: {errorText(live.error)} Reintentando…</span>
           ) : live.updatedAt ? (

@@ -18,7 +18,16 @@ export interface Vote {
 export interface Catalogue {
   departamentos: { code: string; nombre: string; municipios: { code: string; nombre: string }[] }[];
   papeletas: { code: string; color: string; nombre: string }[];
-  partidos: { sigla: string; nombre: string }[];
+  partidos: { sigla: string; nombre: string; kind: "valid" | "nulo" | "blanco" }[];
+}
+
+// Ballots cast in the answer's scope; percents are of all ballots cast.
+export interface Ballots {
+  valid: number;
+  nulos: number;
+  blancos: number;
+  cast: number;
+  percent: { valid: number; nulos: number; blancos: number };
 }
 
 export interface RouteSummary {
@@ -28,6 +37,7 @@ export interface RouteSummary {
 
 export interface Summary {
   total: number;
+  ballots: Ballots;
   by_route: Partial<Record<Route, RouteSummary>>;
   by_papeleta: Record<string, number>;
   as_of: string;
@@ -35,19 +45,22 @@ export interface Summary {
 
 export interface TopDepartamentos {
   papeleta: string;
-  results: { departamento: string; votes: number }[];
+  ballots: Ballots;
+  results: { departamento: string; votes: number; ballots: Ballots }[];
 }
 
 export interface Partidos {
   departamento: string;
   municipio: string | null;
   papeleta: string | null;
-  total: number;
+  total: number; // valid votes; the partidos' percents are of these
+  ballots: Ballots;
   results: { partido: string; votes: number; percent: number }[];
 }
 
 export interface TopSedes {
   papeleta: string | null;
+  ballots: Ballots;
   results: { departamento: string; municipio: string; sede: string; votes: number }[];
 }
 

@@ -1,8 +1,8 @@
 import { useEffect, useState } from "react";
-import { apiUrl, type Catalogue, type Partidos, type Route, type TopDepartamentos, type TopSedes, type Vote } from "./api";
+import { apiUrl, type Ballots, type Catalogue, type Partidos, type Route, type TopDepartamentos, type TopSedes, type Vote } from "./api";
 import { BarChart, PieChart, partidoColor } from "./charts";
 import { Panel, VoteTable, papeletaLabel } from "./common";
-import { formatDecimal, formatInt, formatMs, ROUTE_LABEL } from "./format";
+import { formatDecimal, formatInt, formatMs, formatPercent, ROUTE_LABEL } from "./format";
 import { useResource, type Live, type Resource } from "./live";
 
 const ROUTES: Route[] = ["grpc", "redis"];
@@ -77,10 +77,22 @@ export function RoutesPanel({ live }: { live: Live }) {
   );
 }
 
+// Null and blank ballots, as shares of all ballots cast: they are no partido's slice.
+export function BallotsNote({ name, ballots }: { name: string; ballots: Ballots | undefined }) {
+  if (!ballots) return null;
+  return (
+    <p className="ballots" data-ballots={name} data-nulos={ballots.nulos} data-blancos={ballots.blancos} data-cast={ballots.cast}>
+      Nulos {formatPercent(ballots.percent.nulos)} <span className="unit">({formatInt(ballots.nulos)})</span>
+      {" · "}En blanco {formatPercent(ballots.percent.blancos)} <span className="unit">({formatInt(ballots.blancos)})</span>
+      {" · "}de {formatInt(ballots.cast)} papeletas emitidas
+    </p>
+  );
+}
+
 export function TopDepartamentosPanel({ top }: { top: Resource<TopDepartamentos> }) {
   const bars = (top.data?.results ?? []).map((r) => ({ key: r.departamento, label: r.departamento, value: r.votes }));
   return (
-    <Panel id="top-departamentos" title="Departamentos con más votos · Presidente" error={top.error}>
+    <Panel id="top-departamentos" title="Departamentos con más votos válidos · Presidente" error={top.error}>
       <BarChart name="top-departamentos" bars={bars} unit="votos" />
     </Panel>
   );
@@ -94,7 +106,7 @@ export function TopSedesPanel({ version }: { version: string | null }) {
     value: r.votes,
   }));
   return (
-    <Panel id="top-sedes" title="Sedes con más votos · todas las papeletas" error={top.error}>
+    <Panel id="top-sedes" title="Sedes con más papeletas emitidas · todas las papeletas" error={top.error}>
       <BarChart name="top-sedes" bars={bars} unit="votos" />
     </Panel>
   );
@@ -198,16 +210,18 @@ export function PartidosPanel({ version, top, catalogue, partidoIndex }: Partido
         <figure data-testid="pie-departamento" data-area={byDepartamento.data?.departamento ?? ""}>
           <figcaption>
             Departamento: <strong>{departamento ?? "—"}</strong>
-            {byDepartamento.data ? <span className="unit"> · {formatInt(byDepartamento.data.total)} votos</span> : null}
+            {byDepartamento.data ? <span className="unit"> · {formatInt(byDepartamento.data.total)} votos válidos</span> : null}
           </figcaption>
           <PieChart name="partidos-departamento" slices={slicesOf(byDepartamento.data)} total={byDepartamento.data?.total ?? 0} />
+          <BallotsNote name="partidos-departamento" ballots={byDepartamento.data?.ballots} />
         </figure>
         <figure data-testid="pie-municipio" data-area={byMunicipio.data?.municipio ?? ""}>
           <figcaption>
             Municipio: <strong>{chosenMunicipio ?? "—"}</strong>
-            {byMunicipio.data ? <span className="unit"> · {formatInt(byMunicipio.data.total)} votos</span> : null}
+            {byMunicipio.data ? <span className="unit"> · {formatInt(byMunicipio.data.total)} votos válidos</span> : null}
           </figcaption>
           <PieChart name="partidos-municipio" slices={slicesOf(byMunicipio.data)} total={byMunicipio.data?.total ?? 0} />
+          <BallotsNote name="partidos-municipio" ballots={byMunicipio.data?.ballots} />
         </figure>
       </div>
     </Panel>

@@ -27,6 +27,14 @@ KNOWN_VOTES: list[tuple[str, str, Any, str, str, str, int]] = [
     ("Guatemala", "Guatemala", 9, "Amarilla", "UNE", "grpc", 9),
 ]
 
+# Null and blank ballots as the field writes them, beside KNOWN_VOTES (tests/api/test_results.py).
+NULL_AND_BLANK: list[tuple[str, str, Any, str, str, str, int]] = [
+    ("Peten", "Flores", 1, "Blanca", "Votos nulos", "grpc", 2),
+    ("Guatemala", "Mixco", 7, "Blanca", "en blanco", "redis", 1),
+    ("Chimaltenango", "Patzun", 2, "Blanca", "NULO", "redis", 3),
+    ("Sololá", "Solola", 4, "Blanca", "Votos en Blanco", "grpc", 1),
+]
+
 
 def record(rows: list[tuple[str, str, Any, str, str, str, int]], *, latency_ms: float = 5.0) -> list[str]:
     """Validate, record and announce `rows` as the ingest routes do; returns the vote_ids."""
@@ -53,6 +61,12 @@ def api() -> APIClient:
 @pytest.fixture
 def known_votes(db: None, redis_client: Any) -> list[str]:
     return record(KNOWN_VOTES)
+
+
+@pytest.fixture
+def known_ballots(db: None, redis_client: Any) -> list[str]:
+    """KNOWN_VOTES and some null and blank ballots."""
+    return record(KNOWN_VOTES + NULL_AND_BLANK)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from collections import Counter
 from fractions import Fraction
 from typing import Any
 
-from election.models import Departamento, Municipio, Vote
+from election.models import Departamento, Municipio, PartidoKind, Vote
 from election.votes.tallies import latency_bucket, latency_bucket_upper_ms
 
 
@@ -22,12 +22,30 @@ def _names() -> tuple[dict[str, str], dict[str, str]]:
     )
 
 
+def ballots(votes: Any) -> dict[str, Any]:
+    """Valid, null and blank ballots among `votes` (a Vote queryset), by the partido's kind."""
+    kinds = Counter(votes.values_list("partido__kind", flat=True))
+    counts = [kinds[PartidoKind.VALID], kinds[PartidoKind.NULO], kinds[PartidoKind.BLANCO]]
+    cast = sum(counts)
+    valid, nulos, blancos = [h / 100 for h in _largest_remainder_hundredths(counts, cast)] or [0.0] * 3
+    return {
+        "valid": counts[0],
+        "nulos": counts[1],
+        "blancos": counts[2],
+        "cast": cast,
+        "percent": {"valid": valid, "nulos": nulos, "blancos": blancos},
+    }
+
+
 def top_departamentos(papeleta: str, limit: int) -> list[dict[str, Any]]:
+    """Ranked by valid votes, as the TSE ranks them; every departamento with a ballot."""
     departamentos, _ = _names()
-    counts = Counter(Vote.objects.filter(papeleta_id=papeleta).values_list("departamento_id", flat=True))
-    rows: list[dict[str, Any]] = [
-        {"departamento": departamentos[code], "votes": n} for code, n in counts.items()
-    ]
+    on_papeleta = Vote.objects.filter(papeleta_id=papeleta)
+    codes = set(on_papeleta.values_list("departamento_id", flat=True))
+    rows: list[dict[str, Any]] = []
+    for code in codes:
+        counted = ballots(on_papeleta.filter(departamento_id=code))
+        rows.append({"departamento": departamentos[code], "votes": counted["valid"], "ballots": counted})
     rows.sort(key=lambda r: r["departamento"])
     rows.sort(key=lambda r: r["votes"], reverse=True)  # stable: ties stay in name order
     return rows[:limit]
@@ -39,12 +57,14 @@ def partidos(departamento: str, municipio: str | None, papeleta: str | None) -> 
         votes = votes.filter(municipio_id=municipio)
     if papeleta:
         votes = votes.filter(papeleta_id=papeleta)
-    counts = Counter(votes.values_list("partido_id", flat=True))
+    # Null and blank ballots are not partidos: percents are of the valid votes, as the TSE's.
+    counts = Counter(votes.filter(partido__kind=PartidoKind.VALID).values_list("partido_id", flat=True))
     total = sum(counts.values())
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     hundredths = _largest_remainder_hundredths([n for _, n in ordered], total)
     return {
         "total": total,
+        "ballots": ballots(votes),
         "results": [
             {"partido": sigla, "votes": n, "percent": h / 100}
             for (sigla, n), h in zip(ordered, hundredths, strict=True)
@@ -64,9 +84,14 @@ def _largest_remainder_hundredths(counts: list[int], total: int) -> list[int]:
     return floors
 
 
+def on_papeleta(papeleta: str | None) -> Any:
+    return Vote.objects.all() if papeleta is None else Vote.objects.filter(papeleta_id=papeleta)
+
+
 def top_sedes(limit: int, papeleta: str | None) -> list[dict[str, Any]]:
+    """Ranked by ballots cast: valid, null and blank alike."""
     departamentos, municipios = _names()
-    votes = Vote.objects.all() if papeleta is None else Vote.objects.filter(papeleta_id=papeleta)
+    votes = on_papeleta(papeleta)
     counts = Counter(votes.values_list("departamento_id", "municipio_id", "sede"))
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return [
@@ -87,6 +112,7 @@ def summary() -> dict[str, Any]:
     papeletas = Counter(p for _, p, _, _ in rows)
     return {
         "total": len(rows),
+        "ballots": ballots(Vote.objects.all()),
         "by_route": by_route,
         "by_papeleta": {
             code: papeletas.get(code, 0)

@@ -24,7 +24,15 @@ from election.catalogue.index import (
     load_catalogue,
     name_key,
 )
-from election.models import Departamento, Municipio, MunicipioAlias, Papeleta, Partido, PartidoAlias
+from election.models import (
+    Departamento,
+    Municipio,
+    MunicipioAlias,
+    Papeleta,
+    Partido,
+    PartidoAlias,
+    PartidoKind,
+)
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
 from tests.conftest import child_env
 from tests.grpc.conftest import BearerToken, grpc_server_process
@@ -65,7 +73,12 @@ def test_loaded_catalogue_has_22_departamentos_and_340_municipios() -> None:
     assert [per_departamento[code] for code in sorted(per_departamento)] == MUNICIPIOS_PER_DEPARTAMENTO
     assert MunicipioAlias.objects.count() == 39
     assert Papeleta.objects.count() == 5
-    assert Partido.objects.count() == 26
+    assert Partido.objects.filter(kind=PartidoKind.VALID).count() == 26
+    # and the two rows null and blank ballots are recorded against
+    assert dict(Partido.objects.exclude(kind=PartidoKind.VALID).values_list("sigla", "kind")) == {
+        "NULO": "nulo",
+        "BLANCO": "blanco",
+    }
 
 
 @pytest.mark.django_db
@@ -211,6 +224,7 @@ def staff(db: None) -> Client:
         ("Semilla", "«Semilla» ya nombra al partido SEMILLA"),  # another partido's sigla
         ("Movimiento  semilla", "ya nombra al partido SEMILLA"),  # its nombre, as name_key reads it
         ("FCN!", "«FCN!» ya nombra al partido FCN-NACION"),  # another partido's alias (FCN)
+        ("En  Blanco!", "«En  Blanco!» ya nombra al partido BLANCO"),  # the blank ballots' row
         ("Vamos GT", None),
     ],
 )
@@ -252,7 +266,8 @@ def test_the_admin_refuses_a_municipio_alias_that_names_another_municipio_of_its
 
 def _partido_form(sigla: str, new_alias: str) -> dict[str, str]:
     partido = Partido.objects.get(sigla=sigla)
-    return {"sigla": partido.sigla, "nombre": partido.nombre, **_aliases(partido.aliases.all(), new_alias)}
+    fields = {"sigla": partido.sigla, "nombre": partido.nombre, "kind": partido.kind}
+    return {**fields, **_aliases(partido.aliases.all(), new_alias)}
 
 
 def _municipio_form(code: str, new_alias: str) -> dict[str, str]:

@@ -70,6 +70,34 @@ def test_legacy_spellings_are_stored_in_canonical_form(field: str, written: str,
     assert vote_validate(with_(**{field: written})).canonical()[field] == canonical
 
 
+NULO_SPELLINGS = ["NULO", "nulo", "Nulos", "Voto nulo", "Votos nulos", "VOTOS NULOS", "voto  nulo"]
+BLANCO_SPELLINGS = [
+    "BLANCO",
+    "blanco",
+    "Blancos",
+    "en blanco",
+    "Voto en blanco",
+    "Votos en Blanco",
+    "EN BLANCO",
+]
+
+
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [*((w, "NULO") for w in NULO_SPELLINGS), *((w, "BLANCO") for w in BLANCO_SPELLINGS)],
+)
+def test_a_null_or_blank_ballot_in_the_fields_spellings(written: str, canonical: str) -> None:
+    assert vote_validate(with_(partido=written)).partido == canonical
+
+
+@pytest.mark.parametrize(
+    "written", ["nul", "voto", "votos", "blanca", "Voto anulado", "en negro", "NULO BLANCO"]
+)
+def test_a_near_miss_of_null_or_blank_is_still_refused(written: str) -> None:
+    # "blanca" is the presidential papeleta's colour, never a partido.
+    assert errors_of(with_(partido=written)) == {"partido": [f"Unknown partido '{written}'."]}
+
+
 @pytest.mark.parametrize("written", ["Peten", "PETÉN", "petén", "Petén"])
 def test_departamento_without_accent_is_stored_with_it(written: str) -> None:
     assert vote_validate(with_(departamento=written, municipio="Flores")).departamento == "Petén"
