@@ -149,10 +149,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 # --- Celery: the Redis route's queue (election/celery.py, ingest_pubsub/tasks.py) ------
-# Why each of these is set as it is (no vote lost nor counted twice): election/celery.py's
-# docstring, the one place that explains the worker's reliability.
-# The broker is a Redis with AOF on (docs/architecture.md, "The Redis route"): a message is durable once
-# LPUSH has answered, which is when the publisher answers 202.
+# Why each of these is set as it is (no vote lost nor counted twice): docs/reliability.md#the-celery-worker.
+# A Redis with AOF on: a message is durable once LPUSH has answered, when the publisher answers 202.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
 CELERY_IMPORTS = ("ingest_pubsub.tasks",)  # by name: election/ never imports a route
 CELERY_TASK_ROUTES = {"escrutinio.votes.*": {"queue": "votes"}}
@@ -161,7 +159,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True  # the outcome is in MySQL; no result backend to keep up
 CELERY_TASK_ACKS_LATE = True  # acknowledged once its votes are stored, requeued or parked
 CELERY_TASK_REJECT_ON_WORKER_LOST = True  # a prefork child killed requeues its message
-# Prefork pool only: the threads pool the Procfile runs cannot stop a task (election/celery.py).
+# Prefork pool only: the threads pool the Procfile runs cannot stop a task.
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 120)
 # Messages each process reserves ahead, times the concurrency: unacknowledged while reserved.
 CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_PREFETCH_MULTIPLIER", 4)
@@ -176,12 +174,9 @@ CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    # A message unacknowledged this long is put back on the queue (its worker died). It must
-    # exceed the longest a live worker holds a message, or a slow batch is delivered twice
-    # (harmless, idempotent, but wasted).
+    # A message unacknowledged this long is put back on the queue (its worker died).
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
     # How often every worker sweeps for such messages: every interval x throttle seconds.
-    # Crash recovery takes visibility_timeout plus this.
     "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
     "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 1),
     # Fail fast instead of hanging when Redis is away: the publisher answers 503 and the
@@ -189,8 +184,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 5,
     "socket_connect_timeout": 2,
 }
-# A batch the database or the catalogue cannot take now is retried after 1, 2, 4 ... up to
-# this many seconds (with jitter), this many times (about 25 minutes by default), then parked.
+# A batch the database or the catalogue cannot take now: retried with backoff, then parked.
 VOTES_TASK_MAX_RETRIES = env_int("VOTES_TASK_MAX_RETRIES", 30)
 VOTES_TASK_RETRY_BACKOFF_MAX = env_int("VOTES_TASK_RETRY_BACKOFF_MAX", 60)
 # The secret the publisher signs each queued vote with and the worker checks (HMAC-SHA256,

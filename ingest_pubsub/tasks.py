@@ -5,7 +5,7 @@ Thin adapters: each vote's signature is checked and the vote validated again
 committer (ingest_pubsub/committer.py), and listed and announced by election.writer.live_feed.
 Every way out of a task leaves each of its votes stored, in a published retry, back on the
 queue, or parked in the dead letters (ingest_pubsub/dead_letters.py): `messages_record` is the one
-place that sees to it. Why, and how the worker is run for it: election/celery.py.
+place that sees to it. Why, and how the worker is run for it: docs/reliability.md#the-celery-worker.
 """
 
 from __future__ import annotations
@@ -108,15 +108,9 @@ UNAVAILABLE = (StorageUnavailable, DatabaseError, CatalogueError)
 
 
 def messages_record(task: Task, messages: Any, store: Record) -> dict[str, int]:
-    """Store the batch, or retry it, or park it: nothing else leaves here.
-
-    Celery acknowledges the message whatever the task returns or raises (acks_late, with the
-    default task_acks_on_failure_or_timeout; and kombu's Redis transport acknowledges a
-    Reject that does not requeue). So this returns only once every vote is stored or parked,
-    and raises only Retry (the retry is published: it carries the votes) or Reject with
-    requeue=True (the message goes back on the queue, or stays unacknowledged and is
-    restored after the visibility timeout).
-    """
+    """Store the batch, or retry it, or park it: nothing else leaves here. Returns once every
+    vote is stored or parked; raises only Retry or Reject(requeue=True), since Celery
+    acknowledges anything else (docs/reliability.md#the-celery-worker)."""
     try:
         return _store(messages, store)
     except UNAVAILABLE as exc:
