@@ -29,7 +29,7 @@ PARTS = {  # a process belongs to the first part whose marker is in its command 
     "locust": ("locust",),
     "gateway": ("ingest_grpc.gateway", "part gateway"),
     "grpc server": ("ingest_grpc.server", "part grpc"),
-    "publisher": ("ingest_pubsub.publisher", "part publisher"),
+    "publisher": ("ingest_pubsub.asgi", "part publisher"),
     "worker": ("celery", "part worker", "ingest_pubsub.workers"),
     "plain view": ("get_wsgi_application",),
     "null app": ("bench.null_app",),

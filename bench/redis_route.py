@@ -77,7 +77,7 @@ def worker_command() -> str:
 
 
 def start_publisher(log_dir: Path, port: int) -> ChildProcess:
-    argv = [sys.executable, "-m", "gunicorn", "ingest_pubsub.publisher:app"]
+    argv = [sys.executable, "-m", "gunicorn", "ingest_pubsub.asgi:app"]
     argv += ["-k", "uvicorn_worker.UvicornWorker", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
     argv += ["--no-control-socket", "--log-level", "warning"]
     publisher = ChildProcess("publisher", argv, dict(os.environ), log_dir / "publisher.log")

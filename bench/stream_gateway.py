@@ -17,6 +17,7 @@ from typing import Any
 
 import grpc
 
+from election.ingest import config
 from ingest_grpc import gateway
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2
 
@@ -37,7 +38,7 @@ async def cast_batch_on_stream(requests: list[votes_pb2.CastVoteRequest]) -> lis
         call = _stream["call"] = open_stream()
     try:
         await call.write(votes_pb2.CastVoteBatchRequest(requests=requests))
-        response = await asyncio.wait_for(call.read(), gateway.CALL_TIMEOUT_SECONDS)
+        response = await asyncio.wait_for(call.read(), config.GATEWAY_GRPC_TIMEOUT)
     except BaseException:
         call.cancel()  # a later answer could no longer be matched to its batch
         _stream["call"] = None
@@ -50,7 +51,9 @@ async def cast_batch_on_stream(requests: list[votes_pb2.CastVoteRequest]) -> lis
 
 async def open_channel() -> None:
     await gateway.open_channel()
-    gateway._grpc.batcher = type(gateway._grpc.batcher)(cast_batch_on_stream, max_batch=gateway.MAX_BATCH)
+    gateway._grpc.batcher = type(gateway._grpc.batcher)(
+        cast_batch_on_stream, max_batch=config.GATEWAY_MAX_BATCH
+    )
 
 
 app = gateway.edge_app(

@@ -3,33 +3,19 @@
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from election.ingest import config as edge
+from election.ingest.async_batcher import DEFAULT_MAX_PENDING
+from election.lib.env import env_bool, env_float, env_int, env_list, env_str
 from election.observability import logs
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("ESCRUTINIO_VAR_DIR", BASE_DIR / "var"))
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
-    return int(value) if value.strip() else default
-
-
-def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+VAR_DIR = Path(env_str("ESCRUTINIO_VAR_DIR", str(BASE_DIR / "var")))
 
 
 def _dev_secret_key() -> str:
@@ -43,7 +29,7 @@ def _dev_secret_key() -> str:
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG and not env_bool("ESCRUTINIO_DEV", False):
         raise ImproperlyConfigured(
@@ -61,7 +47,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 DEV = env_bool("ESCRUTINIO_DEV", False)
 # TLS ends at the ingress, which tells Django the original scheme in this header. Trust it
 # only behind a proxy that sets (or strips) it; empty turns it off.
-_proxy_ssl_header = os.environ.get("SECURE_PROXY_SSL_HEADER", "HTTP_X_FORWARDED_PROTO").strip()
+_proxy_ssl_header = env_str("SECURE_PROXY_SSL_HEADER", "HTTP_X_FORWARDED_PROTO", empty_is_default=False)
 SECURE_PROXY_SSL_HEADER = (_proxy_ssl_header, "https") if _proxy_ssl_header else None
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEV)
 # The kubelet probes and Prometheus scrape the pod directly over HTTP: never redirected.
@@ -122,7 +108,7 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------
-DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'escrutinio.sqlite3'}"
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'escrutinio.sqlite3'}")
 _db = dj_database_url.parse(
     DATABASE_URL,
     conn_max_age=env_int("CONN_MAX_AGE", 60),
@@ -162,14 +148,12 @@ DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis ----------------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 # --- Celery: the Redis route's queue (election/celery.py, ingest_pubsub/tasks.py) ------
-# Why each of these is set as it is (no vote lost nor counted twice): election/celery.py's
-# docstring, the one place that explains the worker's reliability.
-# The broker is a Redis with AOF on (docs/architecture.md, "The Redis route"): a message is durable once
-# LPUSH has answered, which is when the publisher answers 202.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or REDIS_URL
+# Why each of these is set as it is (no vote lost nor counted twice): docs/reliability.md#the-celery-worker.
+# A Redis with AOF on: a message is durable once LPUSH has answered, when the publisher answers 202.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
 CELERY_IMPORTS = ("ingest_pubsub.tasks",)  # by name: election/ never imports a route
 CELERY_TASK_ROUTES = {"escrutinio.votes.*": {"queue": "votes"}}
 CELERY_TASK_SERIALIZER = "json"
@@ -177,7 +161,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True  # the outcome is in MySQL; no result backend to keep up
 CELERY_TASK_ACKS_LATE = True  # acknowledged once its votes are stored, requeued or parked
 CELERY_TASK_REJECT_ON_WORKER_LOST = True  # a prefork child killed requeues its message
-# Prefork pool only: the threads pool the Procfile runs cannot stop a task (election/celery.py).
+# Prefork pool only: the threads pool the Procfile runs cannot stop a task.
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 120)
 # Messages each process reserves ahead, times the concurrency: unacknowledged while reserved.
 CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_PREFETCH_MULTIPLIER", 4)
@@ -192,12 +176,9 @@ CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    # A message unacknowledged this long is put back on the queue (its worker died). It must
-    # exceed the longest a live worker holds a message, or a slow batch is delivered twice
-    # (harmless, idempotent, but wasted).
+    # A message unacknowledged this long is put back on the queue (its worker died).
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
     # How often every worker sweeps for such messages: every interval x throttle seconds.
-    # Crash recovery takes visibility_timeout plus this.
     "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
     "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 1),
     # Fail fast instead of hanging when Redis is away: the publisher answers 503 and the
@@ -205,15 +186,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 5,
     "socket_connect_timeout": 2,
 }
-# A batch the database or the catalogue cannot take now is retried after 1, 2, 4 ... up to
-# this many seconds (with jitter), this many times (about 25 minutes by default), then parked.
+# A batch the database or the catalogue cannot take now: retried with backoff, then parked.
 VOTES_TASK_MAX_RETRIES = env_int("VOTES_TASK_MAX_RETRIES", 30)
 VOTES_TASK_RETRY_BACKOFF_MAX = env_int("VOTES_TASK_RETRY_BACKOFF_MAX", 60)
 # The secret the publisher signs each queued vote with and the worker checks (HMAC-SHA256,
 # ingest_pubsub/messages.py): whoever reaches the broker cannot queue a vote without it.
 # Required by those two processes only (they refuse to start without it); a local run
 # derives one from SECRET_KEY, so its publisher and workers agree.
-VOTE_QUEUE_KEY = os.environ.get("VOTE_QUEUE_KEY", "").strip()
+VOTE_QUEUE_KEY = env_str("VOTE_QUEUE_KEY")
 if not VOTE_QUEUE_KEY and (DEBUG or DEV):
     VOTE_QUEUE_KEY = hmac.new(SECRET_KEY.encode(), b"escrutinio vote queue", "sha256").hexdigest()
 # Publishing from the publisher: one quick reconnect attempt, then 503 (the client retries).
@@ -226,13 +206,66 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 
 # --- Access to the ingest entry points (election/admission/tokens.py, SECURITY.md) ------------
 # One shared token accepted for every sede (local runs, Locust); a secret: environment only.
-INGEST_TOKEN = os.environ.get("INGEST_TOKEN", "").strip()
+INGEST_TOKEN = env_str("INGEST_TOKEN")
 # How long a process trusts its copy of the active tokens: a revocation takes this long.
-INGEST_TOKEN_CACHE_SECONDS = float(os.environ.get("INGEST_TOKEN_CACHE_SECONDS", "") or 30)
+INGEST_TOKEN_CACHE_SECONDS = env_float("INGEST_TOKEN_CACHE_SECONDS", 30)
 # Votes per second one sede may send to one process, and the burst it may send at once.
 # A sede reports at well under 1 vote/s; 0 turns the limit off (benchmarks only).
-INGEST_RATE_PER_SEDE = float(os.environ.get("INGEST_RATE_PER_SEDE", "") or 10)
-INGEST_RATE_BURST = float(os.environ.get("INGEST_RATE_BURST", "") or 30)
+INGEST_RATE_PER_SEDE = env_float("INGEST_RATE_PER_SEDE", 10)
+INGEST_RATE_BURST = env_float("INGEST_RATE_BURST", 30)
+
+# --- The gRPC server (ingest_grpc/server.py; fixed constants in ingest_grpc/config.py) ---
+# Its address; the gateway reads the same variable for the server it calls.
+GRPC_ADDRESS = edge.GRPC_ADDRESS
+GRPC_MAX_BATCH = env_int("GRPC_MAX_BATCH", 300)
+# Votes per transaction of a stream: large, since one sender's votes need no sharing.
+GRPC_STREAM_MAX_BATCH = env_int("GRPC_STREAM_MAX_BATCH", 2000)
+# What one server holds at worst, with the defaults below: 128 calls of a 1 MiB message, 8
+# streams of about 12 MB each (3,000 votes of 1.3 kB being read, as many in the database
+# threads) and 5,000 votes waiting for the committer: about 230 MB, within the pod's 512 Mi
+# beside Django and gRPC.
+# Calls handled at once: room for the 64 callers of the benchmark, gateways, streams and probes.
+GRPC_MAX_CONCURRENT_RPCS = env_int("GRPC_MAX_CONCURRENT_RPCS", 128)
+# Streams open at once (bulk senders; the gateway sends unary calls): one more is refused.
+GRPC_MAX_STREAMS = env_int("GRPC_MAX_STREAMS", 8)
+# A message: a full batch of long-named votes is about 0.7 MB, the largest answer (1,000
+# refused votes with every field wrong) about 0.6 MB.
+GRPC_MAX_RECEIVE_MESSAGE_BYTES = env_int("GRPC_MAX_RECEIVE_MESSAGE_BYTES", 1 << 20)
+GRPC_MAX_SEND_MESSAGE_BYTES = env_int("GRPC_MAX_SEND_MESSAGE_BYTES", 1 << 20)
+# Votes in one CastVoteBatch / CastVoteBatches message (the gateway sends at most 200).
+GRPC_MAX_VOTES_PER_MESSAGE = env_int("GRPC_MAX_VOTES_PER_MESSAGE", 1000)
+# Refused votes a stream's summary lists; one more ends the stream (the summary must fit a message).
+GRPC_STREAM_MAX_REFUSED = env_int("GRPC_STREAM_MAX_REFUSED", 1000)
+# Votes that may wait for the committer before calls are answered RESOURCE_EXHAUSTED.
+GRPC_COMMIT_MAX_PENDING = env_int("GRPC_COMMIT_MAX_PENDING", DEFAULT_MAX_PENDING)
+# The gateway's key: only a call that carries it has its votes' received_at believed.
+GRPC_GATEWAY_KEY = edge.GRPC_GATEWAY_KEY
+GRPC_SHUTDOWN_GRACE = env_float("GRPC_SHUTDOWN_GRACE", 10)
+GRPC_METRICS_PORT = env_int("GRPC_METRICS_PORT", 9101)
+
+# --- The publisher (ingest_pubsub/publisher.py) ------------------------------
+PUBLISHER_MAX_BATCH = env_int("PUBLISHER_MAX_BATCH", 500)
+PUBLISHER_MAX_PENDING = env_int("PUBLISHER_MAX_PENDING", DEFAULT_MAX_PENDING)
+# The longest the publish thread waits for the conflict check's query; then the batch goes
+# unchecked (the worker parks a conflict it finds) and no check starts until that one ends.
+PUBLISHER_CONFLICT_CHECK_SECONDS = env_float("PUBLISHER_CONFLICT_CHECK_SECONDS", 0.25)
+# The queue's bound, in messages (each holds one publish's batch), and the share of the
+# broker's maxmemory past which nothing more is queued (ingest_pubsub.publisher.BrokerRoom).
+PUBLISHER_MAX_QUEUED = env_int("PUBLISHER_MAX_QUEUED", 100_000)
+BROKER_MEMORY_SHARE = env_float("BROKER_MEMORY_SHARE", 0.8)
+PUBLISHER_QUEUE_CHECK_SECONDS = env_float("PUBLISHER_QUEUE_CHECK_SECONDS", 1.0)  # 0: every batch
+# "off": do not check the broker's AOF at startup (a managed Redis with CONFIG disabled).
+BROKER_DURABILITY_CHECK = env_str("BROKER_DURABILITY_CHECK", "on").lower()
+
+# --- The latest-votes list (election/writer/live_feed.py) --------------------
+LATEST_VOTES_MAX = env_int("LATEST_VOTES_MAX", 100)
+# The least time between two updates of the list by one process (LiveFeed).
+LIVE_INTERVAL_MS = env_float("LIVE_INTERVAL_MS", 100)
+
+# --- Metrics: the gRPC server's and the worker's /metrics port listen here ---
+BIND_HOST = env_str("BIND_HOST", "127.0.0.1")
+# A Celery worker's /metrics (ingest_pubsub/tasks.py); 0: none.
+CELERY_METRICS_PORT = env_int("CELERY_METRICS_PORT", 9102)
 
 # --- Catalogue ------------------------------------------------------------
 # How long a process trusts its in-memory copy of the catalogue before re-reading it.
@@ -240,7 +273,7 @@ CATALOGUE_CACHE_SECONDS = env_int("CATALOGUE_CACHE_SECONDS", 300)
 
 # --- i18n, static ---------------------------------------------------------
 LANGUAGE_CODE = "es"
-TIME_ZONE = os.environ.get("TIME_ZONE", "America/Guatemala")
+TIME_ZONE = env_str("TIME_ZONE", "America/Guatemala")
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
@@ -249,7 +282,7 @@ STATIC_ROOT = VAR_DIR / "static"
 # --- Dashboard (frontend/, served at / in the local run) -------------------
 DASHBOARD_DIR = BASE_DIR / "frontend" / "dist"
 # Where the dashboard finds the API, without a trailing slash; empty: the same origin.
-API_URL = os.environ.get("API_URL", "").strip().rstrip("/")
+API_URL = env_str("API_URL").rstrip("/")
 
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
@@ -284,7 +317,7 @@ API_MICROCACHE_MAX_BYTES = env_int("API_MICROCACHE_MAX_BYTES", 32 * 1024 * 1024)
 API_MICROCACHE_MAX_BODY_BYTES = env_int("API_MICROCACHE_MAX_BODY_BYTES", 256 * 1024)
 
 # --- Logging: one JSON object per line, for the cluster's log collector ----
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+LOG_LEVEL = edge.LOG_LEVEL  # read with the edge's, which logs the same way
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -292,7 +325,7 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": os.environ.get("LOG_FORMAT", "json"),
+            "formatter": edge.LOG_FORMAT,
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

@@ -7,20 +7,15 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 from election.admission.credentials import AccessKind
+from election.admission.rate_limit import Throttled
+from election.admission.tokens import AccessDenied
+from election.votes.types import Outcome, VoteInvalid
 from ingest_grpc import contract
-from ingest_grpc.config import (
-    STREAM_MAX_REFUSED,
-)
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2
-from ingest_grpc.recording import (
-    AccessDenied,
-    Outcome,
-    Throttled,
-    Verdict,
-    VoteCredentialRefused,
-    VoteInvalid,
-)
+from ingest_grpc.recording import Verdict, VoteCredentialRefused
 
 logger = logging.getLogger(__name__)
 
@@ -99,14 +94,14 @@ class StreamSummary:
         """Count the verdicts of the next chunk of the stream, in stream order.
 
         Raises AccessDenied when the stream's token is unknown (the call is refused whole),
-        TooManyRefused past STREAM_MAX_REFUSED refused votes.
+        TooManyRefused past GRPC_STREAM_MAX_REFUSED refused votes.
         """
         for index, verdict in enumerate(verdicts, start=self.received):
             if call_unauthenticated(verdict):
                 raise verdict  # type: ignore[misc]
             rejected = _rejection(index, verdict)
             if rejected is not None:
-                if len(self.rejected) >= STREAM_MAX_REFUSED:
+                if len(self.rejected) >= settings.GRPC_STREAM_MAX_REFUSED:
                     raise TooManyRefused(index)
                 self.rejected.append(rejected)
             elif verdict.outcome is Outcome.DUPLICATE:  # type: ignore[union-attr]  # not refused

@@ -36,22 +36,19 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from election.admission.credentials import AccessKind
-from election.ingest.async_batcher import DEFAULT_MAX_PENDING, GroupBatcher
+from election.ingest import config
+from election.ingest.async_batcher import GroupBatcher
 from election.ingest.edge import EdgeReply, edge_app, overloaded_reply, refusal_reply, unavailable_reply
 from election.observability.logs import FORMATTERS
 from election.votes.fields import ACCEPTED_FIELDS, json_type_name
 from ingest_grpc import contract
+from ingest_grpc.config import GATEWAY_KEY_METADATA
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
 
 logger = logging.getLogger(__name__)
 
-GRPC_ADDRESS = os.environ.get("GRPC_ADDRESS", "127.0.0.1:50051")
-CALL_TIMEOUT_SECONDS = float(os.environ.get("GATEWAY_GRPC_TIMEOUT", "5"))
-MAX_BATCH = int(os.environ.get("GATEWAY_MAX_BATCH", "200"))
-MAX_PENDING = int(os.environ.get("GATEWAY_MAX_PENDING", str(DEFAULT_MAX_PENDING)))
 # Shown to the server with every call, so that it keeps the receipt times stamped here.
-GATEWAY_KEY = os.environ.get("GRPC_GATEWAY_KEY", "")
-GATEWAY_METADATA = (("x-escrutinio-gateway-key", GATEWAY_KEY),) if GATEWAY_KEY else None
+GATEWAY_METADATA = ((GATEWAY_KEY_METADATA, config.GRPC_GATEWAY_KEY),) if config.GRPC_GATEWAY_KEY else None
 ROUTE = "grpc"
 _STATUS_NAMES = {votes_pb2.CAST_STATUS_STORED: "stored", votes_pb2.CAST_STATUS_DUPLICATE: "duplicate"}
 
@@ -137,7 +134,7 @@ async def _cast(request: votes_pb2.CastVoteRequest, token: str | None) -> votes_
 async def _cast_batch(requests: list[votes_pb2.CastVoteRequest]) -> list[votes_pb2.CastVoteResult]:
     response = await _grpc.votes.CastVoteBatch(
         votes_pb2.CastVoteBatchRequest(requests=requests),
-        timeout=CALL_TIMEOUT_SECONDS,
+        timeout=config.GATEWAY_GRPC_TIMEOUT,
         metadata=GATEWAY_METADATA,
     )
     return list(response.results)
@@ -203,17 +200,22 @@ def error_reply(error: grpc.aio.AioRpcError, vote_id: str) -> EdgeReply:
 
 
 async def open_channel() -> None:
+    configure_logging()
     # round_robin: behind a headless Service (dns:///grpc:50051) calls spread over every server pod
-    _grpc.channel = grpc.aio.insecure_channel(GRPC_ADDRESS, options=[("grpc.lb_policy_name", "round_robin")])
+    _grpc.channel = grpc.aio.insecure_channel(
+        config.GRPC_ADDRESS, options=[("grpc.lb_policy_name", "round_robin")]
+    )
     _grpc.votes = votes_pb2_grpc.VoteServiceStub(_grpc.channel)
     _grpc.health = health_pb2_grpc.HealthStub(_grpc.channel)
-    _grpc.batcher = GroupBatcher(_cast_batch, max_batch=MAX_BATCH, max_pending=MAX_PENDING)
-    logger.info("gateway started", extra={"grpc_address": GRPC_ADDRESS, "pid": os.getpid()})
+    _grpc.batcher = GroupBatcher(
+        _cast_batch, max_batch=config.GATEWAY_MAX_BATCH, max_pending=config.GATEWAY_MAX_PENDING
+    )
+    logger.info("gateway started", extra={"grpc_address": config.GRPC_ADDRESS, "pid": os.getpid()})
 
 
 async def close_channel() -> None:
     if _grpc.channel is not None:
-        await _grpc.channel.close(grace=CALL_TIMEOUT_SECONDS)
+        await _grpc.channel.close(grace=config.GATEWAY_GRPC_TIMEOUT)
 
 
 async def vote_service_ready() -> bool:
@@ -228,22 +230,18 @@ async def vote_service_ready() -> bool:
 
 
 def configure_logging() -> None:
-    """The same log format as the Django processes, without Django."""
-    formatter = os.environ.get("LOG_FORMAT", "json")
+    """The same log format as the Django processes, without Django: at startup (open_channel)."""
     logging.config.dictConfig(
         {
             "version": 1,
             "disable_existing_loggers": False,
             "formatters": FORMATTERS,
-            "handlers": {"console": {"class": "logging.StreamHandler", "formatter": formatter}},
-            "loggers": {
-                "ingest_grpc": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")}
-            },
+            "handlers": {"console": {"class": "logging.StreamHandler", "formatter": config.LOG_FORMAT}},
+            "loggers": {"ingest_grpc": {"handlers": ["console"], "level": config.LOG_LEVEL}},
         }
     )
 
 
-configure_logging()
 app = edge_app(
     handle_vote=handle_vote,
     route=ROUTE,

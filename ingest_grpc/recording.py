@@ -10,22 +10,16 @@ after.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import django
+from django.db import DatabaseError, close_old_connections, connection
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "election.settings")
-django.setup()
-
-from django.db import DatabaseError, close_old_connections, connection  # noqa: E402
-
-from election.admission.credentials import AccessKind  # noqa: E402
-from election.admission.rate_limit import Throttled  # noqa: E402
-from election.admission.tokens import (  # noqa: E402
+from election.admission.credentials import AccessKind
+from election.admission.rate_limit import Throttled
+from election.admission.tokens import (
     AccessDenied,
     Grant,
     grant_admit,
@@ -33,19 +27,11 @@ from election.admission.tokens import (  # noqa: E402
     tokens_warm,
     vote_admit,
 )
-from election.catalogue.index import CatalogueError, catalogue_index  # noqa: E402
-from election.models import Route  # noqa: E402
-from election.votes.recording import RecordPlan, plan_commit, votes_plan  # noqa: E402
-from election.votes.types import (  # noqa: E402
-    Outcome,
-    RecordResult,
-    StorageUnavailable,
-    ValidatedVote,
-    VoteInvalid,
-)
-from election.writer.db_session import database_session  # noqa: E402
-from election.writer.group_committer import GroupCommitter  # noqa: E402
-from election.writer.live_feed import LiveFeed  # noqa: E402
+from election.catalogue.index import CatalogueError, catalogue_index
+from election.models import Route
+from election.votes.recording import RecordPlan, plan_commit, votes_plan
+from election.votes.types import RecordResult, StorageUnavailable, ValidatedVote, VoteInvalid
+from election.writer.db_session import database_session
 
 ROUTE = Route.GRPC
 
@@ -210,30 +196,3 @@ def catalogue_warm() -> None:
         catalogue_index()
     finally:
         close_old_connections()
-
-
-__all__ = [
-    "ROUTE",
-    "AccessDenied",
-    "Admitted",
-    "Ballot",
-    "GroupCommitter",
-    "LiveFeed",
-    "Outcome",
-    "RecordResult",
-    "Refusal",
-    "StorageUnavailable",
-    "Throttled",
-    "Verdict",
-    "VoteCredentialRefused",
-    "VoteInvalid",
-    "admitted_record",
-    "ballot_authenticate",
-    "ballots_admit",
-    "ballots_authenticate",
-    "ballots_plan",
-    "ballots_prepare",
-    "ballots_record",
-    "catalogue_warm",
-    "tokens_load",
-]

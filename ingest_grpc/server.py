@@ -35,31 +35,24 @@ import logging
 import os
 import signal
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import django
 import grpc
 import uvloop
+from django.conf import settings
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from election.lib.gc_freeze import startup_objects_freeze
 from election.observability.metrics import metrics_serve
 from ingest_grpc import contract
-from ingest_grpc.config import (
-    COMMIT_MAX_PENDING,
-    DEFAULT_ADDRESS,
-    GATEWAY_KEY,
-    MAX_BATCH,
-    MAX_CONCURRENT_RPCS,
-    MAX_RECEIVE_MESSAGE_BYTES,
-    MAX_SEND_MESSAGE_BYTES,
-    MAX_STREAMS,
-    METRICS_PORT,
-    SHUTDOWN_GRACE_SECONDS,
-    VOTE_SERVICE,
-)
+from ingest_grpc.config import VOTE_SERVICE
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2
-from ingest_grpc.servicer import VoteServicer
-from ingest_grpc.store import GroupCommitStore, VoteStore
+
+if TYPE_CHECKING:  # they need Django set up: imported once it is (create_server)
+    from ingest_grpc.servicer import VoteServicer
+    from ingest_grpc.store import VoteStore
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +72,9 @@ class VoteServer:
         for service in ("", VOTE_SERVICE):
             await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
 
-    async def stop(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
-        """Stop without dropping a call that reached the server, within `grace` seconds.
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop without dropping a call that reached the server, within `grace` seconds
+        (GRPC_SHUTDOWN_GRACE unless given).
 
         NOT_SERVING first, while still serving: calls already sent (some wait in gRPC's queue
         before their handler starts, and stopping would cancel them) are answered, and
@@ -88,7 +82,7 @@ class VoteServer:
         end what is left (health Watch streams never end by themselves) and release the DB.
         """
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + grace
+        deadline = loop.time() + (settings.GRPC_SHUTDOWN_GRACE if grace is None else grace)
         await self.health.enter_graceful_shutdown()
         await self._until_idle(deadline - loop.time())
         stopping = asyncio.create_task(self.grpc_server.stop(max(0.0, deadline - loop.time())))
@@ -134,13 +128,16 @@ def add_vote_service(servicer: VoteServicer, server: grpc.aio.Server) -> None:
 
 def create_server(address: str, store: VoteStore | None = None) -> tuple[VoteServer, int]:
     """A VoteService server bound to `address` (port 0: any free port), and the port it got."""
+    from ingest_grpc.servicer import VoteServicer
+    from ingest_grpc.store import GroupCommitStore
+
     server = grpc.aio.server(
         options=[
             ("grpc.so_reuseport", 0),
-            ("grpc.max_receive_message_length", MAX_RECEIVE_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_SEND_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", settings.GRPC_MAX_RECEIVE_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", settings.GRPC_MAX_SEND_MESSAGE_BYTES),
         ],
-        maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,
+        maximum_concurrent_rpcs=settings.GRPC_MAX_CONCURRENT_RPCS,
     )
     store = store if store is not None else GroupCommitStore()
     servicer = VoteServicer(store)
@@ -156,13 +153,19 @@ async def serve(address: str, store: VoteStore | None = None) -> None:
     vote_server, port = create_server(address, store)
     await vote_server.start()
     startup_objects_freeze()  # no full collection walks Django and grpc again (election.lib.gc_freeze)
-    metrics_serve(METRICS_PORT, what="grpc")  # HTTP /metrics beside the gRPC port
-    limits = {"max_calls": MAX_CONCURRENT_RPCS, "max_streams": MAX_STREAMS, "max_pending": COMMIT_MAX_PENDING}
+    metrics_serve(
+        settings.GRPC_METRICS_PORT, host=settings.BIND_HOST, what="grpc"
+    )  # HTTP /metrics beside the gRPC port
+    limits = {
+        "max_calls": settings.GRPC_MAX_CONCURRENT_RPCS,
+        "max_streams": settings.GRPC_MAX_STREAMS,
+        "max_pending": settings.GRPC_COMMIT_MAX_PENDING,
+    }
     # Without a key every vote's received_at is this server's: the gateway's hop is not in the latencies.
-    trust = {"gateway_key": bool(GATEWAY_KEY)}
+    trust = {"gateway_key": bool(settings.GRPC_GATEWAY_KEY)}
     logger.info(
         "gRPC server listening",
-        extra={"address": address, "port": port, "max_batch": MAX_BATCH, **limits, **trust},
+        extra={"address": address, "port": port, "max_batch": settings.GRPC_MAX_BATCH, **limits, **trust},
     )
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -170,7 +173,8 @@ async def serve(address: str, store: VoteStore | None = None) -> None:
         loop.add_signal_handler(sig, stopping.set)
     await stopping.wait()
     logger.info(
-        "stopping: NOT_SERVING, finishing the calls in flight", extra={"grace_s": SHUTDOWN_GRACE_SECONDS}
+        "stopping: NOT_SERVING, finishing the calls in flight",
+        extra={"grace_s": settings.GRPC_SHUTDOWN_GRACE},
     )
     await vote_server.stop()
     logger.info("stopped")
@@ -183,7 +187,10 @@ def run(address: str, store: VoteStore | None = None) -> None:
 
 
 def main() -> None:
-    run(os.environ.get("GRPC_ADDRESS", DEFAULT_ADDRESS))
+    """The process's entry point: Django set up here, before anything imports a model."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "election.settings")
+    django.setup()
+    run(settings.GRPC_ADDRESS)
 
 
 if __name__ == "__main__":

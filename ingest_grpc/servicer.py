@@ -13,9 +13,13 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
 import grpc
+from django.conf import settings
 
 from election.admission.credentials import bearer_token_parse
+from election.admission.rate_limit import Throttled
+from election.admission.tokens import AccessDenied
 from election.ingest.async_batcher import Overloaded
+from election.votes.types import Outcome, RecordResult, StorageUnavailable, VoteInvalid
 from ingest_grpc import contract
 from ingest_grpc.answers import (
     CAST_STATUS,
@@ -30,27 +34,9 @@ from ingest_grpc.answers import (
     one_per_message,
     too_many_votes,
 )
-from ingest_grpc.config import (
-    GATEWAY_KEY,
-    GATEWAY_KEY_METADATA,
-    MAX_STREAMS,
-    MAX_VOTES_PER_MESSAGE,
-    STREAM_CHUNKS_IN_FLIGHT,
-    STREAM_MAX_BATCH,
-    STREAM_MAX_REFUSED,
-    UNAVAILABLE_MESSAGE,
-)
+from ingest_grpc.config import GATEWAY_KEY_METADATA, STREAM_CHUNKS_IN_FLIGHT, UNAVAILABLE_MESSAGE
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
-from ingest_grpc.recording import (
-    AccessDenied,
-    Ballot,
-    Outcome,
-    RecordResult,
-    StorageUnavailable,
-    Throttled,
-    Verdict,
-    VoteInvalid,
-)
+from ingest_grpc.recording import Ballot, Verdict
 from ingest_grpc.store import VoteStore
 
 logger = logging.getLogger(__name__)
@@ -82,8 +68,10 @@ def bearer_token(context: grpc.aio.ServicerContext) -> str | None:
     return None
 
 
-def from_gateway(context: grpc.aio.ServicerContext, key: str = GATEWAY_KEY) -> bool:
-    """Whether the call carries the gateway's key (never, when none is configured)."""
+def from_gateway(context: grpc.aio.ServicerContext, key: str | None = None) -> bool:
+    """Whether the call carries the gateway's key (GRPC_GATEWAY_KEY unless `key`; never, when
+    none is configured)."""
+    key = settings.GRPC_GATEWAY_KEY if key is None else key
     if not key:
         return False
     for name, value in context.invocation_metadata() or ():
@@ -132,14 +120,17 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
     def __init__(
         self,
         store: VoteStore,
-        stream_batch: int = STREAM_MAX_BATCH,
-        max_per_message: int = MAX_VOTES_PER_MESSAGE,
-        max_streams: int = MAX_STREAMS,
+        stream_batch: int | None = None,
+        max_per_message: int | None = None,
+        max_streams: int | None = None,
     ) -> None:
+        """Limits not given are the settings' GRPC_STREAM_MAX_BATCH, _MAX_VOTES_PER_MESSAGE, _MAX_STREAMS."""
         self._store = store
-        self._stream_batch = stream_batch
-        self._max_per_message = max_per_message
-        self._max_streams = max_streams
+        self._stream_batch = settings.GRPC_STREAM_MAX_BATCH if stream_batch is None else stream_batch
+        self._max_per_message = (
+            settings.GRPC_MAX_VOTES_PER_MESSAGE if max_per_message is None else max_per_message
+        )
+        self._max_streams = settings.GRPC_MAX_STREAMS if max_streams is None else max_streams
         self._streams = 0
         self._in_flight = 0
         self._idle = asyncio.Event()
@@ -288,9 +279,9 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
                 context,
                 {
                     "non_field_errors": [
-                        f"More than {STREAM_MAX_REFUSED} votes of this stream were refused; it was "
-                        f"stopped at vote {exc.index}. The good votes before it were recorded: fix the "
-                        "refused ones and resend the stream (recorded votes come back as duplicates)."
+                        f"More than {settings.GRPC_STREAM_MAX_REFUSED} votes of this stream were refused; "
+                        f"it was stopped at vote {exc.index}. The good votes before it were recorded: fix "
+                        "the refused ones and resend the stream (recorded votes come back as duplicates)."
                     ]
                 },
             )

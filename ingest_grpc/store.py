@@ -10,16 +10,17 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, TypeVar
 
+from django.conf import settings
 from django.db import DatabaseError, connections
 
 from election.catalogue.index import CatalogueError
-from ingest_grpc.config import COMMIT_MAX_PENDING, MAX_BATCH, TOKENS_RETRY_SECONDS
+from election.votes.types import StorageUnavailable
+from election.writer.group_committer import GroupCommitter
+from election.writer.live_feed import LiveFeed
+from ingest_grpc.config import TOKENS_RETRY_SECONDS
 from ingest_grpc.recording import (
     ROUTE,
     Ballot,
-    GroupCommitter,
-    LiveFeed,
-    StorageUnavailable,
     Verdict,
     admitted_record,
     ballot_authenticate,
@@ -59,7 +60,10 @@ class GroupCommitStore:
     refused on the loop, before it takes a place.
     """
 
-    def __init__(self, max_batch: int = MAX_BATCH, max_pending: int = COMMIT_MAX_PENDING) -> None:
+    def __init__(self, max_batch: int | None = None, max_pending: int | None = None) -> None:
+        """Unless given: the settings' GRPC_MAX_BATCH and GRPC_COMMIT_MAX_PENDING."""
+        max_batch = settings.GRPC_MAX_BATCH if max_batch is None else max_batch
+        max_pending = settings.GRPC_COMMIT_MAX_PENDING if max_pending is None else max_pending
         # Redis after the answers, for calls and streams alike: callers wait for the commit only.
         self._live = LiveFeed(ROUTE.value)
         self._committer: GroupCommitter[Ballot, Verdict] = GroupCommitter(

@@ -8,6 +8,7 @@ but without the key cannot make one the worker stores: an unsigned or altered vo
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -31,7 +32,11 @@ class SignatureInvalid(ValueError):
     """The message was not signed with this deployment's VOTE_QUEUE_KEY: forged or altered."""
 
 
-def _queue_key() -> bytes:
+@functools.cache
+def queue_key() -> bytes:
+    """VOTE_QUEUE_KEY, read once. The publisher (ingest_pubsub/asgi.py) and the worker
+    (ingest_pubsub/tasks.py, QueueKeyRequired) call it at start, so they refuse to start
+    without it rather than at the first vote."""
     key = settings.VOTE_QUEUE_KEY
     if not key:
         raise ImproperlyConfigured(
@@ -40,9 +45,6 @@ def _queue_key() -> bytes:
             "which derives one from the secret key."
         )
     return str(key).encode()
-
-
-_queue_key()  # the publisher and the worker refuse to start without it, not at the first vote
 
 
 def vote_to_message(vote: ValidatedVote) -> QueuedVote:
@@ -97,4 +99,4 @@ def _verified(message: Any) -> dict[str, Any]:
 def _signature(fields: dict[str, Any]) -> str:
     # A JSON list in a fixed order: no two different votes read the same.
     signed = json.dumps([fields[name] for name in SIGNED_FIELDS], ensure_ascii=False, separators=(",", ":"))
-    return hmac.new(_queue_key(), signed.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(queue_key(), signed.encode(), hashlib.sha256).hexdigest()

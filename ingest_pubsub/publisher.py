@@ -1,6 +1,7 @@
 """The publisher: `POST /votes` validated, then put on the Celery queue "votes".
 
-Served by `gunicorn ingest_pubsub.publisher:app -k uvicorn_worker.UvicornWorker`. Its point
+Served by `gunicorn ingest_pubsub.asgi:app -k uvicorn_worker.UvicornWorker` (ingest_pubsub/asgi.py
+sets Django up, then imports this module). Its point
 is to keep accepting votes while MySQL is away, so nothing on a vote's way waits on the
 database:
 
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 import uuid
 from collections.abc import Sequence
@@ -37,61 +37,44 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import django
+import redis
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections
+from kombu.exceptions import OperationalError as BrokerUnavailable
+from prometheus_client import Histogram
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "election.settings")
-django.setup()
-
-import redis  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.db import DatabaseError, close_old_connections  # noqa: E402
-from kombu.exceptions import OperationalError as BrokerUnavailable  # noqa: E402
-from prometheus_client import Histogram  # noqa: E402
-
-from election.admission.rate_limit import Throttled  # noqa: E402
-from election.admission.tokens import (  # noqa: E402
+from election.admission.rate_limit import Throttled
+from election.admission.tokens import (
     AccessDenied,
     Grant,
     grant_admit,
     token_authenticate,
     tokens_warm,
 )
-from election.catalogue.index import CatalogueError, catalogue_index  # noqa: E402
-from election.ingest.async_batcher import DEFAULT_MAX_PENDING, GroupBatcher  # noqa: E402
-from election.ingest.edge import (  # noqa: E402
+from election.catalogue.index import CatalogueError, catalogue_index
+from election.ingest.async_batcher import GroupBatcher
+from election.ingest.edge import (
     EdgeReply,
     edge_app,
     overloaded_reply,
     refusal_reply,
     unavailable_reply,
 )
-from election.lib.redis_clients import PROBE_TIMEOUT_SECONDS, redis_connect  # noqa: E402
-from election.models import Route  # noqa: E402
-from election.votes.recording import vote_conflict_message, votes_stored_content  # noqa: E402
-from election.votes.types import ContentKey, StorageUnavailable, ValidatedVote, VoteInvalid  # noqa: E402
-from ingest_pubsub.messages import vote_to_message  # noqa: E402
-from ingest_pubsub.tasks import record_batch  # noqa: E402
+from election.lib.redis_clients import PROBE_TIMEOUT_SECONDS, redis_connect
+from election.models import Route
+from election.votes.recording import vote_conflict_message, votes_stored_content
+from election.votes.types import ContentKey, StorageUnavailable, ValidatedVote, VoteInvalid
+from ingest_pubsub.messages import vote_to_message
+from ingest_pubsub.tasks import record_batch
 
 logger = logging.getLogger(__name__)
 
-MAX_BATCH = int(os.environ.get("PUBLISHER_MAX_BATCH", "500"))
-MAX_PENDING = int(os.environ.get("PUBLISHER_MAX_PENDING", "") or DEFAULT_MAX_PENDING)
-# The longest the publish thread waits for the conflict check's query; then the batch goes
-# unchecked (the worker parks a conflict it finds) and no check starts until that one ends.
-CONFLICT_CHECK_SECONDS = float(os.environ.get("PUBLISHER_CONFLICT_CHECK_SECONDS", "") or 0.25)
 CONFLICT_CHECK_PAUSE_SECONDS = 5.0  # after a failed check, from its end: batches go unchecked
-# "off": do not check the broker's AOF at startup (a managed Redis with CONFIG disabled).
-DURABILITY_CHECK = os.environ.get("BROKER_DURABILITY_CHECK", "on").strip().lower()
 BROKER_WAIT_SECONDS = 10.0  # at startup, for a broker that does not answer yet; then refuse
 QUEUE_UNAVAILABLE = "The vote queue is unavailable; nothing was queued. Retry with the same vote_id."
 TOKENS_UNAVAILABLE = "The sedes' tokens cannot be read now; nothing was queued. Retry."
 CATALOGUE_UNAVAILABLE = "The catalogue cannot be read now; nothing was queued. Retry with the same vote_id."
 QUEUE_NAME = "votes"  # CELERY_TASK_ROUTES
-# The queue's bound, in messages (each holds one publish's batch), and the share of the broker's
-# maxmemory past which nothing more is queued (see BrokerRoom).
-MAX_QUEUED = int(os.environ.get("PUBLISHER_MAX_QUEUED", "") or 100_000)
-BROKER_MEMORY_SHARE = float(os.environ.get("BROKER_MEMORY_SHARE", "") or 0.8)
-QUEUE_CHECK_SECONDS = float(os.environ.get("PUBLISHER_QUEUE_CHECK_SECONDS", "") or 1.0)  # 0: every batch
 QUEUE_FULL = "The vote queue is full; nothing was queued. Retry later with the same vote_id."
 QUEUE_FULL_RETRY_AFTER = 5
 
@@ -128,7 +111,7 @@ class StoredContentCheck:
 
     The publish thread is single: a query frozen by a partition (until DB_READ_TIMEOUT) or a
     connect that hangs (DB_CONNECT_TIMEOUT) must not hold every vote behind it. So the publish
-    thread waits CONFLICT_CHECK_SECONDS at most, and while a check is still running, or for
+    thread waits PUBLISHER_CONFLICT_CHECK_SECONDS at most, and while a check is still running, or for
     CONFLICT_CHECK_PAUSE_SECONDS after one failed, batches go unchecked (None).
     """
 
@@ -164,7 +147,7 @@ class StoredContentCheck:
         self._thread.shutdown(wait=False, cancel_futures=True)
 
 
-_stored_check = StoredContentCheck(CONFLICT_CHECK_SECONDS)
+_stored_check = StoredContentCheck(settings.PUBLISHER_CONFLICT_CHECK_SECONDS)
 
 
 class BrokerRoom:
@@ -178,9 +161,10 @@ class BrokerRoom:
     PUBLISHER_QUEUE_CHECK_SECONDS: two cheap commands, not a round trip per vote.
     """
 
-    def __init__(self, max_queued: int, memory_share: float) -> None:
+    def __init__(self, max_queued: int, memory_share: float, check_seconds: float) -> None:
         self._max_queued = max_queued
         self._memory_share = memory_share
+        self._check_seconds = check_seconds
         self._room = True
         self._read_at = -1.0
         # No connection yet: redis-py connects at the first command.
@@ -188,7 +172,7 @@ class BrokerRoom:
 
     def has_room(self) -> bool:
         now = time.monotonic()
-        if now - self._read_at < QUEUE_CHECK_SECONDS:
+        if now - self._read_at < self._check_seconds:
             return self._room
         self._read_at = now
         try:
@@ -214,7 +198,9 @@ class BrokerRoom:
         return not full
 
 
-_broker_room = BrokerRoom(MAX_QUEUED, BROKER_MEMORY_SHARE)
+_broker_room = BrokerRoom(
+    settings.PUBLISHER_MAX_QUEUED, settings.BROKER_MEMORY_SHARE, settings.PUBLISHER_QUEUE_CHECK_SECONDS
+)
 
 
 def publish_batch(submissions: list[Submission]) -> list[EdgeReply]:
@@ -312,8 +298,10 @@ async def _flush(submissions: list[Submission]) -> list[EdgeReply]:
     return await asyncio.get_running_loop().run_in_executor(_executor, publish_batch, submissions)
 
 
-# Overloaded (MAX_PENDING waiting) is answered 503 with Retry-After by the edge.
-_batcher = GroupBatcher(_flush, max_batch=MAX_BATCH, max_pending=MAX_PENDING)
+# Overloaded (PUBLISHER_MAX_PENDING waiting) is answered 503 with Retry-After by the edge.
+_batcher = GroupBatcher(
+    _flush, max_batch=settings.PUBLISHER_MAX_BATCH, max_pending=settings.PUBLISHER_MAX_PENDING
+)
 
 
 async def handle_vote(data: Any, received_at: datetime, token: str | None = None) -> EdgeReply:
@@ -367,7 +355,7 @@ def broker_durability_problem() -> str | None:
 
 def broker_durability_check() -> None:
     """Refuse to start on a broker that could lose a queued vote; a local run only warns."""
-    if DURABILITY_CHECK == "off":
+    if settings.BROKER_DURABILITY_CHECK == "off":
         logger.warning("the broker Redis's durability is not checked (BROKER_DURABILITY_CHECK=off)")
         return
     problem = broker_durability_problem()
@@ -397,7 +385,10 @@ def _warm_up() -> None:
 
 async def on_startup() -> None:
     await asyncio.get_running_loop().run_in_executor(_executor, _warm_up)
-    logger.info("publisher ready", extra={"max_batch": MAX_BATCH, "max_pending": MAX_PENDING})
+    logger.info(
+        "publisher ready",
+        extra={"max_batch": settings.PUBLISHER_MAX_BATCH, "max_pending": settings.PUBLISHER_MAX_PENDING},
+    )
 
 
 async def on_shutdown() -> None:

@@ -5,7 +5,7 @@ Thin adapters: each vote's signature is checked and the vote validated again
 committer (ingest_pubsub/committer.py), and listed and announced by election.writer.live_feed.
 Every way out of a task leaves each of its votes stored, in a published retry, back on the
 queue, or parked in the dead letters (ingest_pubsub/dead_letters.py): `messages_record` is the one
-place that sees to it. Why, and how the worker is run for it: election/celery.py.
+place that sees to it. Why, and how the worker is run for it: docs/reliability.md#the-celery-worker.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from celery import Task, signals
+from celery import Task, bootsteps, signals
 from celery.exceptions import Reject, Retry
 from celery.utils.time import get_exponential_backoff_interval
 from django import db
@@ -33,11 +33,9 @@ from election.votes.types import Outcome, RecordResult, StorageUnavailable, Vali
 from election.writer.db_session import database_session
 from ingest_pubsub.committer import Record, committer
 from ingest_pubsub.dead_letters import RECORD_BATCH, dead_letters_park
-from ingest_pubsub.messages import QueuedVote, SignatureInvalid, vote_from_message
+from ingest_pubsub.messages import QueuedVote, SignatureInvalid, queue_key, vote_from_message
 
 logger = logging.getLogger(__name__)
-
-METRICS_PORT = int(os.environ.get("CELERY_METRICS_PORT", "9102"))
 
 TASK_OPTIONS: dict[str, Any] = {
     "bind": True,
@@ -45,6 +43,18 @@ TASK_OPTIONS: dict[str, Any] = {
     "reject_on_worker_lost": True,  # a killed child requeues its message
     "max_retries": settings.VOTES_TASK_MAX_RETRIES,
 }
+
+
+class QueueKeyRequired(bootsteps.StartStopStep):
+    """The worker refuses to start without VOTE_QUEUE_KEY, rather than park every vote it
+    reads (a signal handler cannot stop the worker: Celery logs what it raises)."""
+
+    def __init__(self, parent: Any, **kwargs: Any) -> None:
+        queue_key()
+        super().__init__(parent, **kwargs)
+
+
+app.steps["worker"].add(QueueKeyRequired)
 
 
 @signals.worker_init.connect
@@ -79,9 +89,10 @@ def worker_metrics_serve(**_: Any) -> None:
             "PROMETHEUS_MULTIPROC_DIR is not set: /metrics shows this process only, not its pool "
             "(start the worker with `python -m scripts.part worker`)"
         )
-    if METRICS_PORT == 0:  # one process of several (ingest_pubsub/workers.py): another serves
+    port = settings.CELERY_METRICS_PORT
+    if port == 0:  # one process of several (ingest_pubsub/workers.py): another serves
         return
-    metrics_serve(METRICS_PORT, QueueDepthCollector(app.conf.broker_url), what="worker")
+    metrics_serve(port, QueueDepthCollector(app.conf.broker_url), host=settings.BIND_HOST, what="worker")
 
 
 @app.task(name=RECORD_BATCH, **TASK_OPTIONS)
@@ -97,15 +108,9 @@ UNAVAILABLE = (StorageUnavailable, DatabaseError, CatalogueError)
 
 
 def messages_record(task: Task, messages: Any, store: Record) -> dict[str, int]:
-    """Store the batch, or retry it, or park it: nothing else leaves here.
-
-    Celery acknowledges the message whatever the task returns or raises (acks_late, with the
-    default task_acks_on_failure_or_timeout; and kombu's Redis transport acknowledges a
-    Reject that does not requeue). So this returns only once every vote is stored or parked,
-    and raises only Retry (the retry is published: it carries the votes) or Reject with
-    requeue=True (the message goes back on the queue, or stays unacknowledged and is
-    restored after the visibility timeout).
-    """
+    """Store the batch, or retry it, or park it: nothing else leaves here. Returns once every
+    vote is stored or parked; raises only Retry or Reject(requeue=True), since Celery
+    acknowledges anything else (docs/reliability.md#the-celery-worker)."""
     try:
         return _store(messages, store)
     except UNAVAILABLE as exc:

@@ -18,7 +18,7 @@ they stay in this process's group. When one exits by itself,
 the others are stopped and this exits with its code, so that whatever runs the part
 (`make run`, compose, Kubernetes) restarts the whole of it; unacknowledged messages come
 back after the visibility timeout, and their votes are stored once (idempotent on vote_id):
-election/celery.py says why no vote is lost on the way.
+docs/reliability.md#the-celery-worker says why no vote is lost on the way.
 """
 
 from __future__ import annotations

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from typing import Any, NamedTuple
 
 from election.admission.credentials import AccessKind, bearer_token_parse
 from election.ingest.async_batcher import Overloaded
+from election.ingest.config import VOTE_MAX_BODY_BYTES
 from election.lib.gc_freeze import startup_objects_freeze
 from election.observability import metrics
 
@@ -47,7 +47,6 @@ ANSWERS = {
     503: "unavailable",
 }
 
-MAX_BODY_BYTES = int(os.environ.get("VOTE_MAX_BODY_BYTES", "4096"))
 NESTED_TOO_DEEP = "The JSON is nested too deeply."
 
 Scope = dict[str, Any]
@@ -187,8 +186,8 @@ async def _read_vote(scope: Scope, receive: Receive) -> Any:
     while True:
         message = await receive()
         body += message.get("body", b"")
-        if len(body) > MAX_BODY_BYTES:
-            return errors_reply(413, "non_field_errors", f"A vote is at most {MAX_BODY_BYTES} bytes.")
+        if len(body) > VOTE_MAX_BODY_BYTES:
+            return errors_reply(413, "non_field_errors", f"A vote is at most {VOTE_MAX_BODY_BYTES} bytes.")
         if not message.get("more_body"):
             break
     try:

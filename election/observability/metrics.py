@@ -102,12 +102,12 @@ def metrics_payload() -> tuple[bytes, str]:
     return generate_latest(metrics_registry()), CONTENT_TYPE_LATEST
 
 
-def metrics_serve(port: int, *extra: Collector, what: str) -> bool:
-    """Serve `/metrics` on its own HTTP port (BIND_HOST) from a thread; False if it cannot.
+def metrics_serve(port: int, *extra: Collector, host: str, what: str) -> bool:
+    """Serve `/metrics` on its own HTTP port, on `host` (the settings' BIND_HOST), from a
+    thread; False if it cannot.
 
     A part that cannot open its metrics port keeps working: it logs why and goes on.
     """
-    host = os.environ.get("BIND_HOST", "127.0.0.1")
     try:
         start_http_server(port, addr=host, registry=metrics_registry(*extra))
     except OSError as exc:

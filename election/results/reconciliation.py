@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from election.catalogue.index import catalogue_index
@@ -117,7 +118,7 @@ def ledger_reconcile(
     if since is not None:
         received = Vote.objects.filter(received_at__gte=since).values_list("vote_id", flat=True)
         report.unexpected = sorted(str(v) for v in received.iterator() if str(v) not in sent_ids)
-    listed = Counter(v["vote_id"] for v in live_feed.latest_votes(limit=live_feed.LATEST_MAX))
+    listed = Counter(v["vote_id"] for v in live_feed.latest_votes(limit=settings.LATEST_VOTES_MAX))
     report.latest_duplicated = sorted(v for v, n in listed.items() if n > 1)
     return report
 

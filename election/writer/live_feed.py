@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Sequence
@@ -26,9 +25,6 @@ logger = logging.getLogger(__name__)
 
 LATEST_KEY = "escrutinio:latest"
 STORED_CHANNEL = "votes.stored"
-LATEST_MAX = int(os.environ.get("LATEST_VOTES_MAX", "100"))
-# The least time between two updates of the list by one process (LiveFeed).
-LIVE_INTERVAL_MS = float(os.environ.get("LIVE_INTERVAL_MS", "100"))
 
 
 def redis_client() -> redis.Redis:
@@ -58,12 +54,13 @@ def _publish(stored: Sequence[RecordResult], count: int, route: str) -> None:
     """Push the newest of `stored` onto the list and announce `count` new votes."""
     if not count:
         return
-    # Only the last LATEST_MAX survive the LTRIM below: serialize just those.
-    entries = [latest_entry(r, route) for r in stored[-LATEST_MAX:]]
+    # Only the last LATEST_VOTES_MAX survive the LTRIM below: serialize just those.
+    latest_max = settings.LATEST_VOTES_MAX
+    entries = [latest_entry(r, route) for r in stored[-latest_max:]]
     try:
         pipe = redis_client().pipeline(transaction=True)
         pipe.lpush(LATEST_KEY, *entries)  # the last of the batch ends up first: newest first
-        pipe.ltrim(LATEST_KEY, 0, LATEST_MAX - 1)
+        pipe.ltrim(LATEST_KEY, 0, latest_max - 1)
         pipe.publish(STORED_CHANNEL, json.dumps({"route": route, "stored": count}))
         pipe.execute()
     except redis.RedisError:
@@ -75,15 +72,15 @@ class LiveFeed:
 
     The gRPC server and the Celery worker answer as soon as the votes are durable; the list
     and the announcement follow, at most every LIVE_INTERVAL_MS. What is committed meanwhile
-    goes together in the next publish, of which only the newest LATEST_MAX are kept and
+    goes together in the next publish, of which only the newest LATEST_VOTES_MAX are kept and
     serialized: under load the list costs a few publishes a second, not one per transaction,
     and a slow Redis delays the list, never the votes.
     """
 
     def __init__(self, route: str, interval_s: float | None = None) -> None:
         self._route = route
-        self._interval_s = LIVE_INTERVAL_MS / 1000 if interval_s is None else interval_s
-        self._pending: list[RecordResult] = []  # the newest LATEST_MAX stored, oldest first
+        self._interval_s = settings.LIVE_INTERVAL_MS / 1000 if interval_s is None else interval_s
+        self._pending: list[RecordResult] = []  # the newest LATEST_VOTES_MAX stored, oldest first
         self._pending_count = 0  # every stored vote not yet announced
         self._changed = threading.Condition()
         self._closing = False
@@ -95,7 +92,7 @@ class LiveFeed:
         stored = [r for r in results if isinstance(r, RecordResult) and r.outcome is Outcome.STORED]
         if stored:
             with self._changed:
-                self._pending = (self._pending + stored)[-LATEST_MAX:]
+                self._pending = (self._pending + stored)[-settings.LATEST_VOTES_MAX :]
                 self._pending_count += len(stored)
                 self._thread = thread_ensure(self._thread, self._run, f"live-{self._route}")
                 if self._idle:  # during its pause the thread finds them when it ends: no wake-up

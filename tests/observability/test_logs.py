@@ -47,9 +47,10 @@ def test_the_plain_and_the_json_lines_read_the_same_utc_time(guatemala_clock: No
 def test_the_gateway_logs_plain_lines_as_the_django_processes_do(
     guatemala_clock: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from election.ingest import config
     from ingest_grpc import gateway
 
-    monkeypatch.setenv("LOG_FORMAT", "plain")
+    monkeypatch.setattr(config, "LOG_FORMAT", "plain")  # as LOG_FORMAT=plain sets it at start
     gateway.configure_logging()  # after Django configured the same formatters in this process
     (handler,) = logging.getLogger("ingest_grpc").handlers
     assert isinstance(handler.formatter, PlainFormatter)

@@ -86,7 +86,7 @@ def start_publisher(spawn: Spawn, env: dict[str, str], name: str = "publisher") 
         sys.executable,
         "-m",
         "gunicorn",
-        "ingest_pubsub.publisher:app",
+        "ingest_pubsub.asgi:app",
         "-k",
         "uvicorn_worker.UvicornWorker",
         "--workers",

@@ -67,7 +67,7 @@ def production(env: dict[str, str], broker: RedisServer, **changes: str) -> dict
 
 def refused_to_start(spawn: Spawn, env: dict[str, str]) -> str:
     """Start the publisher; it must exit non-zero without serving. Its output."""
-    argv = [sys.executable, "-m", "gunicorn", "ingest_pubsub.publisher:app",
+    argv = [sys.executable, "-m", "gunicorn", "ingest_pubsub.asgi:app",
             "-k", "uvicorn_worker.UvicornWorker", "--workers", "1",
             "--bind", f"127.0.0.1:{free_port()}", "--no-control-socket"]  # fmt: skip
     process = spawn(f"publisher-{uuid.uuid4().hex[:6]}", argv, env)

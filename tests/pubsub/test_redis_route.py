@@ -16,6 +16,7 @@ from typing import Any
 import MySQLdb
 import pytest
 import redis
+from django.conf import settings
 from django.db import connection
 from django.db.models import Sum
 
@@ -203,7 +204,7 @@ def test_a_worker_killed_with_votes_in_flight_loses_none_and_doubles_none(  # ty
     assert RouteTally.objects.aggregate(total=Sum("votes"))["total"] == 250
     recount_matches_tallies()
     # the list follows the commits within LIVE_INTERVAL_MS, from each worker process
-    listed_count = min(250, live_feed.LATEST_MAX)
+    listed_count = min(250, settings.LATEST_VOTES_MAX)
     wait_until(lambda: broker.llen(live_feed.LATEST_KEY) == listed_count, 10, "the latest list filled")
     listed = [json.loads(raw)["vote_id"] for raw in broker.lrange(live_feed.LATEST_KEY, 0, -1)]
     assert len(listed) == listed_count

@@ -79,14 +79,16 @@ def test_the_publisher_and_the_worker_refuse_to_start_without_a_queue_key() -> N
     env = {
         name: value for name, value in os.environ.items() if name not in ("ESCRUTINIO_DEV", "DJANGO_DEBUG")
     }
-    env |= {"DJANGO_SECRET_KEY": "a-production-secret-key", "VOTE_QUEUE_KEY": ""}
-    command = [sys.executable, "-c", "import django; django.setup(); import ingest_pubsub.messages"]
-    result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert result.returncode != 0
-    assert "ImproperlyConfigured: VOTE_QUEUE_KEY is not set" in result.stderr
+    env |= {"DJANGO_SECRET_KEY": "a-production-secret-key", "VOTE_QUEUE_KEY": "", "CELERY_METRICS_PORT": "0"}
+    publisher = [sys.executable, "-c", "import ingest_pubsub.asgi"]  # what gunicorn loads first
+    worker = [sys.executable, "-m", "celery", "-A", "election", "worker", "-Q", "votes", "--pool", "threads"]
+    for command in (publisher, worker):
+        result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert result.returncode != 0
+        assert "ImproperlyConfigured: VOTE_QUEUE_KEY is not set" in result.stderr
 
     env["VOTE_QUEUE_KEY"] = "a-production-queue-key"
-    result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(publisher, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
 
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import IntegrityError
 
 from election.admission.rate_limit import Throttled, sede_limiter
@@ -116,8 +117,8 @@ def test_tasks_waiting_during_a_commit_share_the_next_transaction(
     assert Vote.objects.values("stored_at").distinct().count() == 2
     recount_matches_tallies()
     committer.stop()  # the latest list follows the commits; stopping publishes what is left
-    listed = [vote["vote_id"] for vote in live_feed.latest_votes(live_feed.LATEST_MAX)]
-    assert len(listed) == min(len(votes), live_feed.LATEST_MAX)
+    listed = [vote["vote_id"] for vote in live_feed.latest_votes(settings.LATEST_VOTES_MAX)]
+    assert len(listed) == min(len(votes), settings.LATEST_VOTES_MAX)
     assert listed[0] == str(votes[-1].vote_id)  # newest first
 
 

@@ -26,8 +26,8 @@ def test_stored_votes_enter_the_list_newest_first_and_once(redis_client: redis.R
     assert latest[0]["municipio"] == second[-1].municipio
 
 
-def test_the_list_is_capped(redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(live_feed, "LATEST_MAX", 4)
+def test_the_list_is_capped(settings, redis_client: redis.Redis) -> None:  # type: ignore[no-untyped-def]
+    settings.LATEST_VOTES_MAX = 4
     live_feed.live_publish(results=votes_record(votes=make_votes(10), route="grpc"), route="grpc")
     assert redis_client.llen(live_feed.LATEST_KEY) == 4
 
