@@ -24,13 +24,13 @@ from typing import Any, TextIO
 
 from django.db import transaction
 
+from election.catalogue.mesa_selectors import MESA_NUMBER_MAX
 from election.catalogue.sedes import sede_canonical
 from election.models import SEDE_MAX_LENGTH, Mesa, Municipio
 
 COLUMNS = ("departamento_code", "municipio_code", "sede", "mesa", "padron")
 CHUNK = 2000
-# PositiveIntegerField: MariaDB's INT, signed (Django's check constraint keeps it >= 0).
-INTEGER_MAX = 2_147_483_647
+INTEGER_MAX = MESA_NUMBER_MAX  # a mesa's number and padrón: MariaDB's signed INT
 
 Progress = Callable[[str], None]
 
