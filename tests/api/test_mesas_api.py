@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,7 +22,7 @@ URL = "/api/catalogue/mesas"
 def demo_mesas(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     """The demo catalogue, committed once for the module (24,427 rows), removed after."""
     with django_db_blocker.unblock():
-        call_command("load_mesas", str(DEMO), stdout=open("/dev/null", "w"))  # noqa: SIM115
+        call_command("load_mesas", str(DEMO), stdout=io.StringIO())
         yield
         Mesa.objects.all().delete()
 

@@ -15,9 +15,11 @@ from bench.simulation import sedes_in
 from election.catalogue.mesa_load import COLUMNS
 from election.models import Mesa
 from scripts import mesas_2023
+from tests.conftest import ROOT
 
 DEMO = mesas_2023.OUTPUT
-SHARED_ACTAS = Path("/work/shared/data/trep_2023_sample/actas.json")
+# The project's reference data, beside the repository when it is checked out in its place.
+SHARED_ACTAS = ROOT.parent / "shared" / "data" / "trep_2023_sample" / "actas.json"
 HEADER = ",".join(COLUMNS)
 
 
