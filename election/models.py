@@ -94,12 +94,43 @@ class PartidoAlias(models.Model):
         return self.alias
 
 
+SEDE_MAX_LENGTH = 32
+
+
+class Mesa(models.Model):
+    """A junta receptora de votos (JRV): numbered nationally, in one sede of one municipio.
+
+    Loaded from a CSV file by `manage.py load_mesas` (election/catalogue/mesa_load.py).
+    """
+
+    numero = models.PositiveIntegerField(primary_key=True, help_text="JRV number, unique nationally")
+    departamento = models.ForeignKey(Departamento, on_delete=models.PROTECT, related_name="+")
+    municipio = models.ForeignKey(Municipio, on_delete=models.PROTECT, related_name="+")
+    # As a vote's sede (catalogue/sedes.py sede_canonical): "007" is stored "7"; byte-exact (0009).
+    sede = models.CharField(max_length=SEDE_MAX_LENGTH)
+    padron = models.PositiveIntegerField(help_text="Registered voters of the mesa")
+
+    class Meta:
+        ordering = ["numero"]
+        # One index per filter set of the mesa list (catalogue/mesa_selectors.py): InnoDB ends
+        # each with the primary key, so a page in mesa order is read straight off it.
+        indexes = [
+            models.Index(fields=["departamento"], name="mesa_departamento_idx"),
+            models.Index(fields=["departamento", "municipio"], name="mesa_municipio_idx"),
+            models.Index(fields=["departamento", "municipio", "sede"], name="mesa_sede_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(numero__gte=1), name="mesa_numero_positive"),
+            models.CheckConstraint(condition=models.Q(padron__gte=1), name="mesa_padron_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"mesa {self.numero} ({self.municipio_id}/{self.sede})"
+
+
 class Route(models.TextChoices):
     GRPC = "grpc", "gRPC"
     REDIS = "redis", "Redis"
-
-
-SEDE_MAX_LENGTH = 32
 
 
 class Vote(models.Model):

@@ -6,6 +6,7 @@ export LOG_FORMAT="${LOG_FORMAT:-plain}"
 echo "== migrating and loading the catalogue (${DATABASE_URL:-SQLite in var/})"
 python manage.py migrate --noinput -v0
 python manage.py load_catalogue
+python manage.py load_mesas --if-empty election/catalogue/data/mesas_2023.csv  # the demo mesas (synthetic)
 python manage.py check
 python manage.py collectstatic --noinput -v0  # admin and browsable-API styles, served by WhiteNoise
 # The dashboard (frontend/dist, served at /): built when missing or its sources changed.

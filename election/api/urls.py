@@ -1,11 +1,13 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from election.api import views
+from election.api import catalogue_views, views
 
 urlpatterns = [
     path("", views.ApiRootView.as_view(), name="api-root"),
     path("catalogue/", views.CatalogueView.as_view(), name="api-catalogue"),
+    path("catalogue/mesas", catalogue_views.MesaListView.as_view(), name="api-mesas"),
+    path("catalogue/mesas/<str:mesa>", catalogue_views.MesaDetailView.as_view(), name="api-mesa"),
     path("votes/", views.VoteListView.as_view(), name="api-votes"),
     path("votes/latest", views.LatestVotesView.as_view(), name="api-votes-latest"),
     path("results/top-departamentos", views.TopDepartamentosView.as_view(), name="api-top-departamentos"),

@@ -362,6 +362,7 @@ class ApiRootView(PublicReadView):
     def get(self, request: Request) -> Response:
         names = [
             "api-catalogue",
+            "api-mesas",
             "api-votes",
             "api-votes-latest",
             "api-top-departamentos",

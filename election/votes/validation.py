@@ -22,6 +22,7 @@ from election.catalogue.index import (
     papeleta_resolve,
     partido_resolve,
 )
+from election.catalogue.sedes import sede_canonical
 from election.models import SEDE_MAX_LENGTH
 from election.votes.fields import ACCEPTED_FIELDS, TextRefused, json_type_name, text_clean
 from election.votes.types import ValidatedVote, VoteInvalid
@@ -83,12 +84,6 @@ def _sede(data: Mapping[str, Any], errors: dict[str, list[str]]) -> str | None:
         return None
     text = _text({"sede": value}, "sede", errors, SEDE_MAX_LENGTH)
     return None if text is None else sede_canonical(text)
-
-
-def sede_canonical(text: str) -> str:
-    """A sede as stored: "007" and 7 are the same sede."""
-    # isdecimal, not isdigit: "²" is a digit that int() refuses; every decimal it accepts.
-    return str(int(text)) if text.isdecimal() else text
 
 
 def vote_validate(data: Any, *, received_at: datetime | None = None) -> ValidatedVote:
