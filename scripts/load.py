@@ -63,10 +63,15 @@ def api_counts(base: str) -> Counter[str]:
         counts[f"route {route}"] = figures["votes"]
     for papeleta, votes in summary["by_papeleta"].items():
         counts[f"papeleta {papeleta}"] = votes
-    for departamento in api_get(base, "/api/catalogue/")["departamentos"]:
+    catalogue = api_get(base, "/api/catalogue/")
+    # Null and blank ballots are not partidos in the answer: they are counted in its `ballots`.
+    not_partidos = {p["kind"]: p["sigla"] for p in catalogue["partidos"] if p["kind"] != "valid"}
+    for departamento in catalogue["departamentos"]:
         shares = api_get(base, "/api/results/partidos", departamento=departamento["nombre"])
         for row in shares["results"]:
             counts[f"{departamento['nombre']} {row['partido']}"] = row["votes"]
+        for kind, sigla in not_partidos.items():
+            counts[f"{departamento['nombre']} {sigla}"] = shares["ballots"][f"{kind}s"]
     return counts
 
 
