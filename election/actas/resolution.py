@@ -45,14 +45,14 @@ def acta_resolve(
     now = timezone.now()
     with transaction.atomic():
         head = Acta.objects.select_for_update().get(pk=acta_pk)
-        version = ActaVersion.objects.get(pk=head.current_version_id)
+        version = ActaVersion.objects.get(pk=head.current_version_id)  # type: ignore[misc]
         if version.status not in RESOLVABLE:
             raise ResolutionRefused(
                 f"El acta está {version.status}: solo se resuelve en revisión o inconsistente."
             )
-        padron = Mesa.objects.values_list("padron", flat=True).get(numero=head.mesa_id)
+        padron = Mesa.objects.values_list("padron", flat=True).get(numero=head.mesa_id)  # type: ignore[misc]
         entries = list(version.entries.order_by("pk"))
-        counted = ActaEntry.objects.filter(pk=head.counted_entry_id).first()
+        counted = ActaEntry.objects.filter(pk=head.counted_entry_id).first()  # type: ignore[misc]
         state = KeyState(head, version, entries, padron, head.status, counted)
         if numbers is not None:
             chosen = _typed_entry(head, entries, numbers, supervisor, reason, padron, now)

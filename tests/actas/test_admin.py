@@ -104,7 +104,7 @@ def test_a_supervisor_types_a_third(in_review: Acta) -> None:
     )
     assert answer.status_code == 302
     acta = Acta.objects.get(pk=in_review.pk)
-    typed_entry = ActaEntry.objects.get(pk=acta.counted_entry_id)
+    typed_entry = ActaEntry.objects.get(pk=acta.counted_entry_id)  # type: ignore[misc]
     assert acta.status == "counted" and (typed_entry.entered_by, typed_entry.route) == ("marta", "admin")
     assert ActaEntry.objects.count() == 3  # the two entries kept beside the supervisor's
     assert tallies_match_recount()
