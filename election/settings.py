@@ -238,6 +238,9 @@ GRPC_MAX_VOTES_PER_MESSAGE = env_int("GRPC_MAX_VOTES_PER_MESSAGE", 1000)
 GRPC_STREAM_MAX_REFUSED = env_int("GRPC_STREAM_MAX_REFUSED", 1000)
 # Votes that may wait for the committer before calls are answered RESOURCE_EXHAUSTED.
 GRPC_COMMIT_MAX_PENDING = env_int("GRPC_COMMIT_MAX_PENDING", DEFAULT_MAX_PENDING)
+# Actas that may wait for their committer (ingest_grpc/acta_servicer.py): an acta's transaction
+# moves tallies and versions, so far fewer than votes.
+GRPC_ACTAS_MAX_PENDING = env_int("GRPC_ACTAS_MAX_PENDING", 500)
 # The gateway's key: only a call that carries it has its votes' received_at believed.
 GRPC_GATEWAY_KEY = edge.GRPC_GATEWAY_KEY
 GRPC_SHUTDOWN_GRACE = env_float("GRPC_SHUTDOWN_GRACE", 10)
