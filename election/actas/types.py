@@ -71,7 +71,10 @@ class ValidatedActa:
 
     def numbers(self) -> dict[str, object]:
         """What two entries must agree on: the votes and every count."""
-        return {"votes": dict(sorted(self.votes.items())), **{name: getattr(self, name) for name in COUNT_FIELDS}}
+        return {
+            "votes": dict(sorted(self.votes.items())),
+            **{name: getattr(self, name) for name in COUNT_FIELDS},
+        }
 
     def content(self) -> tuple[object, ...]:
         """What an acta_id stands for, to tell a duplicate from a conflict: everything typed
