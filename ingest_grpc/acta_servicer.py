@@ -23,10 +23,10 @@ from typing import Any
 import grpc
 from django.conf import settings
 from django.db import DatabaseError, connection
-from election.actas.recording import actas_record
+
+from election.actas.recording import acta_conflict_message, actas_record
 from election.actas.types import ActaInvalid, ActaOutcome, ActaRecordResult, ValidatedActa
 from election.admission.actas import acta_admit
-
 from election.admission.rate_limit import Throttled
 from election.admission.tokens import AccessDenied
 from election.catalogue.index import CatalogueError
@@ -172,14 +172,10 @@ class ActaServicer(actas_pb2_grpc.ActaServiceServicer):
             await abort_invalid(context, verdict.errors)
         assert isinstance(verdict, ActaRecordResult)  # every refusal aborted the call above
         if verdict.outcome is ActaOutcome.CONFLICT:
-            await context.abort(grpc.StatusCode.ALREADY_EXISTS, acta_conflict_message(str(verdict.acta_id)))
+            await context.abort(grpc.StatusCode.ALREADY_EXISTS, acta_conflict_message(verdict.acta_id))
         return actas_pb2.SubmitActaResponse(
             acta_id=str(verdict.acta_id),
             status=acta_contract.STATUSES[verdict.status.value],
             failed_rules=list(verdict.failed_rules),
             outcome=acta_contract.OUTCOMES[verdict.outcome.value],
         )
-
-
-def acta_conflict_message(acta_id: str) -> str:
-    return f"acta_id {acta_id} was stored before with different content; nothing changed."

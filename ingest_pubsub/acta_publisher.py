@@ -25,12 +25,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
-from election.actas.mesas import mesa_place
-from election.actas.recording import actas_stored_content
-from election.admission.actas import grant_admit_acta
 
 from election.actas.checks import acta_failed_rules
+from election.actas.mesas import mesa_place
+from election.actas.recording import acta_conflict_message, actas_stored_content
 from election.actas.types import ActaInvalid, ValidatedActa
+from election.admission.actas import grant_admit_acta
 from election.admission.rate_limit import Throttled
 from election.admission.tokens import AccessDenied, Grant, token_authenticate
 from election.catalogue.index import CatalogueError
@@ -67,7 +67,7 @@ class ActaConflict(Exception):
 
     def __init__(self, acta: ValidatedActa) -> None:
         self.acta = acta
-        super().__init__(f"acta_id {acta.acta_id} was stored before with different content; nothing changed.")
+        super().__init__(acta_conflict_message(acta.acta_id))
 
 
 ActaRefusal = ActaInvalid | AccessDenied | Throttled | ActaConflict | StorageUnavailable

@@ -135,7 +135,7 @@ BAD_ACTAS = {
 def test_a_bad_acta_is_400_with_its_field_and_stores_nothing(
     gateway: str, changes: dict[str, Any], field: str
 ) -> None:
-    status, answer, _ = post(gateway, typed(OWN_MESA, **changes), INGEST_TOKEN)
+    status, answer, _ = post(gateway, {**typed(OWN_MESA), **changes}, INGEST_TOKEN)
 
     assert status == 400, answer
     assert field in answer["errors"], answer
@@ -149,7 +149,9 @@ def test_access_as_votes_and_a_digitador_for_any_mesa(gateway: str) -> None:
     until_known(lambda: post(gateway, typed(OTHER_MESA), sede_token)[0], 403, "the sede's token known")
     digitador = ingest_tokens("issue", "--digitador", "rosa")
     until_known(
-        lambda: post(gateway, typed(OWN_MESA, mesa=0), digitador)[0], 400, "the digitador's token known"
+        lambda: post(gateway, {**typed(OWN_MESA), "mesa": 0}, digitador)[0],
+        400,
+        "the digitador's token known",
     )
 
     own = post(gateway, typed(OWN_MESA), sede_token)

@@ -118,7 +118,7 @@ BAD_ACTAS = {
 def test_a_bad_acta_is_400_with_its_field_and_queues_nothing(
     publisher: str, redis_client: redis_lib.Redis, changes: dict[str, Any], field: str
 ) -> None:
-    status, answer, _ = post(publisher, typed(OWN_MESA, **changes), INGEST_TOKEN)
+    status, answer, _ = post(publisher, {**typed(OWN_MESA), **changes}, INGEST_TOKEN)
 
     assert status == 400, answer
     assert field in answer["errors"], answer
@@ -131,7 +131,9 @@ def test_access_as_votes_and_a_digitador_for_any_mesa(publisher: str) -> None:
     sede_token = sede_token_issue(OWN_MESA)
     until_known(lambda: post(publisher, typed(OTHER_MESA), sede_token)[0], 403, "the sede's token known")
     digitador = ingest_tokens("issue", "--digitador", "rosa")
-    until_known(lambda: post(publisher, typed(OWN_MESA, mesa=0), digitador)[0], 400, "the digitador's known")
+    until_known(
+        lambda: post(publisher, {**typed(OWN_MESA), "mesa": 0}, digitador)[0], 400, "the digitador's known"
+    )
 
     accepted = [
         post(publisher, body, token)
