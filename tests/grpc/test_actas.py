@@ -224,6 +224,6 @@ def test_the_sample_actas_replayed_through_the_gateway_answer_what_the_domain_co
         assert answer["status"] == single_entry_status(failed), body["mesa"]
         head = Acta.objects.get(mesa_id=body["mesa"], papeleta_id="presidente")
         assert (head.status, list(head.failed_rules)) == (answer["status"], failed)
-    # The sample is a set of mistyped actas: most break a rule, and they are stored all the same.
-    assert sum(bool(answer["failed_rules"]) for _, answer, _ in answers) > len(bodies) // 2
+    # Mistyped actas break rules and are stored all the same, beside clean ones.
+    assert {bool(answer["failed_rules"]) for _, answer, _ in answers} == {True, False}
     assert ActaEntry.objects.count() == len(bodies)

@@ -169,7 +169,8 @@ def test_the_sample_actas_replayed_through_the_publisher_are_stored_as_the_domai
         head = Acta.objects.get(mesa_id=body["mesa"], papeleta_id="presidente")
         assert (entry.route, list(entry.failed_rules)) == ("redis", failed)
         assert (head.status, list(head.failed_rules)) == (single_entry_status(failed), failed)
-    assert sum(bool(answer["failed_rules"]) for _, answer, _ in answers) > len(bodies) // 2
+    # Mistyped actas break rules and are stored all the same, beside clean ones.
+    assert {bool(answer["failed_rules"]) for _, answer, _ in answers} == {True, False}
 
 
 # --- the acta on the queue ---------------------------------------------------------
