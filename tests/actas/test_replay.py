@@ -10,7 +10,7 @@ import pytest
 
 from election.actas.recording import actas_record
 from election.actas.tallies import tallies_match_recount
-from election.actas.types import ActaOutcome, ActaStatus
+from election.actas.types import ActaOutcome, ActaStatus, ValidatedActa
 from election.actas.validation import acta_validate
 from election.models import Mesa
 from tests.support.actas import SAMPLE, typed
@@ -35,7 +35,9 @@ def expected_rules(body: dict, padron: int) -> tuple[str, ...]:  # type: ignore[
 @pytest.mark.usefixtures("mesas")
 def test_the_twenty_sample_actas_replayed() -> None:
     padron = dict(Mesa.objects.values_list("numero", "padron"))
-    first, second, expected = [], [], {}
+    first: list[ValidatedActa] = []
+    second: list[ValidatedActa] = []
+    expected: dict[int, tuple[ActaStatus, tuple[str, ...]]] = {}
     for acta in SAMPLE:
         body = typed(acta["mesa"])
         rules = expected_rules(body, padron[acta["mesa"]])
@@ -47,10 +49,10 @@ def test_the_twenty_sample_actas_replayed() -> None:
     assert {r.status for r in pending} == {ActaStatus.PENDING}
     results = actas_record(actas=second, route="redis")
     print(f"\n{'acta':<38} {'mesa':>6}  {'status':<13} failed rules")
-    for acta, result in zip(second, results, strict=True):
-        rules = ", ".join(result.failed_rules) or "-"
-        print(f"{acta.acta_id!s:<38} {acta.mesa:>6}  {result.status:<13} {rules}")
+    for entry, result in zip(second, results, strict=True):
+        shown = ", ".join(result.failed_rules) or "-"
+        print(f"{entry.acta_id!s:<38} {entry.mesa:>6}  {result.status:<13} {shown}")
         assert result.outcome == ActaOutcome.STORED
-        assert (result.status, result.failed_rules) == expected[acta.mesa]
+        assert (result.status, result.failed_rules) == expected[entry.mesa]
     assert sum(status == ActaStatus.COUNTED for status, _ in expected.values()) == 11
     assert tallies_match_recount()

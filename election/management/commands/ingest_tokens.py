@@ -90,8 +90,9 @@ class Command(BaseCommand):
             if row.digitador:
                 self.stdout.write(f"{row.pk}\tdigitador\t{row.digitador}\t-\t-\t{revoked}\t{row.label}")
                 continue
+            place = f"{getattr(row.departamento, 'nombre', '-')}\t{getattr(row.municipio, 'nombre', '-')}"
             self.stdout.write(
-                f"{row.pk}\t{row.departamento.nombre}\t{row.municipio.nombre}\t{row.sede}\t"
+                f"{row.pk}\t{place}\t{row.sede}\t"
                 f"{row.created_at.isoformat(timespec='seconds')}\t{revoked}\t{row.label}"
             )
 
