@@ -124,8 +124,10 @@ def actas_recount() -> Counts:
     the heads' state: an acta's status is its latest decided version's, or its undecided
     latest version's when no earlier one counted; its numbers are those of the entry the latest
     decided version chose, when that version counted."""
-    padron = dict(Mesa.objects.filter(numero__in=Acta.objects.values("mesa")).values_list("numero", "padron"))
     places = {a.pk: a for a in Acta.objects.only("mesa", "papeleta", "departamento", "municipio")}
+    # No subquery: reconcile runs this under LOCK TABLES, which refuses a table's alias.
+    mesas = {acta.mesa_id for acta in places.values()}
+    padron = dict(Mesa.objects.filter(numero__in=mesas).values_list("numero", "padron"))
     latest: dict[int, ActaVersion] = {}
     decided: dict[int, ActaVersion] = {}
     for version in ActaVersion.objects.select_related("chosen_entry").order_by("acta", "number"):

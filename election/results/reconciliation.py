@@ -16,8 +16,9 @@ from datetime import datetime
 from django.conf import settings
 from django.db import connection, transaction
 
+from election.actas import tallies as acta_tallies
 from election.catalogue.index import catalogue_index
-from election.models import Vote
+from election.models import Acta, ActaEntry, ActaProgress, ActaTally, ActaVersion, Mesa, Vote
 from election.votes.tallies import TALLIES, stored_votes_counted, tallies_count, tallies_replace, tally_rows
 from election.writer import live_feed
 
@@ -31,7 +32,11 @@ class TallyDifference:
 
 
 def tally_differences() -> list[TallyDifference]:
-    """Every tally row that disagrees with a recount of the vote table."""
+    """Every tally row that disagrees with a recount: of the vote table, and of the acta entries."""
+    return vote_tally_differences() + acta_tally_differences()
+
+
+def vote_tally_differences() -> list[TallyDifference]:
     counts = tallies_count(stored_votes_counted())
     differences = []
     for tally in TALLIES:
@@ -42,13 +47,37 @@ def tally_differences() -> list[TallyDifference]:
     return differences
 
 
+def acta_tally_differences() -> list[TallyDifference]:
+    """The counted actas' tallies (ActaTally, each ActaProgress column) against their recount
+    from the stored versions and entries (the two counts are checked apart, never added)."""
+    recount_votes, recount_progress = acta_tallies.actas_recount().nonzero()
+    stored_votes, stored_progress = acta_tallies.tallies_read().nonzero()
+    differences = [
+        TallyDifference("ActaTally", key, recount_votes.get(key, 0), stored_votes.get(key, 0))
+        for key in sorted(recount_votes.keys() | stored_votes.keys())
+        if recount_votes.get(key, 0) != stored_votes.get(key, 0)
+    ]
+    for key in sorted(recount_progress.keys() | stored_progress.keys()):
+        counted, tallied = recount_progress.get(key, {}), stored_progress.get(key, {})
+        for column in acta_tallies.PROGRESS_COLUMNS:
+            if counted.get(column, 0) != tallied.get(column, 0):
+                differences.append(
+                    TallyDifference(
+                        f"ActaProgress.{column}", key, counted.get(column, 0), tallied.get(column, 0)
+                    )
+                )
+    return differences
+
+
 def tallies_rebuild() -> list[TallyDifference]:
     """Recount and rewrite every tally while writers wait; returns what was wrong."""
     with _writers_paused():
-        differences = tally_differences()
-        if differences:
+        votes_wrong, actas_wrong = vote_tally_differences(), acta_tally_differences()
+        if votes_wrong:
             tallies_replace(tallies_count(stored_votes_counted()))
-    return differences
+        if actas_wrong:
+            acta_tallies.tallies_rebuild()
+    return votes_wrong + actas_wrong
 
 
 @contextmanager
@@ -58,9 +87,14 @@ def _writers_paused() -> Iterator[None]:
         with transaction.atomic():  # SQLite: BEGIN IMMEDIATE holds the only write lock
             yield
         return
-    tables = [Vote._meta.db_table] + [tally.model._meta.db_table for tally in TALLIES]
+    read = [m._meta.db_table for m in (Vote, Acta, ActaVersion, ActaEntry, Mesa)]
+    write = [tally.model._meta.db_table for tally in TALLIES] + [
+        ActaTally._meta.db_table,
+        ActaProgress._meta.db_table,
+    ]
     lock = ", ".join(
-        f"{connection.ops.quote_name(t)} {'READ' if t == tables[0] else 'WRITE'}" for t in tables
+        [f"{connection.ops.quote_name(t)} READ" for t in read]
+        + [f"{connection.ops.quote_name(t)} WRITE" for t in write]
     )
     try:
         with transaction.atomic():

@@ -1,12 +1,22 @@
-"""`manage.py reconcile` finds tallies that drifted from the vote table, and --fix repairs them."""
+"""`manage.py reconcile` finds tallies that drifted from the vote table or the acta entries, and
+--fix repairs them."""
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from election.models import AreaTally, SedeTotal
+from election.actas.mesas import mesa_cache_clear
+from election.actas.recording import actas_record
+from election.actas.tallies import tallies_match_recount
+from election.actas.validation import acta_validate
+from election.models import ActaProgress, ActaTally, AreaTally, SedeTotal
 from election.results.reconciliation import ledger_reconcile, tally_differences
 from election.votes.recording import votes_record
+from tests.support.actas import CLEAN_MESA, sample_mesas_load, typed
 from tests.support.votes import make_votes, recount_matches_tallies
 
 
@@ -44,3 +54,29 @@ def test_a_ledger_with_a_lost_and_an_altered_vote(redis_client: object) -> None:
     assert report.lost == [str(never_stored.vote_id)]
     assert report.altered == [str(stored[0].vote_id)]
     assert not report.whole
+
+
+@pytest.fixture
+def sample_mesas(committed_db: None) -> Iterator[None]:
+    sample_mesas_load()
+    yield
+    mesa_cache_clear()
+
+
+def test_acta_tally_drift_is_reported_then_repaired(sample_mesas: None) -> None:
+    first = acta_validate(typed(CLEAN_MESA, entered_by="ana", acta_id=str(uuid.uuid4())))
+    second = acta_validate(typed(CLEAN_MESA, entered_by="luis", acta_id=str(uuid.uuid4())))
+    actas_record(
+        actas=[replace(first, credential="token:1"), replace(second, credential="token:2")], route="grpc"
+    )
+    assert tally_differences() == []
+    row = ActaTally.objects.order_by("pk").first()
+    assert row is not None
+    ActaTally.objects.filter(pk=row.pk).update(votes=row.votes + 7)  # an incident's damage
+    ActaProgress.objects.update(actas_counted=0)
+    assert {d.tally for d in tally_differences()} == {"ActaTally", "ActaProgress.actas_counted"}
+    with pytest.raises(CommandError, match="2 tally rows disagree"):
+        call_command("reconcile")
+    call_command("reconcile", "--fix")
+    assert tally_differences() == []
+    assert tallies_match_recount()

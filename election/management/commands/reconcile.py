@@ -7,8 +7,8 @@ from election.results.reconciliation import tallies_rebuild, tally_differences
 
 class Command(BaseCommand):
     help = (
-        "Recount every tally from the vote table and report differences; with --fix, rewrite "
-        "the tallies from the recount (recording transactions wait meanwhile)."
+        "Recount every tally from the vote table and the acta entries and report differences; "
+        "with --fix, rewrite the tallies from the recount (recording transactions wait meanwhile)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -18,11 +18,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         differences = tallies_rebuild() if options["fix"] else tally_differences()
         for diff in differences[: options["show"]]:
-            self.stdout.write(f"{diff.tally} {diff.key}: vote table {diff.counted}, tally {diff.tallied}")
+            self.stdout.write(f"{diff.tally} {diff.key}: recount {diff.counted}, tally {diff.tallied}")
         if len(differences) > options["show"]:
             self.stdout.write(f"... and {len(differences) - options['show']} more")
         if not differences:
-            self.stdout.write(self.style.SUCCESS("tallies agree with the vote table"))
+            self.stdout.write(self.style.SUCCESS("tallies agree with the vote table and the acta entries"))
         elif options["fix"]:
             self.stdout.write(self.style.SUCCESS(f"repaired {len(differences)} tally rows"))
         else:
