@@ -40,7 +40,7 @@ from election.ingest import config
 from election.ingest.async_batcher import GroupBatcher
 from election.ingest.edge import EdgeReply, edge_app, overloaded_reply, refusal_reply, unavailable_reply
 from election.observability.logs import FORMATTERS
-from election.votes.fields import ACCEPTED_FIELDS, json_type_name
+from election.votes.fields import ACCEPTED_FIELDS, MESA_FIELD, TextRefused, json_type_name, mesa_number
 from ingest_grpc import contract
 from ingest_grpc.config import GATEWAY_KEY_METADATA
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
@@ -76,6 +76,11 @@ def cast_request(data: Any, received_at: datetime) -> votes_pb2.CastVoteRequest 
             errors[str(name)[:64]] = ["Unknown field."]
         elif value is None:
             continue  # absent: the server answers "required"
+        elif name == MESA_FIELD:
+            try:
+                vote.mesa = mesa_number(value)  # a number the contract carries; the server checks the rest
+            except TextRefused as refused:
+                errors[name] = [str(refused)]
         elif name == "sede" and type(value) is int:
             if value < 0:
                 errors[name] = ["Must not be negative."]

@@ -4,6 +4,9 @@ Each vote is signed: an HMAC-SHA256 over its fields with VOTE_QUEUE_KEY, a secre
 publisher and the workers hold. Anyone who can reach the broker Redis can LPUSH a message,
 but without the key cannot make one the worker stores: an unsigned or altered vote fails
 `vote_from_message` with SignatureInvalid and is parked in the dead letters (tasks.py).
+
+A vote that names its mesa carries it as `mesa` (a number), signed after the other fields; a
+vote without one carries no `mesa`, and is signed exactly as before the field existed.
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ from django.core.exceptions import ImproperlyConfigured
 from election.votes.types import ValidatedVote
 from election.votes.validation import vote_validate
 
-QueuedVote = dict[str, str]
+QueuedVote = dict[str, Any]
 
-# The signed fields, in the order the signature reads them.
+# The signed fields, in the order the signature reads them; then MESA, when the vote names one.
 SIGNED_FIELDS = ("vote_id", "sede", "departamento", "municipio", "papeleta", "partido", "received_at")
+MESA = "mesa"
 SIGNATURE = "signature"
 
 
@@ -53,21 +57,22 @@ def vote_to_message(vote: ValidatedVote) -> QueuedVote:
     Departamento and municipio travel as INE codes, not names: vote_validate accepts both,
     and a code still resolves if the catalogue renames the place while the vote is queued.
     """
-    return message_sign(
-        {
-            "vote_id": str(vote.vote_id),
-            "sede": vote.sede,
-            "departamento": vote.departamento_code,
-            "municipio": vote.municipio_code,
-            "papeleta": vote.papeleta,
-            "partido": vote.partido,
-            "received_at": vote.received_at.isoformat(),
-        }
-    )
+    fields: dict[str, Any] = {
+        "vote_id": str(vote.vote_id),
+        "sede": vote.sede,
+        "departamento": vote.departamento_code,
+        "municipio": vote.municipio_code,
+        "papeleta": vote.papeleta,
+        "partido": vote.partido,
+        "received_at": vote.received_at.isoformat(),
+    }
+    if vote.mesa is not None:
+        fields[MESA] = vote.mesa
+    return message_sign(fields)
 
 
-def message_sign(fields: dict[str, str]) -> QueuedVote:
-    """`fields` (exactly SIGNED_FIELDS) with their signature."""
+def message_sign(fields: dict[str, Any]) -> QueuedVote:
+    """`fields` (exactly SIGNED_FIELDS, and MESA or not) with their signature."""
     return {**fields, SIGNATURE: _signature(fields)}
 
 
@@ -87,9 +92,9 @@ def _verified(message: Any) -> dict[str, Any]:
     signature = fields.pop(SIGNATURE, None)
     if not isinstance(signature, str):
         raise SignatureInvalid("the vote is unsigned")
-    if set(fields) != set(SIGNED_FIELDS):
+    if set(fields) - {MESA} != set(SIGNED_FIELDS):
         raise SignatureInvalid(
-            f"the signed fields are {', '.join(SIGNED_FIELDS)}, not {', '.join(sorted(fields))}"
+            f"the signed fields are {', '.join(SIGNED_FIELDS)} (and {MESA}), not {', '.join(sorted(fields))}"
         )
     if not hmac.compare_digest(signature, _signature(fields)):
         raise SignatureInvalid("the signature does not match the vote (altered, or another key)")
@@ -97,6 +102,8 @@ def _verified(message: Any) -> dict[str, Any]:
 
 
 def _signature(fields: dict[str, Any]) -> str:
-    # A JSON list in a fixed order: no two different votes read the same.
-    signed = json.dumps([fields[name] for name in SIGNED_FIELDS], ensure_ascii=False, separators=(",", ":"))
+    # A JSON list in a fixed order: no two different votes read the same (the mesa, when there
+    # is one, makes it a list of eight: removing or adding it breaks the signature).
+    names = (*SIGNED_FIELDS, MESA) if MESA in fields else SIGNED_FIELDS
+    signed = json.dumps([fields[name] for name in names], ensure_ascii=False, separators=(",", ":"))
     return hmac.new(queue_key(), signed.encode(), hashlib.sha256).hexdigest()

@@ -148,7 +148,7 @@ def _store(messages: Sequence[Any], store: Record) -> dict[str, int]:
 
 
 # A vote's content as stored: ValidatedVote.content_key's order, under Vote's column names.
-CONTENT_FIELDS = ("sede", "departamento_id", "municipio_id", "papeleta_id", "partido_id")
+CONTENT_FIELDS = ("sede", "departamento_id", "municipio_id", "papeleta_id", "partido_id", "mesa")
 
 
 def _conflicts(messages: Sequence[Any], results: Sequence[RecordResult]) -> list[tuple[Any, str]]:

@@ -87,6 +87,7 @@ class VoteSerializer(serializers.Serializer):
     municipio = serializers.CharField()
     papeleta = serializers.CharField(help_text="papeleta code")
     partido = serializers.CharField(help_text="partido sigla")
+    mesa = serializers.IntegerField(allow_null=True, help_text="The mesa (JRV) the vote named, or null")
     route = serializers.ChoiceField(choices=Route.choices)
     received_at = serializers.DateTimeField(help_text="Stamped at the edge")
     stored_at = serializers.DateTimeField(help_text="Stamped by the transaction that stored it")
@@ -101,6 +102,7 @@ class VoteSerializer(serializers.Serializer):
             "municipio": index.municipio_names.get(vote.municipio_id, vote.municipio_id),
             "papeleta": vote.papeleta_id,
             "partido": vote.partido_id,
+            "mesa": vote.mesa,
             "route": vote.route,
             "received_at": vote.received_at.isoformat(),
             "stored_at": vote.stored_at.isoformat(),
