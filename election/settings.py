@@ -214,6 +214,13 @@ INGEST_TOKEN_CACHE_SECONDS = env_float("INGEST_TOKEN_CACHE_SECONDS", 30)
 INGEST_RATE_PER_SEDE = env_float("INGEST_RATE_PER_SEDE", 10)
 INGEST_RATE_BURST = env_float("INGEST_RATE_BURST", 30)
 
+# --- Actas (election/actas/) ---------------------------------------------------------------
+# Agreeing entries (different digitadores, different credentials) an acta needs to count:
+# 2 is the double entry of a real count; 1 for a demo.
+ACTA_ENTRIES_REQUIRED = env_int("ACTA_ENTRIES_REQUIRED", 2)
+if ACTA_ENTRIES_REQUIRED not in (1, 2):
+    raise ImproperlyConfigured(f"ACTA_ENTRIES_REQUIRED={ACTA_ENTRIES_REQUIRED} must be 1 or 2")
+
 # --- The gRPC server (ingest_grpc/server.py; fixed constants in ingest_grpc/config.py) ---
 # Its address; the gateway reads the same variable for the server it calls.
 GRPC_ADDRESS = edge.GRPC_ADDRESS

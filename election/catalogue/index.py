@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "data"
 BALLOT_KINDS_FILE = "votos_nulos_blancos.csv"  # sigla, kind (nulo or blanco), nombre
+PAPELETA_PARTIDOS_FILE = "papeletas_partidos.csv"  # papeleta, sigla: the partidos on its ballot
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
@@ -89,6 +90,11 @@ def load_catalogue(apps: Any, directory: Path = CATALOGUE_DIR) -> dict[str, int]
     for row in _read_csv(directory, BALLOT_KINDS_FILE) if ballot_kinds.exists() else []:
         defaults = {"nombre": row["nombre"], **({"kind": row["kind"]} if has_kind else {})}
         partido.objects.update_or_create(sigla=row["sigla"], defaults=defaults)
+    on_papeletas = directory / PAPELETA_PARTIDOS_FILE
+    if on_papeletas.exists() and _has_model(apps, "PapeletaPartido"):  # from migration 0011 on
+        papeleta_partido = apps.get_model("election", "PapeletaPartido")
+        for row in _read_csv(directory, PAPELETA_PARTIDOS_FILE):
+            papeleta_partido.objects.get_or_create(papeleta_id=row["papeleta"], partido_id=row["sigla"])
     aliases_file = directory / "partidos_aliases.csv"
     if aliases_file.exists():
         for row in _read_csv(directory, aliases_file.name):
@@ -97,6 +103,14 @@ def load_catalogue(apps: Any, directory: Path = CATALOGUE_DIR) -> dict[str, int]
         model._meta.model_name: model.objects.count()
         for model in (departamento, municipio, municipio_alias, papeleta, partido, partido_alias)
     }
+
+
+def _has_model(apps: Any, name: str) -> bool:
+    try:
+        apps.get_model("election", name)
+    except LookupError:
+        return False
+    return True
 
 
 # --- The index validation reads ---------------------------------------------
@@ -116,6 +130,9 @@ class CatalogueIndex:
     papeletas: dict[str, str] = field(default_factory=dict)  # key -> code
     partidos: dict[str, str] = field(default_factory=dict)  # key -> sigla
     partido_kinds: dict[str, str] = field(default_factory=dict)  # sigla -> kind, null and blank rows only
+    # papeleta code -> the valid partidos on its ballot; a papeleta not here lists every one
+    papeleta_partidos: dict[str, frozenset[str]] = field(default_factory=dict)
+    valid_partidos: frozenset[str] = frozenset()
     departamento_names: dict[str, str] = field(default_factory=dict)  # code -> nombre
     municipio_names: dict[str, str] = field(default_factory=dict)  # code -> nombre
 
@@ -126,7 +143,15 @@ class CatalogueIndex:
 
 
 def build_index() -> CatalogueIndex:
-    from election.models import Departamento, Municipio, MunicipioAlias, Papeleta, Partido, PartidoKind
+    from election.models import (
+        Departamento,
+        Municipio,
+        MunicipioAlias,
+        Papeleta,
+        PapeletaPartido,
+        Partido,
+        PartidoKind,
+    )
 
     index = CatalogueIndex()
     for dep in Departamento.objects.all():
@@ -157,7 +182,21 @@ def build_index() -> CatalogueIndex:
         keys += [name_key(alias.alias) for alias in par.aliases.all()]
         for key in keys:
             index.add(index.partidos, key, par.sigla, "partido")
+    index.valid_partidos = frozenset(
+        Partido.objects.filter(kind=PartidoKind.VALID).values_list("sigla", flat=True)
+    )
+    on_ballot: dict[str, set[str]] = defaultdict(set)
+    for papeleta, sigla in PapeletaPartido.objects.values_list("papeleta_id", "partido_id"):
+        if sigla in index.valid_partidos:
+            on_ballot[papeleta].add(sigla)
+    index.papeleta_partidos = {code: frozenset(siglas) for code, siglas in on_ballot.items()}
     return index
+
+
+def papeleta_partidos(papeleta: str, index: CatalogueIndex | None = None) -> frozenset[str]:
+    """The valid partidos on a papeleta's ballot (every one, when the catalogue lists none)."""
+    index = index or catalogue_index()
+    return index.papeleta_partidos.get(papeleta, index.valid_partidos)
 
 
 def partido_alias_clash(alias: str, sigla: str) -> str | None:
