@@ -10,7 +10,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("election", "0010_mesa"),
+        ("election", "0011_actas"),
     ]
 
     operations = [
