@@ -273,7 +273,9 @@ class IngestToken(models.Model):
     departamento = models.ForeignKey(
         Departamento, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
-    municipio = models.ForeignKey(Municipio, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    municipio = models.ForeignKey(
+        Municipio, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
     sede = models.CharField(max_length=SEDE_MAX_LENGTH, blank=True, default="")
     digitador = models.CharField(
         max_length=100, blank=True, default="", help_text="a digitador's token: who types the actas"
