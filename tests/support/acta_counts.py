@@ -16,10 +16,11 @@ from election.actas.types import ValidatedActa
 from election.actas.validation import acta_validate
 from election.catalogue.mesa_index import mesa_index_clear
 from election.models import Mesa
-from tests.support.actas import SAMPLE, sample_mesas_load, typed
+from tests.support.actas import CLEAN_MESA, SAMPLE, sample_mesas_load, typed
 
 # Each sample mesa's fate, by its position in the sample: two agreeing entries (counted, or
-# inconsistent when its typing breaks a rule), one entry (pending), two that disagree (in review).
+# inconsistent when its typing breaks a rule), one entry (pending), two that disagree (in review);
+# CLEAN_MESA, which breaks no rule, is counted.
 AGREEING, SINGLE, DISAGREEING = "agreeing", "single", "disagreeing"
 FATES = [AGREEING, AGREEING, SINGLE, DISAGREEING]
 
@@ -38,7 +39,8 @@ def sample_actas_record() -> dict[int, str]:
     """Every sample acta recorded by its fate; mesa -> fate."""
     fates: dict[int, str] = {}
     for position, sample in enumerate(SAMPLE):
-        mesa, fate = sample["mesa"], fate_of(position)
+        mesa = sample["mesa"]
+        fate = AGREEING if mesa == CLEAN_MESA else fate_of(position)
         first = entry(mesa, "ana")
         if fate == AGREEING:
             second = entry(mesa, "beto")
