@@ -43,6 +43,8 @@ class ActaListView(PublicReadView):
         params = self.query(request)
         actas = selectors.actas_filtered(**params).select_related("counted_entry")
         paginator = ActasPagination()
+        if params["papeleta"] is not None:
+            paginator.ordering = selectors.ACTA_LIST_ORDER_ONE_PAPELETA  # type: ignore[assignment]
         page = paginator.paginate_queryset(actas, request, view=self) or []
         data = {
             "next": paginator.get_next_link(),

@@ -153,6 +153,9 @@ ACTA_FILTER_INDEXES = {
     frozenset({"status", "departamento", "municipio", "papeleta"}): "acta_mun_pap_idx",
 }
 ACTA_LIST_ORDER = ("mesa_id", "papeleta_id")
+# With one papeleta the mesa orders alone; naming the papeleta too would make MariaDB sort the
+# rows of an index that leads with it (status, papeleta, mesa): tests/api/test_acta_query_plans.py.
+ACTA_LIST_ORDER_ONE_PAPELETA = ("mesa_id",)
 
 
 class ActaFiltersUnserved(ValueError):

@@ -14,14 +14,7 @@ from election.actas.recording import actas_record
 from election.models import Acta, ActaEntry, ActaTally, AreaTally, Mesa
 from election.votes.recording import votes_record
 from election.votes.validation import vote_validate
-from tests.support.acta_counts import (  # noqa: F401  # sample_actas and sample_mesas are fixtures
-    AGREEING,
-    DISAGREEING,
-    SINGLE,
-    entry,
-    sample_actas,
-    sample_mesas,
-)
+from tests.support.acta_counts import AGREEING, DISAGREEING, SINGLE, entry
 from tests.support.actas import CLEAN_MESA
 
 pytestmark = pytest.mark.usefixtures("sample_actas")

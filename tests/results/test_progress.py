@@ -10,7 +10,6 @@ import pytest
 from rest_framework.test import APIClient
 
 from election.models import Acta, ActaEntry, Mesa
-from tests.support.acta_counts import sample_actas, sample_mesas  # noqa: F401  # fixtures
 
 pytestmark = pytest.mark.usefixtures("sample_actas")
 URL = "/api/results/progress"
