@@ -35,6 +35,7 @@ class ActaListView(PublicReadView):
     paging_parameters = (ActasPagination.cursor_query_param, ActasPagination.page_size_query_param)
 
     @extend_schema(
+        operation_id="actas_list",
         parameters=[api.ActasQuery],
         responses={200: api.ActaListAnswer, 400: ERRORS},
         summary="Actas by mesa, filtered by status, then area and papeleta",
@@ -56,6 +57,7 @@ class ActaListView(PublicReadView):
 
 class ActaDetailView(PublicReadView):
     @extend_schema(
+        operation_id="acta_retrieve",
         parameters=[
             OpenApiParameter("mesa", OpenApiTypes.INT, OpenApiParameter.PATH, description="JRV number"),
             OpenApiParameter(
