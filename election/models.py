@@ -391,7 +391,7 @@ class ActaVersion(models.Model):
     decided_by = models.CharField(
         max_length=150, blank=True, default="", help_text="the supervisor; blank when entries agreed"
     )
-    reason = models.TextField(null=True, blank=True)
+    reason = models.TextField(null=True, blank=True)  # noqa: DJ001  # the acta's JSON null: no reason given
     chosen_entry = models.ForeignKey(
         "ActaEntry", on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
@@ -425,7 +425,7 @@ class ActaEntry(models.Model):
     entered_by = models.CharField(max_length=100)
     credential = models.CharField(max_length=64, blank=True, default="")
     corrects = models.BooleanField(default=False)
-    reason = models.TextField(null=True, blank=True)
+    reason = models.TextField(null=True, blank=True)  # noqa: DJ001  # the acta's JSON null: no reason given
     route = models.CharField(max_length=8, choices=ACTA_ROUTES)
     failed_rules = models.JSONField(default=list)
     received_at = models.DateTimeField()

@@ -13,6 +13,7 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
@@ -140,7 +141,7 @@ def _keys_q(keys: set[Key]) -> Q:
     return where
 
 
-def entry_new(acta: ValidatedActa, route: str, now: object, failed_rules: tuple[str, ...]) -> ActaEntry:
+def entry_new(acta: ValidatedActa, route: str, now: datetime, failed_rules: tuple[str, ...]) -> ActaEntry:
     return ActaEntry(
         acta_id=acta.acta_id,
         mesa_id=acta.mesa,
@@ -159,7 +160,7 @@ def entry_new(acta: ValidatedActa, route: str, now: object, failed_rules: tuple[
     )
 
 
-def states_lock(first: dict[Key, ValidatedActa], now: object) -> dict[Key, KeyState]:
+def states_lock(first: dict[Key, ValidatedActa], now: datetime) -> dict[Key, KeyState]:
     """Each key's state, its head locked (created when new), in key order."""
     if not first:
         return {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 
@@ -75,7 +76,7 @@ def tallies_move(counts: Counts) -> None:
     with connection.cursor() as cursor:
         if votes:
             keys = sorted(votes)
-            params = [value for key in keys for value in (*key, votes[key])]
+            params: list[Any] = [value for key in keys for value in (*key, votes[key])]
             cursor.execute(
                 _upsert_sql(
                     ActaTally, ("departamento", "municipio", "papeleta", "partido"), ("votes",), len(keys)
@@ -99,7 +100,7 @@ def _upsert_sql(
     model: type[ActaTally] | type[ActaProgress], keys: Sequence[str], columns: Sequence[str], rows: int
 ) -> str:
     quote = connection.ops.quote_name
-    names = [quote(model._meta.get_field(name).column) for name in (*keys, *columns)]  # type: ignore[arg-type]
+    names = [quote(model._meta.get_field(name).column) for name in (*keys, *columns)]  # type: ignore[arg-type, union-attr]
     added = [quote(name) for name in columns]
     row = "(" + ", ".join(["%s"] * len(names)) + ")"
     table = quote(model._meta.db_table)

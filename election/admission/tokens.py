@@ -89,6 +89,7 @@ class Grant:
 
     sede: SedeKey | None
     token_id: int | None = None
+    digitador: str | None = None  # a digitador's token: any mesa's actas, no votes
 
 
 # --- Tokens: issue, revoke, list ----------------------------------------------
@@ -283,9 +284,9 @@ class _TokenCache:
                 stamp = self._attempt_start()
         try:
             rows = IngestToken.objects.filter(revoked_at__isnull=True).values_list(
-                "pk", "token_hash", "departamento_id", "municipio_id", "sede"
+                "pk", "token_hash", "departamento_id", "municipio_id", "sede", "digitador"
             )
-            grants = {digest: Grant((dep, mun, sede), pk) for pk, digest, dep, mun, sede in rows}
+            grants = {digest: _grant(pk, dep, mun, sede, name) for pk, digest, dep, mun, sede, name in rows}
         except Exception as exc:  # DatabaseError, or anything else: the copy stays, the thread lives
             with self._lock:
                 self._retry_at = time.monotonic() + RETRY_SECONDS  # from the END of the attempt
@@ -345,6 +346,22 @@ class _TokenCache:
 _tokens = _TokenCache()
 
 
+def _grant(pk: int, departamento: str | None, municipio: str | None, sede: str, digitador: str) -> Grant:
+    if digitador:
+        return Grant(None, pk, digitador)
+    assert departamento and municipio
+    return Grant((departamento, municipio, sede), pk)
+
+
+def token_issue_digitador(*, digitador: str, label: str = "") -> tuple[str, IngestToken]:
+    """A new token for a digitador, who may type any mesa's actas (and report no vote)."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    row = IngestToken.objects.create(token_hash=token_hash(token), digitador=digitador, label=label)
+    _tokens.local_change(lambda grants: grants.__setitem__(row.token_hash, Grant(None, row.pk, digitador)))
+    logger.info("digitador token issued", extra={"token_id": row.pk})
+    return token, row
+
+
 def tokens_warm() -> None:
     """Load this process's copy of the tokens now, and start its refresher (a server's startup).
 
@@ -373,6 +390,8 @@ def token_authenticate(token: str | None) -> Grant:
 def grant_authorize(grant: Grant, vote: ValidatedVote) -> None:
     """AccessDenied(FORBIDDEN) unless the grant covers the sede the vote claims."""
     claimed = (vote.departamento_code, vote.municipio_code, vote.sede)
+    if grant.digitador is not None:
+        raise AccessDenied(AccessKind.FORBIDDEN, "A digitador's token submits actas, not votes.")
     if grant.sede is not None and grant.sede != claimed:
         departamento, municipio, sede = grant.sede
         raise AccessDenied(

@@ -38,6 +38,8 @@ DJANGO_FREE = (
     "ingest_grpc.contract",
     "election.votes.types",
     "election.votes.fields",
+    "election.actas.types",
+    "election.actas.trep",
     "election.admission.credentials",
     *package_modules("election.ingest", "election.lib", "election.observability"),
 )
@@ -98,8 +100,13 @@ READS_AND_FACES = ("election.results", "election.api")
         ("ingest_grpc", ("ingest_pubsub",)),
         ("ingest_pubsub", ("ingest_grpc",)),
         # The domain stands below the runtime, the reads and the API that use it.
-        ("election.catalogue", (*RUNTIME, *READS_AND_FACES, "election.votes", "election.admission")),
-        ("election.votes", (*RUNTIME, *READS_AND_FACES, "election.admission")),
+        (
+            "election.catalogue",
+            (*RUNTIME, *READS_AND_FACES, "election.votes", "election.admission", "election.actas"),
+        ),
+        ("election.votes", (*RUNTIME, *READS_AND_FACES, "election.admission", "election.actas")),
+        # Actas stand on the catalogue and the vote's vocabulary, below admission and the reads.
+        ("election.actas", (*RUNTIME, *READS_AND_FACES, "election.admission")),
         ("election.admission", (*RUNTIME, *READS_AND_FACES)),
         ("election.results", (*RUNTIME[:1], "election.api")),
         # The shared runtime is route-free and below the API; its Django-free half (ingest)

@@ -1,6 +1,7 @@
 """`python manage.py ingest_tokens issue|revoke|list`: the sedes' credentials, for operators.
 
     manage.py ingest_tokens issue --departamento Chimaltenango --municipio Patzun --sede 7 --label "mesa 7"
+    manage.py ingest_tokens issue --digitador "Ana López"   (any mesa's actas, no votes)
     manage.py ingest_tokens revoke --id 12
     manage.py ingest_tokens revoke --departamento Chimaltenango --municipio Patzun --sede 7
     manage.py ingest_tokens list [--all]
@@ -15,7 +16,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from election.admission.tokens import token_issue, token_revoke, tokens_list, tokens_revoke_for_sede
+from election.admission.tokens import (
+    token_issue,
+    token_issue_digitador,
+    token_revoke,
+    tokens_list,
+    tokens_revoke_for_sede,
+)
 from election.votes.types import VoteInvalid
 
 
@@ -25,7 +32,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True)
         issue = actions.add_parser("issue", help="a new token for one sede (printed once)")
-        _sede_arguments(issue, required=True)
+        _sede_arguments(issue, required=False)
+        issue.add_argument("--digitador", help="a digitador's name: a token for any mesa's actas")
         issue.add_argument("--label", default="", help="who holds it, e.g. the sede's operator")
         revoke = actions.add_parser("revoke", help="revoke one token (--id) or every token of a sede")
         revoke.add_argument("--id", type=int, help="the token's id, as `list` shows it")
@@ -40,6 +48,16 @@ class Command(BaseCommand):
             raise CommandError("; ".join(m for messages in exc.errors.values() for m in messages)) from exc
 
     def _issue(self, options: dict[str, Any]) -> None:
+        if options["digitador"]:
+            if options["departamento"] or options["municipio"] or options["sede"]:
+                raise CommandError("give --digitador, or --departamento, --municipio and --sede; not both")
+            token, row = token_issue_digitador(digitador=options["digitador"], label=options["label"])
+            self.stdout.write(f"token {row.pk} for digitador {row.digitador}")
+            self.stdout.write("Give it over a trusted channel; it is not stored and cannot be shown again:")
+            self.stdout.write(token)
+            return
+        if not (options["departamento"] and options["municipio"] and options["sede"]):
+            raise CommandError("give --departamento, --municipio and --sede, or --digitador")
         token, row = token_issue(
             departamento=options["departamento"],
             municipio=options["municipio"],
@@ -69,8 +87,12 @@ class Command(BaseCommand):
         self.stdout.write("id\tdepartamento\tmunicipio\tsede\tcreated\trevoked\tlabel")
         for row in tokens_list(include_revoked=options["all"]):
             revoked = row.revoked_at.isoformat(timespec="seconds") if row.revoked_at else "-"
+            if row.digitador:
+                self.stdout.write(f"{row.pk}\tdigitador\t{row.digitador}\t-\t-\t{revoked}\t{row.label}")
+                continue
+            place = f"{getattr(row.departamento, 'nombre', '-')}\t{getattr(row.municipio, 'nombre', '-')}"
             self.stdout.write(
-                f"{row.pk}\t{row.departamento.nombre}\t{row.municipio.nombre}\t{row.sede}\t"
+                f"{row.pk}\t{place}\t{row.sede}\t"
                 f"{row.created_at.isoformat(timespec='seconds')}\t{revoked}\t{row.label}"
             )
 
