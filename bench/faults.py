@@ -295,7 +295,8 @@ class _Grpc:
         from ingest_grpc import contract
         from ingest_grpc.protos.escrutinio.v1 import votes_pb2
 
-        request = votes_pb2.CastVoteRequest(vote=votes_pb2.Vote(**{k: str(v) for k, v in vote.items()}))
+        fields: dict[str, Any] = {k: str(v) for k, v in vote.items()}
+        request = votes_pb2.CastVoteRequest(vote=votes_pb2.Vote(**fields))
         try:
             response = await self.stub.CastVote(
                 request, timeout=self.timeout, metadata=(("authorization", f"Bearer {token}"),)

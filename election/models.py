@@ -142,6 +142,10 @@ class Vote(models.Model):
     municipio = models.ForeignKey(Municipio, on_delete=models.PROTECT, related_name="+")
     papeleta = models.ForeignKey(Papeleta, on_delete=models.PROTECT, related_name="+")
     partido = models.ForeignKey(Partido, on_delete=models.PROTECT, related_name="+")
+    # The JRV number as the vote gave it (checked against Mesa when it was validated). A number,
+    # not a foreign key: evidence as reported, like `sede`, and a catalogue reloaded for another
+    # election never has to touch the votes.
+    mesa = models.PositiveIntegerField(null=True, blank=True, help_text="Mesa (JRV) the ballot was cast at")
     route = models.CharField(max_length=8, choices=Route.choices)
     received_at = models.DateTimeField(help_text="Stamped at the edge (gateway or publisher)")
     stored_at = models.DateTimeField(help_text="Stamped by the transaction that stored it")
@@ -242,6 +246,20 @@ class RouteTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.route} {self.papeleta_id} bucket {self.latency_bucket}: {self.votes}"
+
+
+class MesaTally(models.Model):
+    """Votes per mesa, papeleta and partido, of the votes that name their mesa: what the stream
+    says of a mesa, compared with its acta (results/actas.py). Votes without a mesa add nothing."""
+
+    pk = models.CompositePrimaryKey("mesa", "papeleta", "partido")
+    mesa = models.PositiveIntegerField()
+    papeleta = models.ForeignKey(Papeleta, on_delete=models.PROTECT, related_name="+")
+    partido = models.ForeignKey(Partido, on_delete=models.PROTECT, related_name="+")
+    votes = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"mesa {self.mesa} {self.papeleta_id} {self.partido_id}: {self.votes}"
 
 
 # --- Access: who may report votes (election/admission/tokens.py) -----------------------

@@ -14,7 +14,7 @@ from google.protobuf.message import DecodeError
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from election.admission.credentials import AccessKind
-from election.votes.fields import VOTE_FIELDS
+from election.votes.fields import MESA_FIELD, VOTE_FIELDS
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2
 
 STATUS_DETAILS_KEY = "grpc-status-details-bin"  # where gRPC's rich error model travels
@@ -76,21 +76,32 @@ def request_errors(request: votes_pb2.CastVoteRequest | MalformedRequest) -> Fie
     return None
 
 
-def vote_data(vote: votes_pb2.Vote) -> dict[str, str]:
-    """The vote as the mapping `vote_validate` reads; an unset field stays absent, so it is 'required'."""
-    data = {name: getattr(vote, name) for name in VOTE_FIELDS if vote.HasField(name)}
+def vote_data(vote: votes_pb2.Vote) -> dict[str, Any]:
+    """The vote as the mapping `vote_validate` reads; an unset field stays absent, so it is 'required'
+    (or, the mesa, not given)."""
+    data: dict[str, Any] = {name: getattr(vote, name) for name in VOTE_FIELDS if vote.HasField(name)}
+    if vote.HasField(MESA_FIELD):
+        data[MESA_FIELD] = vote.mesa
     if vote.vote_id:
         data["vote_id"] = vote.vote_id
     return data
 
 
-def vote_message(canonical: Mapping[str, str]) -> votes_pb2.Vote:
-    return votes_pb2.Vote(**{name: canonical[name] for name in ("vote_id", *VOTE_FIELDS)})
+def vote_message(canonical: Mapping[str, Any]) -> votes_pb2.Vote:
+    message = votes_pb2.Vote(**{name: canonical[name] for name in ("vote_id", *VOTE_FIELDS)})
+    if canonical.get(MESA_FIELD) is not None:
+        message.mesa = canonical[MESA_FIELD]
+    return message
 
 
-def canonical_vote(vote: votes_pb2.Vote) -> dict[str, str]:
-    """The canonical vote of a response, in the JSON shape the HTTP routes answer with."""
-    return {"vote_id": vote.vote_id, **{name: getattr(vote, name) for name in VOTE_FIELDS}}
+def canonical_vote(vote: votes_pb2.Vote) -> dict[str, Any]:
+    """The canonical vote of a response, in the JSON shape the HTTP routes answer with
+    (ValidatedVote.canonical: `mesa` only when the vote names one)."""
+    canonical: dict[str, Any] = {"vote_id": vote.vote_id}
+    canonical |= {name: getattr(vote, name) for name in VOTE_FIELDS}
+    if vote.HasField(MESA_FIELD):
+        canonical[MESA_FIELD] = vote.mesa
+    return canonical
 
 
 def field_errors_list(errors: FieldErrors) -> list[votes_pb2.FieldError]:

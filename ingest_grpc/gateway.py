@@ -47,7 +47,7 @@ from election.ingest import config
 from election.ingest.async_batcher import GroupBatcher, Overloaded
 from election.ingest.edge import EdgeReply, edge_app, overloaded_reply, refusal_reply, unavailable_reply
 from election.observability.logs import FORMATTERS
-from election.votes.fields import ACCEPTED_FIELDS, json_type_name
+from election.votes.fields import ACCEPTED_FIELDS, MESA_FIELD, TextRefused, json_type_name, mesa_number
 from ingest_grpc import acta_contract, contract
 from ingest_grpc.config import ACTA_SERVICE, GATEWAY_KEY_METADATA, VOTE_SERVICE
 from ingest_grpc.protos.escrutinio.v1 import actas_pb2_grpc, votes_pb2, votes_pb2_grpc
@@ -85,6 +85,11 @@ def cast_request(data: Any, received_at: datetime) -> votes_pb2.CastVoteRequest 
             errors[str(name)[:64]] = ["Unknown field."]
         elif value is None:
             continue  # absent: the server answers "required"
+        elif name == MESA_FIELD:
+            try:
+                vote.mesa = mesa_number(value)  # a number the contract carries; the server checks the rest
+            except TextRefused as refused:
+                errors[name] = [str(refused)]
         elif name == "sede" and type(value) is int:
             if value < 0:
                 errors[name] = ["Must not be negative."]

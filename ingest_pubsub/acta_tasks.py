@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from celery import Task
-from election.actas.recording import actas_record
 
+from election.actas.recording import actas_record
 from election.actas.types import ActaInvalid, ActaOutcome, ActaRecordResult, ValidatedActa
 from election.celery import app
 from election.models import Route

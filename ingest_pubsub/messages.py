@@ -7,6 +7,9 @@ but without the key cannot make one the worker stores: an unsigned or altered vo
 `vote_from_message` (an acta `acta_from_message`) with SignatureInvalid and is parked in the
 dead letters (tasks.py). A vote's signed fields and an acta's differ in number, so neither's
 signature can pass for the other's.
+
+A vote that names its mesa carries it as `mesa` (a number), signed after the other fields; a
+vote without one carries no `mesa`, and is signed exactly as before the field existed.
 """
 
 from __future__ import annotations
@@ -22,17 +25,18 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from election.actas.validation import acta_validate
 
 from election.actas.types import COUNT_FIELDS, ValidatedActa
+from election.actas.validation import acta_validate
 from election.votes.types import ValidatedVote
 from election.votes.validation import vote_validate
 
-QueuedVote = dict[str, str]
+QueuedVote = dict[str, Any]
 QueuedActa = dict[str, Any]
 
-# The signed fields, in the order the signature reads them.
+# The signed fields, in the order the signature reads them; then MESA, when the vote names one.
 SIGNED_FIELDS = ("vote_id", "sede", "departamento", "municipio", "papeleta", "partido", "received_at")
+MESA = "mesa"
 ACTA_SIGNED_FIELDS = (
     "acta_id",
     "mesa",
@@ -77,30 +81,36 @@ def vote_to_message(vote: ValidatedVote) -> QueuedVote:
     Departamento and municipio travel as INE codes, not names: vote_validate accepts both,
     and a code still resolves if the catalogue renames the place while the vote is queued.
     """
-    return message_sign(
-        {
-            "vote_id": str(vote.vote_id),
-            "sede": vote.sede,
-            "departamento": vote.departamento_code,
-            "municipio": vote.municipio_code,
-            "papeleta": vote.papeleta,
-            "partido": vote.partido,
-            "received_at": vote.received_at.isoformat(),
-        }
-    )
+    fields: dict[str, Any] = {
+        "vote_id": str(vote.vote_id),
+        "sede": vote.sede,
+        "departamento": vote.departamento_code,
+        "municipio": vote.municipio_code,
+        "papeleta": vote.papeleta,
+        "partido": vote.partido,
+        "received_at": vote.received_at.isoformat(),
+    }
+    if vote.mesa is not None:
+        fields[MESA] = vote.mesa
+    return message_sign(fields)
 
 
-def message_sign(fields: dict[str, Any], signed: Sequence[str] = SIGNED_FIELDS) -> dict[str, Any]:
-    """`fields` (exactly `signed`: a vote's SIGNED_FIELDS, an acta's ACTA_SIGNED_FIELDS) with
-    their signature."""
-    return {**fields, SIGNATURE: _signature(fields, signed)}
+def message_sign(fields: dict[str, Any], signed: Sequence[str] | None = None) -> dict[str, Any]:
+    """`fields` (exactly `signed`: an acta's ACTA_SIGNED_FIELDS; by default a vote's, with MESA
+    or not) with their signature."""
+    return {**fields, SIGNATURE: _signature(fields, signed or _vote_fields(fields))}
+
+
+def _vote_fields(fields: Any) -> tuple[str, ...]:
+    """A vote's signed fields: MESA after the others when the vote names one."""
+    return (*SIGNED_FIELDS, MESA) if isinstance(fields, dict) and MESA in fields else SIGNED_FIELDS
 
 
 def vote_from_message(message: Any) -> ValidatedVote:
     """Check the signature, then validate the vote again (cheap, in memory).
 
     Raises SignatureInvalid, then VoteInvalid, ValueError or TypeError."""
-    fields = _verified(message, SIGNED_FIELDS, "vote")
+    fields = _verified(message, _vote_fields(message), "vote")
     received_at = datetime.fromisoformat(fields.pop("received_at"))
     return vote_validate(fields, received_at=received_at)
 

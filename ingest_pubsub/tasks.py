@@ -176,7 +176,7 @@ def _store(
 
 
 # A vote's content as stored: ValidatedVote.content_key's order, under Vote's column names.
-CONTENT_FIELDS = ("sede", "departamento_id", "municipio_id", "papeleta_id", "partido_id")
+CONTENT_FIELDS = ("sede", "departamento_id", "municipio_id", "papeleta_id", "partido_id", "mesa")
 
 
 def _conflicts(messages: Sequence[Any], results: Sequence[RecordResult]) -> list[tuple[Any, str]]:

@@ -38,6 +38,25 @@ class NameField(serializers.CharField):
             raise serializers.ValidationError(str(refused)) from refused
 
 
+SOURCE_VOTES, SOURCE_ACTAS = "votes", "actas"
+
+
+class SourceField(serializers.ChoiceField):
+    """Which count an answer reads: the streamed ballots (votes, the default) or the counted
+    actas. Never both added together; blank counts as absent."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("default", SOURCE_VOTES)
+        kwargs.setdefault(
+            "help_text", "votes (the streamed ballots, by default) or actas (the counted actas); never added"
+        )
+        super().__init__(choices=[SOURCE_VOTES, SOURCE_ACTAS], allow_blank=True, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        return super().to_internal_value(data) or SOURCE_VOTES
+
+
 class AreaQuery(serializers.Serializer):
     """departamento / municipio / papeleta / partido, each resolved to its code."""
 
@@ -51,6 +70,7 @@ class AreaQuery(serializers.Serializer):
 class TopDepartamentosQuery(AreaQuery):
     papeleta = NameField(default="presidente", help_text="Code or ballot colour; presidente by default")
     limit = serializers.IntegerField(min_value=1, max_value=DEPARTAMENTOS_MAX, default=3)
+    source = SourceField()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs["papeleta"] = attrs.get("papeleta") or "presidente"
@@ -61,6 +81,7 @@ class PartidosQuery(AreaQuery):
     departamento = NameField(required=True, default=serializers.empty)
     municipio = NameField()
     papeleta = NameField(help_text="Code or ballot colour; every papeleta when absent")
+    source = SourceField()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs.get("departamento"):
@@ -71,6 +92,19 @@ class PartidosQuery(AreaQuery):
 class TopSedesQuery(AreaQuery):
     limit = serializers.IntegerField(min_value=1, max_value=100, default=5)
     papeleta = NameField(help_text="Code or ballot colour; every papeleta when absent")
+    source = SourceField(help_text="votes only: actas are tallied by area, not by sede")
+
+    def validate_source(self, source: str) -> str:
+        if source == SOURCE_ACTAS:
+            raise serializers.ValidationError(
+                "Sedes are ranked by streamed ballots only: the counted actas are tallied by area "
+                "(see /api/results/partidos?source=actas, or /api/actas/ for each mesa)."
+            )
+        return source
+
+
+class SummaryQuery(serializers.Serializer):
+    source = SourceField()
 
 
 class LatestQuery(serializers.Serializer):
@@ -87,6 +121,7 @@ class VoteSerializer(serializers.Serializer):
     municipio = serializers.CharField()
     papeleta = serializers.CharField(help_text="papeleta code")
     partido = serializers.CharField(help_text="partido sigla")
+    mesa = serializers.IntegerField(allow_null=True, help_text="The mesa (JRV) the vote named, or null")
     route = serializers.ChoiceField(choices=Route.choices)
     received_at = serializers.DateTimeField(help_text="Stamped at the edge")
     stored_at = serializers.DateTimeField(help_text="Stamped by the transaction that stored it")
@@ -101,6 +136,7 @@ class VoteSerializer(serializers.Serializer):
             "municipio": index.municipio_names.get(vote.municipio_id, vote.municipio_id),
             "papeleta": vote.papeleta_id,
             "partido": vote.partido_id,
+            "mesa": vote.mesa,
             "route": vote.route,
             "received_at": vote.received_at.isoformat(),
             "stored_at": vote.stored_at.isoformat(),

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from election.api import catalogue_views, views
+from election.api import acta_views, catalogue_views, views
 
 urlpatterns = [
     path("", views.ApiRootView.as_view(), name="api-root"),
@@ -14,6 +14,9 @@ urlpatterns = [
     path("results/partidos", views.PartidosView.as_view(), name="api-partidos"),
     path("results/top-sedes", views.TopSedesView.as_view(), name="api-top-sedes"),
     path("results/summary", views.SummaryView.as_view(), name="api-summary"),
+    path("results/progress", acta_views.ProgressView.as_view(), name="api-progress"),
+    path("actas/", acta_views.ActaListView.as_view(), name="api-actas"),
+    path("actas/<str:mesa>/<str:papeleta>", acta_views.ActaDetailView.as_view(), name="api-acta"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

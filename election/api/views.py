@@ -35,7 +35,7 @@ from election.api.etags import etag_matches
 from election.api.filters import VoteFilter
 from election.catalogue.index import catalogue_index
 from election.models import Departamento, Papeleta, Partido, Vote
-from election.results import selectors
+from election.results import acta_results, selectors
 from election.writer import live_feed as live
 
 CACHE_CONTROL = "public, max-age=1"
@@ -104,6 +104,12 @@ def _content_etag(data: Any) -> str:
     return f'W/"{digest}"'
 
 
+def content_tagged(request: Request, data: Any) -> Any:
+    """`data` answered with its content as the ETag, or 304 when the client holds it."""
+    etag = _content_etag(data)
+    return _conditional(request, etag) or _cache_headers(Response(data), etag)
+
+
 def ballots_answer(ballots: selectors.Ballots) -> dict[str, Any]:
     valid, nulos, blancos = ballots.percents
     return {
@@ -120,6 +126,9 @@ class ResultsView(PublicReadView):
 
     def get(self, request: Request) -> Any:
         params = self.query(request)
+        if params.get("source") == api.SOURCE_ACTAS:
+            # The version counts votes only: an answer from the actas is tagged by its content.
+            return content_tagged(request, self.answer(request, params))
         # The version is read before the answer: at worst the answer is newer than its tag,
         # and the next poll fetches it again; a stale answer is never tagged as current.
         etag = f'W/"{selectors.results_version()}"'
@@ -143,7 +152,8 @@ class TopDepartamentosView(ResultsView):
     query_serializer = api.TopDepartamentosQuery
 
     def answer(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
-        top = selectors.top_departamentos(papeleta=params["papeleta"], limit=params["limit"])
+        source = acta_results if params["source"] == api.SOURCE_ACTAS else selectors
+        top = source.top_departamentos(papeleta=params["papeleta"], limit=params["limit"])
         return {
             "papeleta": params["papeleta"],
             "ballots": ballots_answer(top.ballots),
@@ -165,7 +175,8 @@ class PartidosView(ResultsView):
     query_serializer = api.PartidosQuery
 
     def answer(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
-        shares = selectors.partido_shares(
+        source = acta_results if params["source"] == api.SOURCE_ACTAS else selectors
+        shares = source.partido_shares(
             departamento=params["departamento"], municipio=params["municipio"], papeleta=params["papeleta"]
         )
         rows = shares.partidos
@@ -203,13 +214,18 @@ class TopSedesView(ResultsView):
 
 
 @extend_schema_view(
-    get=extend_schema(responses={200: api.SummaryAnswer}, summary="Totals, and the two routes side by side")
+    get=extend_schema(
+        parameters=[api.SummaryQuery],
+        responses={200: api.SummaryAnswer, 400: ERRORS},
+        summary="Totals, and the two routes side by side",
+    )
 )
 class SummaryView(ResultsView):
-    query_serializer = serializers.Serializer
+    query_serializer = api.SummaryQuery
 
     def answer(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
-        summary = selectors.results_summary()
+        source = acta_results if params["source"] == api.SOURCE_ACTAS else selectors
+        summary = source.results_summary()
         return {
             "total": summary.total,
             "ballots": ballots_answer(summary.ballots),
@@ -369,6 +385,8 @@ class ApiRootView(PublicReadView):
             "api-partidos",
             "api-top-sedes",
             "api-summary",
+            "api-progress",
+            "api-actas",
             "api-schema",
             "api-docs",
         ]

@@ -14,9 +14,10 @@ import threading
 import time
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -225,8 +226,12 @@ def municipio_alias_clash(alias: str, municipio_code: str, departamento_code: st
     return None
 
 
-class _IndexCache:
-    """A per-process copy of the index, re-read after CATALOGUE_CACHE_SECONDS or on edit.
+Index = TypeVar("Index")
+
+
+class _IndexCache(Generic[Index]):
+    """A per-process copy of an index (the catalogue's, `build_index`, unless `build` says
+    otherwise), re-read after CATALOGUE_CACHE_SECONDS or on edit.
 
     The first read, and the one after an edit in this process (`clear`), happen in the caller.
     A re-read that is merely due happens in a thread of its own while callers go on with the
@@ -243,14 +248,16 @@ class _IndexCache:
 
     RETRY_SECONDS = 5.0
 
-    def __init__(self) -> None:
+    def __init__(self, build: Callable[[], Index] | None = None, what: str = "catalogue") -> None:
+        self._build = build  # None: this module's build_index, looked up at each read
+        self._what = what
         self._lock = threading.Lock()
-        self._index: CatalogueIndex | None = None
+        self._index: Index | None = None
         self._read_after = 0.0  # time.monotonic() at which the copy is re-read
         self._read_now = False  # an edit in this process: the next caller re-reads, and waits
         self._rereading = False  # a background re-read is under way
 
-    def get(self) -> CatalogueIndex:
+    def get(self) -> Index:
         index = self._index
         if index is not None and not self._read_now and time.monotonic() < self._read_after:
             return index
@@ -276,16 +283,15 @@ class _IndexCache:
             self._rereading = False
             connection.close()  # this thread's own: never kept between re-reads
 
-    @staticmethod
-    def _read() -> CatalogueIndex | Exception:
+    def _read(self) -> Index | Exception:
         try:
-            return build_index()
+            return self._build() if self._build is not None else build_index()  # type: ignore[return-value]
         except (DatabaseError, CatalogueError) as exc:
             return exc
 
-    def _install(self, read: CatalogueIndex | Exception) -> None:
+    def _install(self, read: Index | Exception) -> None:
         """(Under the lock.) Take a new index; after a failure keep the copy, or raise if there is none."""
-        if isinstance(read, CatalogueIndex):
+        if not isinstance(read, Exception):
             self._index = read
             self._read_after = time.monotonic() + settings.CATALOGUE_CACHE_SECONDS
             return
@@ -293,7 +299,8 @@ class _IndexCache:
         if self._index is None:
             raise read
         logger.error(
-            "the catalogue could not be re-read; validating against the last good copy",
+            "the %s could not be re-read; validating against the last good copy",
+            self._what,
             extra={"error": f"{type(read).__name__}: {read}", "retry_in_seconds": self.RETRY_SECONDS},
         )
 
@@ -303,7 +310,7 @@ class _IndexCache:
             self._read_now = True
 
 
-_cache = _IndexCache()
+_cache: _IndexCache[CatalogueIndex] = _IndexCache()
 catalogue_index = _cache.get
 catalogue_index_clear = _cache.clear
 

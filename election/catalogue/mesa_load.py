@@ -24,6 +24,7 @@ from typing import Any, TextIO
 
 from django.db import transaction
 
+from election.catalogue.mesa_index import mesa_index_clear
 from election.catalogue.mesa_selectors import MESA_NUMBER_MAX
 from election.catalogue.sedes import sede_canonical
 from election.models import SEDE_MAX_LENGTH, Mesa, Municipio
@@ -182,6 +183,7 @@ def mesas_sync(rows: list[MesaRow], *, progress: Progress | None = None) -> Load
         for start in range(0, len(new), CHUNK):
             Mesa.objects.bulk_create(new[start : start + CHUNK])
             say(f"inserted {min(start + CHUNK, len(new))}/{len(new)} mesas")
+    mesa_index_clear()  # this process validates against the new table from its next vote
     return LoadResult(
         inserted=len(new),
         updated=len(changed),

@@ -11,8 +11,13 @@ from typing import Any
 
 # What a vote says, besides its vote_id; the order of the JSON answers and the protobuf contract.
 VOTE_FIELDS = ("sede", "municipio", "departamento", "papeleta", "partido")
+# What a vote may also say: the mesa (JRV) the ballot was cast at, a number.
+MESA_FIELD = "mesa"
 # The fields a reported vote may carry: anything else is "Unknown field."
-ACCEPTED_FIELDS = frozenset({"vote_id", *VOTE_FIELDS})
+ACCEPTED_FIELDS = frozenset({"vote_id", *VOTE_FIELDS, MESA_FIELD})
+# The highest mesa number: the Mesa table's (MariaDB's signed INT), and within protobuf's uint32.
+MESA_NUMBER_MAX = 2_147_483_647
+_MESA_DIGITS_MAX = 12
 
 _JSON_TYPES = {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "an object"}
 
@@ -42,3 +47,20 @@ def text_clean(value: str, *, limit: int | None = None) -> str:
 def json_type_name(value: Any) -> str:
     """A parsed JSON value's type as a message names it: "Must be a string, not a number."."""
     return _JSON_TYPES.get(type(value), "null" if value is None else type(value).__name__)
+
+
+def mesa_number(value: Any) -> int:
+    """A mesa (JRV) as a vote carries it: an integer, or a string of digits ("0042" is 42).
+
+    Raises TextRefused, in the words the voter reads, for anything that is no mesa number.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TextRefused(f"Must be an integer, not {json_type_name(value)}.")
+    if isinstance(value, str):
+        text = value.strip()
+        if not (text.isascii() and text.isdigit()) or len(text) > _MESA_DIGITS_MAX:
+            raise TextRefused("Must be a mesa (JRV) number, such as 1513.")
+        value = int(text)
+    if not 1 <= value <= MESA_NUMBER_MAX:
+        raise TextRefused(f"Must be a mesa (JRV) number from 1 to {MESA_NUMBER_MAX}.")
+    return value

@@ -47,7 +47,7 @@ def stored_content(vote_ids: list[uuid.UUID]) -> dict[uuid.UUID, ContentKey]:
 
 
 # What a vote is, for telling a duplicate from a conflict: ValidatedVote.content_key's fields.
-_CONTENT_COLUMNS = ("sede", "departamento", "municipio", "papeleta", "partido")
+_CONTENT_COLUMNS = ("sede", "departamento", "municipio", "papeleta", "partido", "mesa")
 # The columns `votes_insert` writes, as Vote declares them.
 _VOTE_COLUMNS = (
     "vote_id",
@@ -56,6 +56,7 @@ _VOTE_COLUMNS = (
     "municipio",
     "papeleta",
     "partido",
+    "mesa",
     "route",
     "received_at",
     "stored_at",
@@ -66,7 +67,8 @@ _INSERT_CHUNK = 1000
 def votes_insert(votes: Sequence[ValidatedVote], route: Route, stored_at: datetime) -> list[Statement]:
     """Multi-row INSERTs of new votes: what bulk_create writes, without a model instance and
     a field-by-field conversion per value (most of a large batch's cost). Only the UUID and
-    the datetimes need the backend's conversion; the other values are plain text."""
+    the datetimes need the backend's conversion; the other values are plain text (or the mesa's
+    number, or NULL)."""
     db = transaction.get_connection()  # the connection itself, not the per-thread proxy
     fields = [Vote._meta.get_field(name) for name in _VOTE_COLUMNS]
     uuid_value = _uuid_param(db)
@@ -88,6 +90,7 @@ def votes_insert(votes: Sequence[ValidatedVote], route: Route, stored_at: dateti
                 vote.municipio_code,
                 vote.papeleta,
                 vote.partido,
+                vote.mesa,
                 route.value,
                 time_value(vote.received_at),
                 stored,

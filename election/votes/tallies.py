@@ -4,6 +4,9 @@ Each tally is declared once in TALLIES: its table, its key columns, and how a vo
 its key. The same declaration drives the per-batch increment and the recount from the vote
 table (`reconcile`), so the two can never disagree about what a tally means.
 
+A tally may count only the votes that name something (`only_with`): MesaTally counts the
+votes that name their mesa, and a batch with none of them adds no statement.
+
 The increment is one multi-row upsert per tally and batch (`votes = votes + n`), with rows
 sorted by key so that concurrent batches lock rows in the same order and cannot deadlock.
 """
@@ -21,7 +24,7 @@ from typing import NamedTuple
 
 from django.db import connection, models
 
-from election.models import AreaTally, RouteTally, SedeTally, SedeTotal, Vote
+from election.models import AreaTally, MesaTally, RouteTally, SedeTally, SedeTotal, Vote
 from election.votes.transaction import Statement
 from election.votes.types import ValidatedVote
 
@@ -51,18 +54,26 @@ class Counted(NamedTuple):
     partido: str
     route: str
     latency_bucket: int
+    mesa: int | None
 
 
 @dataclass(frozen=True)
 class Tally:
-    """A tally table, keyed by model fields that are also attributes of Counted."""
+    """A tally table, keyed by model fields that are also attributes of Counted; when
+    `only_with` names one of them, only the votes where it is not None are counted."""
 
     model: type[models.Model]
     key_fields: tuple[str, ...]  # two or more: the key is always a tuple
+    only_with: str | None = None
     key: Callable[[Counted], tuple[Hashable, ...]] = field(init=False, repr=False, compare=False)
 
+    def counts(self, rows: Iterable[Counted]) -> Counter[tuple[Hashable, ...]]:
+        if self.only_with is None:
+            return Counter(map(self.key, rows))
+        return Counter(self.key(row) for row in rows if getattr(row, self.only_with) is not None)
+
     def __post_init__(self) -> None:
-        # attrgetter builds the key tuple in C: this runs four times per vote stored
+        # attrgetter builds the key tuple in C: this runs once per tally and vote stored
         object.__setattr__(self, "key", operator.attrgetter(*self.key_fields))
 
     @property
@@ -75,14 +86,23 @@ TALLIES = (
     Tally(SedeTally, ("departamento", "municipio", "sede", "papeleta")),
     Tally(SedeTotal, ("departamento", "municipio", "sede")),
     Tally(RouteTally, ("route", "papeleta", "latency_bucket")),
+    Tally(MesaTally, ("mesa", "papeleta", "partido"), only_with="mesa"),
 )
 
 
 def _counted(
-    dep: str, mun: str, sede: str, pap: str, par: str, route: str, received: datetime, stored: datetime
+    dep: str,
+    mun: str,
+    sede: str,
+    pap: str,
+    par: str,
+    route: str,
+    received: datetime,
+    stored: datetime,
+    mesa: int | None,
 ) -> Counted:
     milliseconds = (stored - received).total_seconds() * 1000
-    return Counted(dep, mun, sede, pap, par, route, latency_bucket(milliseconds))
+    return Counted(dep, mun, sede, pap, par, route, latency_bucket(milliseconds), mesa)
 
 
 def tallies_statements(*, votes: Sequence[ValidatedVote], route: str, stored_at: datetime) -> list[Statement]:
@@ -99,17 +119,20 @@ def tallies_statements(*, votes: Sequence[ValidatedVote], route: str, stored_at:
             route,
             v.received_at,
             stored_at,
+            v.mesa,
         )
         for v in votes
     ]
-    return [_increment(tally, Counter(map(tally.key, counted))) for tally in TALLIES]
+    increments = ((tally, tally.counts(counted)) for tally in TALLIES)
+    return [_increment(tally, counts) for tally, counts in increments if counts]
 
 
 def tallies_count(rows: Iterable[Counted]) -> dict[str, Counter[tuple[Hashable, ...]]]:
     counts: dict[str, Counter[tuple[Hashable, ...]]] = {tally.name: Counter() for tally in TALLIES}
     for row in rows:
         for tally in TALLIES:
-            counts[tally.name][tally.key(row)] += 1
+            if tally.only_with is None or getattr(row, tally.only_with) is not None:
+                counts[tally.name][tally.key(row)] += 1
     return counts
 
 
@@ -124,6 +147,7 @@ def stored_votes_counted(chunk_size: int = 20_000) -> Iterable[Counted]:
         "route",
         "received_at",
         "stored_at",
+        "mesa",
     ).order_by()
     for row in rows.iterator(chunk_size=chunk_size):
         yield _counted(*row)

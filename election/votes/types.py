@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class VoteInvalid(Exception):
@@ -26,8 +27,8 @@ class StorageUnavailable(Exception):
 
 
 # What a vote says, for telling a duplicate (same vote_id, same content) from a conflict:
-# sede, departamento code, municipio code, papeleta, partido.
-ContentKey = tuple[str, str, str, str, str]
+# sede, departamento code, municipio code, papeleta, partido, mesa (None when it names none).
+ContentKey = tuple[str, str, str, str, str, int | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +42,12 @@ class ValidatedVote:
     papeleta: str
     partido: str
     received_at: datetime
+    mesa: int | None = None  # the mesa (JRV) the ballot was cast at, when the vote says
 
-    def canonical(self) -> dict[str, str]:
-        """The vote as stored, in the field format (names, papeleta code, partido sigla)."""
-        return {
+    def canonical(self) -> dict[str, Any]:
+        """The vote as stored, in the field format (names, papeleta code, partido sigla); `mesa`
+        only when the vote names one, so the answers to votes without one are as they were."""
+        canonical: dict[str, Any] = {
             "vote_id": str(self.vote_id),
             "sede": self.sede,
             "departamento": self.departamento,
@@ -52,9 +55,13 @@ class ValidatedVote:
             "papeleta": self.papeleta,
             "partido": self.partido,
         }
+        if self.mesa is not None:
+            canonical["mesa"] = self.mesa
+        return canonical
 
     def content_key(self) -> ContentKey:
-        return (self.sede, self.departamento_code, self.municipio_code, self.papeleta, self.partido)
+        place = (self.sede, self.departamento_code, self.municipio_code)
+        return (*place, self.papeleta, self.partido, self.mesa)
 
 
 class Outcome(StrEnum):

@@ -22,9 +22,17 @@ from election.catalogue.index import (
     papeleta_resolve,
     partido_resolve,
 )
+from election.catalogue.mesa_index import mesa_index
 from election.catalogue.sedes import sede_canonical
 from election.models import SEDE_MAX_LENGTH
-from election.votes.fields import ACCEPTED_FIELDS, TextRefused, json_type_name, text_clean
+from election.votes.fields import (
+    ACCEPTED_FIELDS,
+    MESA_FIELD,
+    TextRefused,
+    json_type_name,
+    mesa_number,
+    text_clean,
+)
 from election.votes.types import ValidatedVote, VoteInvalid
 
 NAME_MAX_LENGTH = 100
@@ -103,6 +111,7 @@ def vote_validate(data: Any, *, received_at: datetime | None = None) -> Validate
     municipio = _municipio(data, index, departamento, errors)
     papeleta = _lookup(data, "papeleta", papeleta_resolve, index, errors)
     partido = _lookup(data, "partido", partido_resolve, index, errors)
+    mesa = _mesa(data, sede, departamento, municipio, index, errors)
     if errors:
         raise VoteInvalid(errors)
     assert vote_id and sede and departamento and municipio and papeleta and partido
@@ -116,7 +125,50 @@ def vote_validate(data: Any, *, received_at: datetime | None = None) -> Validate
         papeleta=papeleta,
         partido=partido,
         received_at=received_at or timezone.now(),
+        mesa=mesa,
     )
+
+
+def _mesa(
+    data: Mapping[str, Any],
+    sede: str | None,
+    departamento: Area | None,
+    municipio: Area | None,
+    index: CatalogueIndex,
+    errors: dict[str, list[str]],
+) -> int | None:
+    """The vote's mesa (optional), which must be in the vote's sede, municipio and departamento.
+
+    Checked against the in-memory index of mesas: no query per vote. When the vote's place is
+    itself wrong, that field's error says so and the mesa is not compared with it.
+    """
+    value = data.get(MESA_FIELD)
+    if value is None or value == "":
+        return None
+    try:
+        numero = mesa_number(value)
+    except TextRefused as refused:
+        errors[MESA_FIELD] = [str(refused)]
+        return None
+    place = mesa_index().mesas.get(numero)
+    if place is None:
+        errors[MESA_FIELD] = [f"Unknown mesa {numero}."]
+        return None
+    if sede is None or departamento is None or municipio is None:
+        return numero
+    if (place.departamento_code, place.municipio_code, place.sede) == (
+        departamento.code,
+        municipio.code,
+        sede,
+    ):
+        return numero
+    home = index.municipio_names.get(place.municipio_code, place.municipio_code)
+    home_departamento = index.departamento_names.get(place.departamento_code, place.departamento_code)
+    errors[MESA_FIELD] = [
+        f"mesa {numero} is in sede {place.sede} of {home} ({home_departamento}), not this vote's."
+    ]
+    return None
+    return numero
 
 
 def _departamento(

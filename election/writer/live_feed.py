@@ -37,6 +37,7 @@ def latest_entry(result: RecordResult, route: str) -> str:
     return json.dumps(
         {
             **result.vote.canonical(),
+            "mesa": result.vote.mesa,  # null too: the same fields as the vote list's
             "route": route,
             "received_at": result.vote.received_at.isoformat(),
             "stored_at": result.stored_at.isoformat(),

@@ -25,6 +25,7 @@ from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
 from scripts.devservices import wait_until
 from scripts.system import System
 from tests.conftest import INGEST_TOKEN, ROOT, child_env, process_group
+from tests.grpc.helpers import vote_message
 from tests.support.field import new_sede, vote
 
 BURST = 5  # and a refill of one vote per 1000 s: within a test, exactly BURST votes per sede
@@ -67,7 +68,7 @@ def post(url: str, body: dict[str, Any], token: str | None) -> tuple[int, dict[s
 
 
 def cast(stub: votes_pb2_grpc.VoteServiceStub, body: dict[str, Any], token: str | None) -> grpc.StatusCode:
-    request = votes_pb2.CastVoteRequest(vote=votes_pb2.Vote(**{k: str(v) for k, v in body.items()}))
+    request = votes_pb2.CastVoteRequest(vote=vote_message(body))
     metadata = (("authorization", f"Bearer {token}"),) if token else None
     try:
         stub.CastVote(request, timeout=15, metadata=metadata)
@@ -162,9 +163,7 @@ def test_a_sede_token_may_report_its_own_sede_only(
 
     # A stream: the other sede's vote is listed as forbidden, the rest stored.
     stream = [vote(sede), vote(sede + 1), vote(sede)]
-    requests = [
-        votes_pb2.CastVoteRequest(vote=votes_pb2.Vote(**{k: str(v) for k, v in b.items()})) for b in stream
-    ]
+    requests = [votes_pb2.CastVoteRequest(vote=vote_message(b)) for b in stream]
     summary = stub.CastVotes(iter(requests), timeout=15, metadata=(("authorization", f"Bearer {token}"),))
     assert (summary.received, summary.stored) == (3, 2)
     assert [(r.index, r.reason) for r in summary.rejected] == [(1, votes_pb2.RejectedVote.REASON_FORBIDDEN)]
@@ -190,10 +189,7 @@ def test_one_batch_of_many_sedes_checks_each_vote_by_its_own_credential(
         (vote(sede_b), ""),
     ]
     requests = [
-        votes_pb2.CastVoteRequest(
-            vote=votes_pb2.Vote(**{k: str(v) for k, v in body.items()}), credential=credential
-        )
-        for body, credential in sent
+        votes_pb2.CastVoteRequest(vote=vote_message(body), credential=credential) for body, credential in sent
     ]
     answer = stub.CastVoteBatch(votes_pb2.CastVoteBatchRequest(requests=requests), timeout=15)
 
@@ -210,10 +206,8 @@ def test_one_batch_of_many_sedes_checks_each_vote_by_its_own_credential(
     # A call token that is unknown refuses the votes that rely on it, not one with its own.
     mixed = [vote(sede_a), vote(sede_b)]
     requests = [
-        votes_pb2.CastVoteRequest(vote=votes_pb2.Vote(**{k: str(v) for k, v in mixed[0].items()})),
-        votes_pb2.CastVoteRequest(
-            vote=votes_pb2.Vote(**{k: str(v) for k, v in mixed[1].items()}), credential=token_b
-        ),
+        votes_pb2.CastVoteRequest(vote=vote_message(mixed[0])),
+        votes_pb2.CastVoteRequest(vote=vote_message(mixed[1]), credential=token_b),
     ]
     answer = stub.CastVoteBatch(
         votes_pb2.CastVoteBatchRequest(requests=requests),

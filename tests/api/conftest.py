@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from election.votes.recording import votes_record
 from election.writer import live_feed
 from tests.conftest import field_vote
+from tests.support.acta_counts import sample_actas, sample_mesas  # noqa: F401  # fixtures
 
 # (departamento, municipio, sede, papeleta, partido, route, how many), as the field writes them.
 KNOWN_VOTES: list[tuple[str, str, Any, str, str, str, int]] = [

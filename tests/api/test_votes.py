@@ -38,10 +38,12 @@ def test_every_vote_once_newest_first_across_pages(known_votes: list[str], get: 
         "municipio",
         "papeleta",
         "partido",
+        "mesa",
         "route",
         "received_at",
         "stored_at",
     }
+    assert first["mesa"] is None  # none of KNOWN_VOTES names its mesa
     # The newest vote is the last one recorded: Guatemala's parlacen vote for UNE.
     assert (first["departamento"], first["municipio"], first["papeleta"], first["partido"]) == (
         "Guatemala",

@@ -120,7 +120,7 @@ def test_a_catalogue_that_no_longer_builds_leaves_the_last_good_copy_in_use(
     settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings.CATALOGUE_CACHE_SECONDS = 0  # re-read at every use
-    cache = _IndexCache()
+    cache: _IndexCache[CatalogueIndex] = _IndexCache()
     cache.RETRY_SECONDS = 0  # type: ignore[misc]  # re-read again at once after a failure
     good = cache.get()
     PartidoAlias.objects.create(partido_id="VAMOS", alias="Semilla")  # past the admin's check
@@ -154,7 +154,7 @@ def test_a_due_reread_happens_behind_the_callers(settings: Any, monkeypatch: pyt
         return index
 
     monkeypatch.setattr(catalogue_module, "build_index", slow_build)
-    cache = _IndexCache()
+    cache: _IndexCache[CatalogueIndex] = _IndexCache()
     assert cache.get() is good  # the first read, in the caller
     assert cache.get() is good  # due: answered from the copy while the re-read starts behind
     assert started.wait(10)

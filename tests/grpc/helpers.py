@@ -24,9 +24,16 @@ def good_vote(**changes: Any) -> dict[str, Any]:
     return {"vote_id": str(uuid.uuid4()), **GOOD_VOTE, **changes}
 
 
+def vote_message(body: dict[str, Any]) -> votes_pb2.Vote:
+    """A JSON vote as the contract's message: every field as text, the mesa as a number."""
+    fields: dict[str, Any] = {
+        name: value if name == "mesa" else str(value) for name, value in body.items() if value is not None
+    }
+    return votes_pb2.Vote(**fields)
+
+
 def cast_request(**changes: Any) -> votes_pb2.CastVoteRequest:
-    fields = {name: str(value) for name, value in good_vote(**changes).items() if value is not None}
-    return votes_pb2.CastVoteRequest(vote=votes_pb2.Vote(**fields))
+    return votes_pb2.CastVoteRequest(vote=vote_message(good_vote(**changes)))
 
 
 def post(

@@ -243,3 +243,31 @@ def test_the_gateway_answers_503_when_the_grpc_server_is_unreachable(spawn, serv
     assert status == 503
     assert answer["errors"]["non_field_errors"]
     assert Vote.objects.count() == 0
+
+
+def test_a_vote_names_its_mesa_through_the_gateway_and_the_mesa_is_checked(gateway_url: str) -> None:
+    from election.models import Mesa, MesaTally
+
+    # Committed, so the server's index of mesas (read at the first vote that names one) has them.
+    Mesa.objects.bulk_create(
+        [
+            Mesa(numero=4242, departamento_id="04", municipio_id="0407", sede="7", padron=300),
+            Mesa(numero=4250, departamento_id="04", municipio_id="0407", sede="2", padron=350),
+        ]
+    )
+    try:
+        vote = good_vote(mesa=4242)
+        status, body = post(f"{gateway_url}/votes", vote)
+        assert (status, body["vote"]) == (201, {"vote_id": vote["vote_id"], **CANONICAL, "mesa": 4242})
+        assert Vote.objects.get().mesa == 4242
+        assert list(MesaTally.objects.values_list("mesa", "papeleta_id", "partido_id", "votes")) == [
+            (4242, "presidente", "VAMOS", 1)
+        ]
+        status, body = post(f"{gateway_url}/votes", {**vote, "mesa": 4250})
+        assert (status, body["errors"]) == (
+            400,
+            {"mesa": ["mesa 4250 is in sede 2 of Patzún (Chimaltenango), not this vote's."]},
+        )
+    finally:
+        MesaTally.objects.all().delete()
+        Mesa.objects.filter(numero__in=[4242, 4250]).delete()

@@ -12,18 +12,21 @@ import os
 import subprocess
 import sys
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import pytest
 import redis
 
 from election.models import Vote
+from election.votes.validation import vote_validate
 from ingest_pubsub.dead_letters import DEAD_LETTER_KEY, REQUEUEING_KEY, dead_letters_requeue
-from ingest_pubsub.messages import SignatureInvalid, vote_from_message
+from ingest_pubsub.messages import SignatureInvalid, vote_from_message, vote_to_message
 from ingest_pubsub.tasks import record_batch
 from scripts.devservices import wait_until
 from tests.conftest import ROOT
 from tests.pubsub.conftest import QUEUE_KEY, signed_vote, start_worker
+from tests.support.mesas import few_mesas  # noqa: F401  # a fixture
 
 
 def test_forged_and_altered_messages_are_parked_and_never_stored(  # type: ignore[no-untyped-def]
@@ -148,3 +151,30 @@ def _votes(message: dict[str, Any]) -> list[dict[str, str]]:
     )
     args, _, _ = json.loads(body)
     return list(args[0])
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("few_mesas")
+def test_a_votes_mesa_travels_signed_and_cannot_be_added_removed_or_changed() -> None:
+    vote = vote_validate(
+        {
+            "sede": 7,
+            "departamento": "04",
+            "municipio": "0407",
+            "papeleta": "Blanca",
+            "partido": "UNE",
+            "mesa": 4242,
+        }
+    )
+    message = vote_to_message(vote)
+    assert message["mesa"] == 4242
+    assert vote_from_message(message) == vote
+    without = vote_to_message(replace(vote, mesa=None))
+    assert "mesa" not in without  # signed as a vote was before the field existed
+    for tampered in (
+        {**message, "mesa": 4243},
+        {key: value for key, value in message.items() if key != "mesa"},
+        {**without, "mesa": 4242},
+    ):
+        with pytest.raises(SignatureInvalid):
+            vote_from_message(tampered)

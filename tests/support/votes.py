@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 
-from election.models import AreaTally, RouteTally, SedeTally, SedeTotal, Vote
+from election.models import AreaTally, MesaTally, RouteTally, SedeTally, SedeTotal, Vote
 from election.votes.types import ValidatedVote
 from election.votes.validation import vote_validate
 
@@ -40,6 +40,8 @@ def recount_matches_tallies() -> None:
     votes = list(
         Vote.objects.values_list("departamento", "municipio", "sede", "papeleta", "partido", "route")
     )
+    by_mesa = Counter(Vote.objects.filter(mesa__isnull=False).values_list("mesa", "papeleta", "partido"))
+    assert {(t.mesa, t.papeleta_id, t.partido_id): t.votes for t in MesaTally.objects.all()} == by_mesa
     area = Counter((d, m, p, q) for d, m, _, p, q, _ in votes)
     sede = Counter((d, m, s, p) for d, m, s, p, _, _ in votes)
     sede_total = Counter((d, m, s) for d, m, s, _, _, _ in votes)

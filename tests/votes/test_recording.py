@@ -9,10 +9,11 @@ import pytest
 from django.db import OperationalError, connection, connections
 from django.test.utils import CaptureQueriesContext
 
-from election.models import SedeTotal, Vote
+from election.models import MesaTally, SedeTotal, Vote
 from election.votes.recording import votes_record
 from election.votes.types import Outcome, ValidatedVote
 from election.votes.validation import vote_validate
+from tests.support.mesas import few_mesas  # noqa: F401  # a fixture
 from tests.support.votes import make_votes, recount_matches_tallies
 
 
@@ -146,3 +147,56 @@ def test_a_reply_that_never_comes_fails_the_call_instead_of_holding_the_thread(
     finally:
         frozen.close()
     assert time.monotonic() - started < 10  # the client's timeout, with its retries
+
+
+# --- Votes that name their mesa ---------------------------------------------------
+
+
+def _at_mesa(mesa: int | None, partido: str = "VAMOS", papeleta: str = "Blanca") -> ValidatedVote:
+    data = {"sede": 7, "departamento": "Chimaltenango", "municipio": "Patzun", "papeleta": papeleta}
+    return vote_validate({**data, "partido": partido, **({} if mesa is None else {"mesa": mesa})})
+
+
+@pytest.mark.usefixtures("few_mesas")
+def test_a_votes_mesa_is_stored_and_tallied_per_mesa() -> None:
+    votes = [_at_mesa(4242), _at_mesa(4242), _at_mesa(4242, "UNE"), _at_mesa(4243), _at_mesa(None)]
+    votes += [_at_mesa(4242, "NULO", papeleta="Rosada")]
+    votes_record(votes=votes, route="grpc")
+    assert Vote.objects.get(vote_id=votes[0].vote_id).mesa == 4242
+    assert Vote.objects.get(vote_id=votes[4].vote_id).mesa is None
+    assert {(t.mesa, t.papeleta_id, t.partido_id): t.votes for t in MesaTally.objects.all()} == {
+        (4242, "presidente", "VAMOS"): 2,
+        (4242, "presidente", "UNE"): 1,
+        (4243, "presidente", "VAMOS"): 1,
+        (4242, "municipal", "NULO"): 1,
+    }
+    recount_matches_tallies()
+
+
+@pytest.mark.usefixtures("few_mesas")
+def test_a_batch_without_mesas_writes_no_mesa_tally() -> None:
+    with CaptureQueriesContext(connection) as captured:
+        votes_record(votes=make_votes(10), route="grpc")
+    assert not [q for q in captured.captured_queries if "election_mesatally" in q["sql"]]
+    assert not MesaTally.objects.exists()
+
+
+@pytest.mark.usefixtures("few_mesas")
+def test_the_mesa_is_part_of_what_makes_a_duplicate() -> None:
+    vote = _at_mesa(4242)
+    votes_record(votes=[vote], route="grpc")
+    assert votes_record(votes=[vote], route="redis")[0].outcome is Outcome.DUPLICATE
+    # The same vote_id naming another mesa, or none, is another vote: refused, nothing changes.
+    for other in (replace(vote, mesa=4243), replace(vote, mesa=None)):
+        assert votes_record(votes=[other], route="redis")[0].outcome is Outcome.CONFLICT
+    assert Vote.objects.get().mesa == 4242
+    assert {(t.mesa, t.votes) for t in MesaTally.objects.all()} == {(4242, 1)}
+    recount_matches_tallies()
+
+
+@pytest.mark.usefixtures("few_mesas")
+def test_a_vote_without_mesa_then_with_one_is_a_conflict() -> None:
+    vote = _at_mesa(None)
+    votes_record(votes=[vote], route="grpc")
+    assert votes_record(votes=[replace(vote, mesa=4242)], route="grpc")[0].outcome is Outcome.CONFLICT
+    assert not MesaTally.objects.exists()

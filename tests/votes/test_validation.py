@@ -8,6 +8,7 @@ import pytest
 from election.models import SEDE_MAX_LENGTH
 from election.votes.types import VoteInvalid
 from election.votes.validation import NAME_MAX_LENGTH, vote_validate
+from tests.support.mesas import few_mesas  # noqa: F401  # a fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -193,3 +194,80 @@ def test_a_body_that_is_not_an_object(data: Any, named: str) -> None:
 def test_a_given_vote_id_is_kept() -> None:
     vote_id = "3f2b8c1e-9d4a-4b7e-8f00-2a6c5e1d7b90"
     assert str(vote_validate(with_(vote_id=vote_id)).vote_id) == vote_id
+
+
+# --- The mesa a vote may name ---------------------------------------------------
+
+
+def test_a_vote_without_a_mesa_names_none() -> None:
+    vote = vote_validate(FIELD_VOTE)
+    assert vote.mesa is None and "mesa" not in vote.canonical()
+    assert vote.content_key()[-1] is None
+
+
+@pytest.mark.parametrize("written", [4242, "4242", "04242", " 4242 "])
+@pytest.mark.usefixtures("few_mesas")
+def test_a_mesa_of_the_votes_sede_is_kept_as_its_number(written: Any) -> None:
+    vote = vote_validate(with_(mesa=written))
+    assert vote.mesa == 4242 and vote.canonical()["mesa"] == 4242
+    assert vote.content_key()[-1] == 4242
+
+
+@pytest.mark.usefixtures("few_mesas")
+def test_null_or_blank_mesa_is_no_mesa() -> None:
+    assert vote_validate(with_(mesa=None)).mesa is None
+    assert vote_validate(with_(mesa="")).mesa is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"mesa": 99999}, "Unknown mesa 99999."),
+        ({"mesa": 0}, "Must be a mesa (JRV) number from 1 to 2147483647."),
+        ({"mesa": -3}, "Must be a mesa (JRV) number from 1 to 2147483647."),
+        ({"mesa": 2**31}, "Must be a mesa (JRV) number from 1 to 2147483647."),
+        ({"mesa": "12a"}, "Must be a mesa (JRV) number, such as 1513."),
+        ({"mesa": 4242.0}, "Must be an integer, not a number."),
+        ({"mesa": True}, "Must be an integer, not a boolean."),
+        ({"mesa": [4242]}, "Must be an integer, not a list."),
+        # Another sede of the same municipio
+        (
+            {"mesa": 4250},
+            "mesa 4250 is in sede 2 of Patzún (Chimaltenango), not this vote's.",
+        ),
+        # The same sede number in another municipio and departamento
+        (
+            {"mesa": 1513},
+            "mesa 1513 is in sede 7 of Mixco (Guatemala), not this vote's.",
+        ),
+        # A mesa of this sede, but the vote says another sede
+        (
+            {"mesa": 4242, "sede": "2"},
+            "mesa 4242 is in sede 7 of Patzún (Chimaltenango), not this vote's.",
+        ),
+    ],
+)
+@pytest.mark.usefixtures("few_mesas")
+def test_a_mesa_that_is_unknown_or_elsewhere_is_a_field_error(changes: dict[str, Any], message: str) -> None:
+    assert errors_of(with_(**changes)) == {"mesa": [message]}
+
+
+@pytest.mark.usefixtures("few_mesas")
+def test_a_mesa_of_the_right_sede_in_another_municipio_is_refused() -> None:
+    # Sede 7 exists in Mixco too: the mesa must match all three, not only the sede number.
+    errors = errors_of(with_(departamento="Guatemala", municipio="Mixco", mesa=4242))
+    assert errors == {"mesa": ["mesa 4242 is in sede 7 of Patzún (Chimaltenango), not this vote's."]}
+    assert vote_validate(with_(departamento="Guatemala", municipio="Mixco", mesa=1513)).mesa == 1513
+
+
+@pytest.mark.usefixtures("few_mesas")
+def test_a_bad_place_is_named_alone_and_the_mesa_not_compared_with_it() -> None:
+    assert errors_of(with_(municipio="Gotham", mesa=4242)) == {"municipio": ["Unknown municipio 'Gotham'."]}
+
+
+@pytest.mark.usefixtures("few_mesas")
+def test_the_mesa_check_reads_no_database(django_assert_num_queries: Any) -> None:
+    vote_validate(with_(mesa=4242))  # the index, read once
+    with django_assert_num_queries(0):
+        for _ in range(50):
+            vote_validate(with_(mesa=4243))

@@ -25,35 +25,35 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,ingest_grpc/protos/escrutinio/v1/votes.proto\x12\rescrutinio.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcb\x01\n\x04Vote\x12\x0f\n\x07vote_id\x18\x01 \x01(\t\x12\x11\n\x04sede\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x16\n\tmunicipio\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x19\n\x0c\x64\x65partamento\x18\x04 \x01(\tH\x02\x88\x01\x01\x12\x15\n\x08papeleta\x18\x05 \x01(\tH\x03\x88\x01\x01\x12\x14\n\x07partido\x18\x06 \x01(\tH\x04\x88\x01\x01\x42\x07\n\x05_sedeB\x0c\n\n_municipioB\x0f\n\r_departamentoB\x0b\n\t_papeletaB\n\n\x08_partido\"y\n\x0f\x43\x61stVoteRequest\x12!\n\x04vote\x18\x01 \x01(\x0b\x32\x13.escrutinio.v1.Vote\x12/\n\x0breceived_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncredential\x18\x03 \x01(\t\"`\n\x10\x43\x61stVoteResponse\x12)\n\x06status\x18\x01 \x01(\x0e\x32\x19.escrutinio.v1.CastStatus\x12!\n\x04vote\x18\x02 \x01(\x0b\x32\x13.escrutinio.v1.Vote\",\n\nFieldError\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xbe\x02\n\x0cRejectedVote\x12\r\n\x05index\x18\x01 \x01(\r\x12\x0f\n\x07vote_id\x18\x02 \x01(\t\x12\x32\n\x06reason\x18\x03 \x01(\x0e\x32\".escrutinio.v1.RejectedVote.Reason\x12)\n\x06\x65rrors\x18\x04 \x03(\x0b\x32\x19.escrutinio.v1.FieldError\x12\x1b\n\x13retry_after_seconds\x18\x05 \x01(\r\"\x91\x01\n\x06Reason\x12\x16\n\x12REASON_UNSPECIFIED\x10\x00\x12\x12\n\x0eREASON_INVALID\x10\x01\x12\x13\n\x0fREASON_CONFLICT\x10\x02\x12\x14\n\x10REASON_FORBIDDEN\x10\x03\x12\x14\n\x10REASON_THROTTLED\x10\x04\x12\x1a\n\x16REASON_UNAUTHENTICATED\x10\x05\"w\n\x11\x43\x61stVotesResponse\x12\x10\n\x08received\x18\x01 \x01(\r\x12\x0e\n\x06stored\x18\x02 \x01(\r\x12\x11\n\tduplicate\x18\x03 \x01(\r\x12-\n\x08rejected\x18\x04 \x03(\x0b\x32\x1b.escrutinio.v1.RejectedVote\"H\n\x14\x43\x61stVoteBatchRequest\x12\x30\n\x08requests\x18\x01 \x03(\x0b\x32\x1e.escrutinio.v1.CastVoteRequest\"\x8d\x01\n\x0e\x43\x61stVoteResult\x12)\n\x06status\x18\x01 \x01(\x0e\x32\x19.escrutinio.v1.CastStatus\x12!\n\x04vote\x18\x02 \x01(\x0b\x32\x13.escrutinio.v1.Vote\x12-\n\x08rejected\x18\x03 \x01(\x0b\x32\x1b.escrutinio.v1.RejectedVote\"G\n\x15\x43\x61stVoteBatchResponse\x12.\n\x07results\x18\x01 \x03(\x0b\x32\x1d.escrutinio.v1.CastVoteResult*\\\n\nCastStatus\x12\x1b\n\x17\x43\x41ST_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12\x43\x41ST_STATUS_STORED\x10\x01\x12\x19\n\x15\x43\x41ST_STATUS_DUPLICATE\x10\x02\x32\xe3\x02\n\x0bVoteService\x12K\n\x08\x43\x61stVote\x12\x1e.escrutinio.v1.CastVoteRequest\x1a\x1f.escrutinio.v1.CastVoteResponse\x12O\n\tCastVotes\x12\x1e.escrutinio.v1.CastVoteRequest\x1a .escrutinio.v1.CastVotesResponse(\x01\x12Z\n\rCastVoteBatch\x12#.escrutinio.v1.CastVoteBatchRequest\x1a$.escrutinio.v1.CastVoteBatchResponse\x12Z\n\x0f\x43\x61stVoteBatches\x12#.escrutinio.v1.CastVoteBatchRequest\x1a .escrutinio.v1.CastVotesResponse(\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,ingest_grpc/protos/escrutinio/v1/votes.proto\x12\rescrutinio.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe7\x01\n\x04Vote\x12\x0f\n\x07vote_id\x18\x01 \x01(\t\x12\x11\n\x04sede\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x16\n\tmunicipio\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x19\n\x0c\x64\x65partamento\x18\x04 \x01(\tH\x02\x88\x01\x01\x12\x15\n\x08papeleta\x18\x05 \x01(\tH\x03\x88\x01\x01\x12\x14\n\x07partido\x18\x06 \x01(\tH\x04\x88\x01\x01\x12\x11\n\x04mesa\x18\x07 \x01(\rH\x05\x88\x01\x01\x42\x07\n\x05_sedeB\x0c\n\n_municipioB\x0f\n\r_departamentoB\x0b\n\t_papeletaB\n\n\x08_partidoB\x07\n\x05_mesa\"y\n\x0f\x43\x61stVoteRequest\x12!\n\x04vote\x18\x01 \x01(\x0b\x32\x13.escrutinio.v1.Vote\x12/\n\x0breceived_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncredential\x18\x03 \x01(\t\"`\n\x10\x43\x61stVoteResponse\x12)\n\x06status\x18\x01 \x01(\x0e\x32\x19.escrutinio.v1.CastStatus\x12!\n\x04vote\x18\x02 \x01(\x0b\x32\x13.escrutinio.v1.Vote\",\n\nFieldError\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xbe\x02\n\x0cRejectedVote\x12\r\n\x05index\x18\x01 \x01(\r\x12\x0f\n\x07vote_id\x18\x02 \x01(\t\x12\x32\n\x06reason\x18\x03 \x01(\x0e\x32\".escrutinio.v1.RejectedVote.Reason\x12)\n\x06\x65rrors\x18\x04 \x03(\x0b\x32\x19.escrutinio.v1.FieldError\x12\x1b\n\x13retry_after_seconds\x18\x05 \x01(\r\"\x91\x01\n\x06Reason\x12\x16\n\x12REASON_UNSPECIFIED\x10\x00\x12\x12\n\x0eREASON_INVALID\x10\x01\x12\x13\n\x0fREASON_CONFLICT\x10\x02\x12\x14\n\x10REASON_FORBIDDEN\x10\x03\x12\x14\n\x10REASON_THROTTLED\x10\x04\x12\x1a\n\x16REASON_UNAUTHENTICATED\x10\x05\"w\n\x11\x43\x61stVotesResponse\x12\x10\n\x08received\x18\x01 \x01(\r\x12\x0e\n\x06stored\x18\x02 \x01(\r\x12\x11\n\tduplicate\x18\x03 \x01(\r\x12-\n\x08rejected\x18\x04 \x03(\x0b\x32\x1b.escrutinio.v1.RejectedVote\"H\n\x14\x43\x61stVoteBatchRequest\x12\x30\n\x08requests\x18\x01 \x03(\x0b\x32\x1e.escrutinio.v1.CastVoteRequest\"\x8d\x01\n\x0e\x43\x61stVoteResult\x12)\n\x06status\x18\x01 \x01(\x0e\x32\x19.escrutinio.v1.CastStatus\x12!\n\x04vote\x18\x02 \x01(\x0b\x32\x13.escrutinio.v1.Vote\x12-\n\x08rejected\x18\x03 \x01(\x0b\x32\x1b.escrutinio.v1.RejectedVote\"G\n\x15\x43\x61stVoteBatchResponse\x12.\n\x07results\x18\x01 \x03(\x0b\x32\x1d.escrutinio.v1.CastVoteResult*\\\n\nCastStatus\x12\x1b\n\x17\x43\x41ST_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12\x43\x41ST_STATUS_STORED\x10\x01\x12\x19\n\x15\x43\x41ST_STATUS_DUPLICATE\x10\x02\x32\xe3\x02\n\x0bVoteService\x12K\n\x08\x43\x61stVote\x12\x1e.escrutinio.v1.CastVoteRequest\x1a\x1f.escrutinio.v1.CastVoteResponse\x12O\n\tCastVotes\x12\x1e.escrutinio.v1.CastVoteRequest\x1a .escrutinio.v1.CastVotesResponse(\x01\x12Z\n\rCastVoteBatch\x12#.escrutinio.v1.CastVoteBatchRequest\x1a$.escrutinio.v1.CastVoteBatchResponse\x12Z\n\x0f\x43\x61stVoteBatches\x12#.escrutinio.v1.CastVoteBatchRequest\x1a .escrutinio.v1.CastVotesResponse(\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ingest_grpc.protos.escrutinio.v1.votes_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CASTSTATUS']._serialized_start=1302
-  _globals['_CASTSTATUS']._serialized_end=1394
+  _globals['_CASTSTATUS']._serialized_start=1330
+  _globals['_CASTSTATUS']._serialized_end=1422
   _globals['_VOTE']._serialized_start=97
-  _globals['_VOTE']._serialized_end=300
-  _globals['_CASTVOTEREQUEST']._serialized_start=302
-  _globals['_CASTVOTEREQUEST']._serialized_end=423
-  _globals['_CASTVOTERESPONSE']._serialized_start=425
-  _globals['_CASTVOTERESPONSE']._serialized_end=521
-  _globals['_FIELDERROR']._serialized_start=523
-  _globals['_FIELDERROR']._serialized_end=567
-  _globals['_REJECTEDVOTE']._serialized_start=570
-  _globals['_REJECTEDVOTE']._serialized_end=888
-  _globals['_REJECTEDVOTE_REASON']._serialized_start=743
-  _globals['_REJECTEDVOTE_REASON']._serialized_end=888
-  _globals['_CASTVOTESRESPONSE']._serialized_start=890
-  _globals['_CASTVOTESRESPONSE']._serialized_end=1009
-  _globals['_CASTVOTEBATCHREQUEST']._serialized_start=1011
-  _globals['_CASTVOTEBATCHREQUEST']._serialized_end=1083
-  _globals['_CASTVOTERESULT']._serialized_start=1086
-  _globals['_CASTVOTERESULT']._serialized_end=1227
-  _globals['_CASTVOTEBATCHRESPONSE']._serialized_start=1229
-  _globals['_CASTVOTEBATCHRESPONSE']._serialized_end=1300
-  _globals['_VOTESERVICE']._serialized_start=1397
-  _globals['_VOTESERVICE']._serialized_end=1752
+  _globals['_VOTE']._serialized_end=328
+  _globals['_CASTVOTEREQUEST']._serialized_start=330
+  _globals['_CASTVOTEREQUEST']._serialized_end=451
+  _globals['_CASTVOTERESPONSE']._serialized_start=453
+  _globals['_CASTVOTERESPONSE']._serialized_end=549
+  _globals['_FIELDERROR']._serialized_start=551
+  _globals['_FIELDERROR']._serialized_end=595
+  _globals['_REJECTEDVOTE']._serialized_start=598
+  _globals['_REJECTEDVOTE']._serialized_end=916
+  _globals['_REJECTEDVOTE_REASON']._serialized_start=771
+  _globals['_REJECTEDVOTE_REASON']._serialized_end=916
+  _globals['_CASTVOTESRESPONSE']._serialized_start=918
+  _globals['_CASTVOTESRESPONSE']._serialized_end=1037
+  _globals['_CASTVOTEBATCHREQUEST']._serialized_start=1039
+  _globals['_CASTVOTEBATCHREQUEST']._serialized_end=1111
+  _globals['_CASTVOTERESULT']._serialized_start=1114
+  _globals['_CASTVOTERESULT']._serialized_end=1255
+  _globals['_CASTVOTEBATCHRESPONSE']._serialized_start=1257
+  _globals['_CASTVOTEBATCHRESPONSE']._serialized_end=1328
+  _globals['_VOTESERVICE']._serialized_start=1425
+  _globals['_VOTESERVICE']._serialized_end=1780
 # @@protoc_insertion_point(module_scope)

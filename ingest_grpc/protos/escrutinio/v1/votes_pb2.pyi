@@ -20,20 +20,22 @@ CAST_STATUS_STORED: CastStatus
 CAST_STATUS_DUPLICATE: CastStatus
 
 class Vote(_message.Message):
-    __slots__ = ("vote_id", "sede", "municipio", "departamento", "papeleta", "partido")
+    __slots__ = ("vote_id", "sede", "municipio", "departamento", "papeleta", "partido", "mesa")
     VOTE_ID_FIELD_NUMBER: _ClassVar[int]
     SEDE_FIELD_NUMBER: _ClassVar[int]
     MUNICIPIO_FIELD_NUMBER: _ClassVar[int]
     DEPARTAMENTO_FIELD_NUMBER: _ClassVar[int]
     PAPELETA_FIELD_NUMBER: _ClassVar[int]
     PARTIDO_FIELD_NUMBER: _ClassVar[int]
+    MESA_FIELD_NUMBER: _ClassVar[int]
     vote_id: str
     sede: str
     municipio: str
     departamento: str
     papeleta: str
     partido: str
-    def __init__(self, vote_id: _Optional[str] = ..., sede: _Optional[str] = ..., municipio: _Optional[str] = ..., departamento: _Optional[str] = ..., papeleta: _Optional[str] = ..., partido: _Optional[str] = ...) -> None: ...
+    mesa: int
+    def __init__(self, vote_id: _Optional[str] = ..., sede: _Optional[str] = ..., municipio: _Optional[str] = ..., departamento: _Optional[str] = ..., papeleta: _Optional[str] = ..., partido: _Optional[str] = ..., mesa: _Optional[int] = ...) -> None: ...
 
 class CastVoteRequest(_message.Message):
     __slots__ = ("vote", "received_at", "credential")

@@ -1,0 +1,55 @@
+"""The in-memory index of mesas (JRV) that vote validation and the results read.
+
+A vote that names its mesa is checked against it without a query per vote, and the number of
+mesas per area (what the acta progress expects) is counted once per read, not per request.
+Kept like the catalogue's index (index._IndexCache): a per-process copy re-read after
+CATALOGUE_CACHE_SECONDS, at once after a load or an edit in this process, the last good copy
+kept when a re-read fails.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from election.catalogue.index import _IndexCache
+
+
+@dataclass(frozen=True, slots=True)
+class MesaPlace:
+    departamento_code: str
+    municipio_code: str
+    sede: str  # canonical, as a vote's (catalogue/sedes.py)
+    padron: int
+
+
+@dataclass
+class MesaIndex:
+    mesas: dict[int, MesaPlace] = field(default_factory=dict)  # JRV number -> where it is
+    per_departamento: Counter[str] = field(default_factory=Counter)  # code -> mesas
+    per_municipio: Counter[str] = field(default_factory=Counter)  # code -> mesas
+
+    def count(self, *, departamento: str | None = None, municipio: str | None = None) -> int:
+        """How many mesas the area has (codes; nationwide when both are None)."""
+        if municipio is not None:
+            return self.per_municipio[municipio]
+        if departamento is not None:
+            return self.per_departamento[departamento]
+        return len(self.mesas)
+
+
+def build_mesa_index() -> MesaIndex:
+    from election.models import Mesa
+
+    index = MesaIndex()
+    rows = Mesa.objects.order_by().values_list("numero", "departamento_id", "municipio_id", "sede", "padron")
+    for numero, departamento, municipio, sede, padron in rows.iterator(chunk_size=5000):
+        index.mesas[numero] = MesaPlace(departamento, municipio, sede, padron)
+        index.per_departamento[departamento] += 1
+        index.per_municipio[municipio] += 1
+    return index
+
+
+_cache: _IndexCache[MesaIndex] = _IndexCache(build_mesa_index, what="catalogue of mesas")
+mesa_index = _cache.get
+mesa_index_clear = _cache.clear
