@@ -16,6 +16,7 @@ from election.actas.validation import acta_validate
 from election.models import ActaProgress, ActaTally, AreaTally, SedeTotal
 from election.results.reconciliation import ledger_reconcile, tally_differences
 from election.votes.recording import votes_record
+from tests.support.acta_routes import acta_tables_empty
 from tests.support.actas import CLEAN_MESA, sample_mesas_load, typed
 from tests.support.votes import make_votes, recount_matches_tallies
 
@@ -60,6 +61,7 @@ def test_a_ledger_with_a_lost_and_an_altered_vote(redis_client: object) -> None:
 def sample_mesas(committed_db: None) -> Iterator[None]:
     sample_mesas_load()
     yield
+    acta_tables_empty()  # committed: the next test's mesas would be held by these actas
     mesa_cache_clear()
 
 
