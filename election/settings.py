@@ -154,8 +154,8 @@ REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 # Why each of these is set as it is (no vote lost nor counted twice): docs/reliability.md#the-celery-worker.
 # A Redis with AOF on: a message is durable once LPUSH has answered, when the publisher answers 202.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
-CELERY_IMPORTS = ("ingest_pubsub.tasks",)  # by name: election/ never imports a route
-CELERY_TASK_ROUTES = {"escrutinio.votes.*": {"queue": "votes"}}
+CELERY_IMPORTS = ("ingest_pubsub.tasks", "ingest_pubsub.acta_tasks")  # by name: election/ imports no route
+CELERY_TASK_ROUTES = {"escrutinio.votes.*": {"queue": "votes"}, "escrutinio.actas.*": {"queue": "actas"}}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True  # the outcome is in MySQL; no result backend to keep up
@@ -245,6 +245,9 @@ GRPC_MAX_VOTES_PER_MESSAGE = env_int("GRPC_MAX_VOTES_PER_MESSAGE", 1000)
 GRPC_STREAM_MAX_REFUSED = env_int("GRPC_STREAM_MAX_REFUSED", 1000)
 # Votes that may wait for the committer before calls are answered RESOURCE_EXHAUSTED.
 GRPC_COMMIT_MAX_PENDING = env_int("GRPC_COMMIT_MAX_PENDING", DEFAULT_MAX_PENDING)
+# Actas that may wait for their committer (ingest_grpc/acta_servicer.py): an acta's transaction
+# moves tallies and versions, so far fewer than votes.
+GRPC_ACTAS_MAX_PENDING = env_int("GRPC_ACTAS_MAX_PENDING", 500)
 # The gateway's key: only a call that carries it has its votes' received_at believed.
 GRPC_GATEWAY_KEY = edge.GRPC_GATEWAY_KEY
 GRPC_SHUTDOWN_GRACE = env_float("GRPC_SHUTDOWN_GRACE", 10)

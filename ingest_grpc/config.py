@@ -3,9 +3,10 @@ gateway's key, ports) is in election/settings.py (GRPC_*), read there from the e
 
 from __future__ import annotations
 
-from ingest_grpc.protos.escrutinio.v1 import votes_pb2
+from ingest_grpc.protos.escrutinio.v1 import actas_pb2, votes_pb2
 
 VOTE_SERVICE = votes_pb2.DESCRIPTOR.services_by_name["VoteService"].full_name
+ACTA_SERVICE = actas_pb2.DESCRIPTOR.services_by_name["ActaService"].full_name
 # A stream's chunks in the store at once: one being admitted while the one before commits.
 STREAM_CHUNKS_IN_FLIGHT = 2
 GATEWAY_KEY_METADATA = "x-escrutinio-gateway-key"

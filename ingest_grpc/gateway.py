@@ -1,4 +1,5 @@
-"""The HTTP gateway of the gRPC route: `POST /votes` -> `VoteService.CastVote`.
+"""The HTTP gateway of the gRPC route: `POST /votes` -> `VoteService.CastVote`, and
+`POST /actas` -> `ActaService.SubmitActa`.
 
 An ASGI app on the shared edge (election.ingest.edge), served by gunicorn with uvicorn workers:
   gunicorn ingest_grpc.gateway:app -k uvicorn_worker.UvicornWorker --bind 127.0.0.1:8001
@@ -22,6 +23,12 @@ as when the server answers RESOURCE_EXHAUSTED for a full queue (`escrutinio-refu
 overloaded`); a sede over its rate gets 429. The votes' receipt times count at the server only
 because each call carries the gateway's key (GRPC_GATEWAY_KEY, shared with the server); without
 one the server stamps its own.
+
+Actas (`handle_acta`) go one per SubmitActa call, with the typist's bearer token as the
+request's `credential`: an acta is rare beside votes, and its answer carries its status and
+failed rules, computed by the server. At most GATEWAY_MAX_PENDING actas wait for the server in a
+process; past that, 503 with Retry-After. The answers map as for votes (400, 401, 403, 409, 429,
+503); a 201 is `{"acta_id", "route", "status", "outcome", "failed_rules"}`.
 """
 
 from __future__ import annotations
@@ -30,20 +37,20 @@ import logging
 import logging.config
 import os
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from election.admission.credentials import AccessKind
 from election.ingest import config
-from election.ingest.async_batcher import GroupBatcher
+from election.ingest.async_batcher import GroupBatcher, Overloaded
 from election.ingest.edge import EdgeReply, edge_app, overloaded_reply, refusal_reply, unavailable_reply
 from election.observability.logs import FORMATTERS
 from election.votes.fields import ACCEPTED_FIELDS, json_type_name
-from ingest_grpc import contract
-from ingest_grpc.config import GATEWAY_KEY_METADATA
-from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
+from ingest_grpc import acta_contract, contract
+from ingest_grpc.config import ACTA_SERVICE, GATEWAY_KEY_METADATA, VOTE_SERVICE
+from ingest_grpc.protos.escrutinio.v1 import actas_pb2_grpc, votes_pb2, votes_pb2_grpc
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +65,8 @@ class _Channel:
 
     channel: grpc.aio.Channel | None = None
     votes: votes_pb2_grpc.VoteServiceStub
+    actas: actas_pb2_grpc.ActaServiceStub
+    actas_waiting: int = 0
     health: health_pb2_grpc.HealthStub
     batcher: GroupBatcher[votes_pb2.CastVoteRequest, votes_pb2.CastVoteResult]
 
@@ -140,6 +149,26 @@ async def _cast_batch(requests: list[votes_pb2.CastVoteRequest]) -> list[votes_p
     return list(response.results)
 
 
+async def handle_acta(data: Any, received_at: datetime, token: str | None = None) -> EdgeReply:
+    request = acta_contract.submit_request(data, received_at)
+    if not isinstance(request, acta_contract.actas_pb2.SubmitActaRequest):
+        return EdgeReply(400, {"errors": request})
+    if _grpc.actas_waiting >= config.GATEWAY_MAX_PENDING:
+        raise Overloaded(f"{_grpc.actas_waiting} actas wait for the gRPC server")
+    # The server checks the token (election.admission); the gateway only passes it on.
+    request.credential = token or ""
+    _grpc.actas_waiting += 1
+    try:
+        response = await _grpc.actas.SubmitActa(
+            request, timeout=config.GATEWAY_GRPC_TIMEOUT, metadata=GATEWAY_METADATA
+        )
+    except grpc.aio.AioRpcError as error:
+        return error_reply(error, request.acta.acta_id, ACTA)
+    finally:
+        _grpc.actas_waiting -= 1
+    return EdgeReply(201, acta_contract.answer_json(response, ROUTE))
+
+
 def rejected_reply(rejected: votes_pb2.RejectedVote) -> EdgeReply:
     """400, 403, 409 or 429 for a vote the server refused within its batch."""
     errors = contract.field_errors_dict((error.field, error.message) for error in rejected.errors)
@@ -170,20 +199,33 @@ def _retry_after(error: grpc.aio.AioRpcError) -> int:
     return int(value) if value is not None and value.isdigit() else 1
 
 
-def error_reply(error: grpc.aio.AioRpcError, vote_id: str) -> EdgeReply:
-    code = error.code()
+class Noun(NamedTuple):
+    """What a call carried, for the answers' words: ("vote", "vote_id", "CastVote")."""
+
+    name: str
+    id_field: str
+    method: str
+
+
+VOTE = Noun("vote", "vote_id", "CastVote")
+ACTA = Noun("acta", "acta_id", "SubmitActa")
+
+
+def error_reply(error: grpc.aio.AioRpcError, item_id: str, noun: Noun = VOTE) -> EdgeReply:
+    """The HTTP answer to a call the server refused: the same mapping for votes and actas."""
+    code, id_field = error.code(), noun.id_field
     if code is grpc.StatusCode.INVALID_ARGUMENT:
         errors = contract.bad_request_errors(error.trailing_metadata())  # type: ignore[arg-type]
         return EdgeReply(
-            400, {"errors": errors or {"non_field_errors": [error.details() or "Invalid vote."]}}
+            400, {"errors": errors or {"non_field_errors": [error.details() or f"Invalid {noun.name}."]}}
         )
     if code is grpc.StatusCode.ALREADY_EXISTS:
-        return EdgeReply(409, {"errors": {"vote_id": [error.details() or "vote_id already used."]}})
+        return EdgeReply(409, {"errors": {id_field: [error.details() or f"{id_field} already used."]}})
     if code is grpc.StatusCode.RESOURCE_EXHAUSTED and (
         _trailer(error, contract.REFUSAL_METADATA) != AccessKind.THROTTLED
     ):  # not the sede's rate (429): the server is full, by its own queue or gRPC's limits (503)
         return overloaded_reply(
-            "The vote service is overloaded; nothing was stored. Retry with the same vote_id.",
+            f"The {noun.name} service is overloaded; nothing was stored. Retry with the same {id_field}.",
             _retry_after(error),
         )
     kind = _REFUSAL_OF_CODE.get(code)
@@ -192,10 +234,11 @@ def error_reply(error: grpc.aio.AioRpcError, vote_id: str) -> EdgeReply:
         return refusal_reply(kind, error.details() or "Refused.", retry_after=retry_after)
     if code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
         logger.error(
-            "CastVote failed", extra={"code": code.name, "details": error.details(), "vote_id": vote_id}
+            f"{noun.method} failed", extra={"code": code.name, "details": error.details(), id_field: item_id}
         )
     return unavailable_reply(
-        f"The vote service did not store the vote ({code.name}); retry with the same vote_id."
+        f"The {noun.name} service did not store the {noun.name} ({code.name}); "
+        f"retry with the same {id_field}."
     )
 
 
@@ -206,6 +249,7 @@ async def open_channel() -> None:
         config.GRPC_ADDRESS, options=[("grpc.lb_policy_name", "round_robin")]
     )
     _grpc.votes = votes_pb2_grpc.VoteServiceStub(_grpc.channel)
+    _grpc.actas = actas_pb2_grpc.ActaServiceStub(_grpc.channel)
     _grpc.health = health_pb2_grpc.HealthStub(_grpc.channel)
     _grpc.batcher = GroupBatcher(
         _cast_batch, max_batch=config.GATEWAY_MAX_BATCH, max_pending=config.GATEWAY_MAX_PENDING
@@ -219,14 +263,15 @@ async def close_channel() -> None:
 
 
 async def vote_service_ready() -> bool:
-    """Ready when the gRPC server's health service says VoteService is SERVING."""
-    try:
-        answer = await _grpc.health.Check(
-            health_pb2.HealthCheckRequest(service="escrutinio.v1.VoteService"), timeout=1
-        )
-    except grpc.aio.AioRpcError:
-        return False
-    return answer.status == health_pb2.HealthCheckResponse.SERVING
+    """Ready when the gRPC server's health service says VoteService and ActaService are SERVING."""
+    for service in (VOTE_SERVICE, ACTA_SERVICE):
+        try:
+            answer = await _grpc.health.Check(health_pb2.HealthCheckRequest(service=service), timeout=1)
+        except grpc.aio.AioRpcError:
+            return False
+        if answer.status != health_pb2.HealthCheckResponse.SERVING:
+            return False
+    return True
 
 
 def configure_logging() -> None:
@@ -244,6 +289,7 @@ def configure_logging() -> None:
 
 app = edge_app(
     handle_vote=handle_vote,
+    handle_acta=handle_acta,
     route=ROUTE,
     on_startup=open_channel,
     on_shutdown=close_channel,

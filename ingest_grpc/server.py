@@ -46,11 +46,12 @@ from grpc_reflection.v1alpha import reflection
 
 from election.lib.gc_freeze import startup_objects_freeze
 from election.observability.metrics import metrics_serve
-from ingest_grpc import contract
-from ingest_grpc.config import VOTE_SERVICE
-from ingest_grpc.protos.escrutinio.v1 import votes_pb2
+from ingest_grpc import acta_contract, contract
+from ingest_grpc.config import ACTA_SERVICE, VOTE_SERVICE
+from ingest_grpc.protos.escrutinio.v1 import actas_pb2, votes_pb2
 
 if TYPE_CHECKING:  # they need Django set up: imported once it is (create_server)
+    from ingest_grpc.acta_servicer import ActaServicer
     from ingest_grpc.servicer import VoteServicer
     from ingest_grpc.store import VoteStore
 
@@ -65,11 +66,12 @@ class VoteServer:
     servicer: VoteServicer
     store: VoteStore
     health: health.aio.HealthServicer
+    actas: ActaServicer
 
     async def start(self) -> None:
         await self.store.start()
         await self.grpc_server.start()
-        for service in ("", VOTE_SERVICE):
+        for service in ("", VOTE_SERVICE, ACTA_SERVICE):
             await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
 
     async def stop(self, grace: float | None = None) -> None:
@@ -89,11 +91,13 @@ class VoteServer:
         await self._until_idle(deadline - loop.time())
         await self.grpc_server.stop(0)
         await stopping
+        await asyncio.to_thread(self.actas.close)
         await self.store.close()
 
     async def _until_idle(self, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.servicer.wait_idle(), max(0.0, timeout))
+            idle = asyncio.gather(self.servicer.wait_idle(), self.actas.wait_idle())
+            await asyncio.wait_for(idle, max(0.0, timeout))
 
 
 def add_vote_service(servicer: VoteServicer, server: grpc.aio.Server) -> None:
@@ -126,8 +130,23 @@ def add_vote_service(servicer: VoteServicer, server: grpc.aio.Server) -> None:
     server.add_registered_method_handlers(VOTE_SERVICE, handlers)
 
 
+def add_acta_service(servicer: ActaServicer, server: grpc.aio.Server) -> None:
+    """ActaService, with an undecodable request answered INVALID_ARGUMENT (see add_vote_service)."""
+    handlers = {
+        "SubmitActa": grpc.unary_unary_rpc_method_handler(
+            servicer.SubmitActa,
+            request_deserializer=acta_contract.request_parse,
+            response_serializer=actas_pb2.SubmitActaResponse.SerializeToString,
+        ),
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(ACTA_SERVICE, handlers),))
+    server.add_registered_method_handlers(ACTA_SERVICE, handlers)
+
+
 def create_server(address: str, store: VoteStore | None = None) -> tuple[VoteServer, int]:
-    """A VoteService server bound to `address` (port 0: any free port), and the port it got."""
+    """A server of VoteService and ActaService bound to `address` (port 0: any free port), and
+    the port it got. Both share the message bounds and the concurrent calls' limit."""
+    from ingest_grpc.acta_servicer import ActaServicer
     from ingest_grpc.servicer import VoteServicer
     from ingest_grpc.store import GroupCommitStore
 
@@ -142,11 +161,14 @@ def create_server(address: str, store: VoteStore | None = None) -> tuple[VoteSer
     store = store if store is not None else GroupCommitStore()
     servicer = VoteServicer(store)
     add_vote_service(servicer, server)
+    actas = ActaServicer()
+    add_acta_service(actas, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection((VOTE_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    services = (VOTE_SERVICE, ACTA_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME)
+    reflection.enable_server_reflection(services, server)
     port = server.add_insecure_port(address)
-    return VoteServer(server, servicer, store, health_servicer), port
+    return VoteServer(server, servicer, store, health_servicer, actas), port
 
 
 async def serve(address: str, store: VoteStore | None = None) -> None:

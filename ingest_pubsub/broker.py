@@ -12,6 +12,13 @@ whose heartbeat is older than the visibility timeout (their worker died) back on
 and those of its own that no fetch is using (a connection lost after a move). Same number of
 fsynced writes per message as kombu's. Needs Redis >= 6.2.
 
+**Several queues** (the worker consumes votes and actas): BLMOVE has one source, so a fetch
+first moves, without blocking, from the first queue in the cycle's order that has a message
+(one Lua script, LMOVE per queue, atomic as BLMOVE), and only when none has one blocks on the
+first queue the worker was given (`-Q votes,actas`: votes) for up to `brpop_timeout`, then
+looks at every queue again. A vote is taken at once whatever the actas do; an acta that arrives
+while the worker waits for votes waits at most `brpop_timeout` (1 s).
+
 **Acks.**
 With acks_late, kombu's Redis transport acknowledges a message by removing it from the
 "unacked" hash and index: one MULTI/EXEC per message, from the worker's one event loop. On a
@@ -52,6 +59,15 @@ logger = logging.getLogger(__name__)
 
 LANDING_INDEX = "unacked_landing_index"  # landing list -> heartbeat (seconds since the epoch)
 LANDING_PREFIX = "unacked_landing:"
+# KEYS: queue, its landing list, queue, its landing list...: move one message from the first
+# queue that has one to its landing list; answer {its position from 1, the message} or nil.
+MOVE_FIRST_SCRIPT = """
+for i = 1, #KEYS, 2 do
+  local raw = redis.call('LMOVE', KEYS[i], KEYS[i + 1], 'RIGHT', 'LEFT')
+  if raw then return {(i + 1) / 2, raw} end
+end
+return nil
+"""
 
 
 class QoS(kombu_redis.QoS):
@@ -130,7 +146,9 @@ class Channel(kombu_redis.Channel):
             raise ValueError("ingest_pubsub.broker does not support global_keyprefix")
         self._landing_id = uuid.uuid4().hex
         self._landing_registered: set[str] = set()
-        self._blmove_queue: str | None = None
+        self._moving_from: list[str] = []  # the queues of the move in flight, in its order
+        self._multi_waiting = False  # several queues, none had a message: a blocking move next
+        self._first_queue = ""
         self.landed: tuple[str, bytes] | None = None  # (queue, raw message) being delivered
 
     def _create_client(self, asynchronous: bool = False) -> Any:
@@ -150,33 +168,53 @@ class Channel(kombu_redis.Channel):
 
     def _brpop_start(self, timeout: float | None = None) -> None:
         queues = self._queue_cycle.consume(len(self.active_queues))
-        if len(queues) != 1:  # several queues: kombu's BRPOP (this route consumes one)
-            self._blmove_queue = None
-            super()._brpop_start(timeout)
+        if not queues:
             return
-        queue = queues[0]
-        if queue not in self._landing_registered:
-            with self.conn_or_acquire() as client:  # before the first move into it
-                client.zadd(LANDING_INDEX, {self.landing_key(queue): time()})
-            self._landing_registered.add(queue)
-        self._blmove_queue = queue
+        for queue in queues:
+            if queue not in self._landing_registered:
+                with self.conn_or_acquire() as client:  # before the first move into it
+                    client.zadd(LANDING_INDEX, {self.landing_key(queue): time()})
+                self._landing_registered.add(queue)
         self._in_poll = self.client.connection
         self._brpop_sent_at = monotonic()  # type: ignore[assignment]
         wait = self.brpop_timeout if timeout is None else timeout
+        if len(queues) > 1 and not self._multi_waiting:
+            # Several queues (votes and actas): BLMOVE has one source, so first a move from
+            # whichever has a message, in the cycle's order, without blocking...
+            self._moving_from = list(queues)
+            keys = [key for queue in queues for key in (self._q_for_pri(queue, 0), self.landing_key(queue))]
+            self.client.connection.send_command("EVAL", MOVE_FIRST_SCRIPT, len(keys), *keys)
+            return
+        # ...and when none had one, a blocking move from the first queue the worker was given
+        # (votes: a lone vote is taken at once; an acta arriving meanwhile waits up to `wait`).
+        queue = queues[0] if len(queues) == 1 else self._waiting_queue(queues)
+        self._moving_from = [queue]
         self.client.connection.send_command(
             "BLMOVE", self._q_for_pri(queue, 0), self.landing_key(queue), "RIGHT", "LEFT", wait or 0
         )
 
+    def _waiting_queue(self, queues: list[str]) -> str:
+        if self._first_queue not in queues:
+            self._first_queue = queues[0]  # before any rotation: the -Q order's first
+        return self._first_queue
+
     def _brpop_read(self, **options: Any) -> bool:
-        queue = self._blmove_queue
-        if queue is None:
+        sources = self._moving_from
+        if not sources:  # no move of ours in flight
             return bool(super()._brpop_read(**options))
         try:
+            command = "BLMOVE" if len(sources) == 1 else "EVAL"
             try:
-                raw = self.client.parse_response(self.client.connection, "BLMOVE", **options)
+                reply = self.client.parse_response(self.client.connection, command, **options)
             except self.connection_errors:
                 self.client.connection.disconnect()
                 raise
+            if command == "EVAL":
+                self._multi_waiting = not reply  # none had a message: block next time
+                queue, raw = (sources[int(reply[0]) - 1], reply[1]) if reply else ("", None)
+            else:
+                self._multi_waiting = False  # a message or a timeout: look at every queue again
+                queue, raw = sources[0], reply
             if not raw:
                 raise Empty()
             self._queue_cycle.rotate(queue)
@@ -188,7 +226,7 @@ class Channel(kombu_redis.Channel):
             return True
         finally:
             self._in_poll = None  # type: ignore[assignment]
-            self._blmove_queue = None
+            self._moving_from = []
             self._flush_brpop_reauth()
 
     def landing_sweep(self, visibility_timeout: float) -> None:

@@ -1,4 +1,5 @@
-"""The publisher: `POST /votes` validated, then put on the Celery queue "votes".
+"""The publisher: `POST /votes` validated, then put on the Celery queue "votes" (and
+`POST /actas` on the queue "actas": ingest_pubsub/acta_publisher.py, through the same steps).
 
 Served by `gunicorn ingest_pubsub.asgi:app -k uvicorn_worker.UvicornWorker` (ingest_pubsub/asgi.py
 sets Django up, then imports this module). Its point
@@ -30,12 +31,12 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 from django.conf import settings
@@ -55,7 +56,6 @@ from election.catalogue.index import CatalogueError, catalogue_index
 from election.ingest.async_batcher import GroupBatcher
 from election.ingest.edge import (
     EdgeReply,
-    edge_app,
     overloaded_reply,
     refusal_reply,
     unavailable_reply,
@@ -104,6 +104,13 @@ class Conflict(Exception):
 Refusal = VoteInvalid | AccessDenied | Throttled | Conflict | StorageUnavailable
 
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+async def in_publish_thread(function: Callable[[T], R], argument: T) -> R:
+    """Run `function(argument)` in the one publish thread (votes' and actas' alike)."""
+    return await asyncio.get_running_loop().run_in_executor(_executor, function, argument)
 
 
 class StoredContentCheck:
@@ -115,13 +122,19 @@ class StoredContentCheck:
     CONFLICT_CHECK_PAUSE_SECONDS after one failed, batches go unchecked (None).
     """
 
-    def __init__(self, wait_seconds: float) -> None:
+    def __init__(
+        self,
+        wait_seconds: float,
+        query: Callable[[list[uuid.UUID]], dict[uuid.UUID, Any]] = votes_stored_content,
+    ) -> None:
+        """`query`: what is stored under some ids (votes_stored_content, or an acta's)."""
         self._wait = wait_seconds
+        self._query_stored = query
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="conflict-check")
-        self._running: Future[dict[uuid.UUID, ContentKey]] | None = None
+        self._running: Future[dict[uuid.UUID, Any]] | None = None
         self._paused_until = 0.0
 
-    def stored(self, vote_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, ContentKey] | None:
+    def stored(self, vote_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any] | None:
         if self._running is not None and not self._running.done():
             return None  # the last one is still waiting on the database
         if time.monotonic() < self._paused_until:
@@ -135,10 +148,10 @@ class StoredContentCheck:
             logger.warning("conflict check skipped: the database is unavailable", extra={"error": str(exc)})
         return None
 
-    def _query(self, vote_ids: list[uuid.UUID]) -> dict[uuid.UUID, ContentKey]:
+    def _query(self, vote_ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
         try:
             close_old_connections()  # past CONN_MAX_AGE or broken: a new one
-            return votes_stored_content(vote_ids)
+            return self._query_stored(vote_ids)
         except Exception:
             self._paused_until = time.monotonic() + CONFLICT_CHECK_PAUSE_SECONDS  # from its end
             raise
@@ -224,29 +237,36 @@ def publish_batch(submissions: list[Submission]) -> list[EdgeReply]:
             checked.append(StorageUnavailable(f"catalogue unavailable: {exc}"))
     checked = conflicts_refuse(checked)
     valid = [vote for vote in checked if isinstance(vote, ValidatedVote)]
-    queued: bool | None = True
-    if valid and not _broker_room.has_room():
-        queued = None
-    elif valid:
-        try:
-            # Returns once Redis answered the LPUSH: with AOF on, the message survives a crash.
-            record_batch.apply_async(
-                args=[[vote_to_message(vote) for vote in valid]],
-                retry=True,
-                # What the worker logs for the task. Celery would otherwise build it with its
-                # saferepr of every vote: about a third of the publish's CPU (measured).
-                argsrepr=f"[<{len(valid)} votes>]",
-                kwargsrepr="{}",
-            )
-        except (BrokerUnavailable, redis.RedisError, OSError):
-            logger.warning("could not queue votes", exc_info=True, extra={"votes": len(valid)})
-            queued = False
-        except Exception:
-            # kombu fails in other ways while Redis is paused or reconnecting (an AttributeError
-            # on a half-made channel, seen under CLIENT PAUSE): still "not queued", so 503.
-            logger.exception("could not queue votes", extra={"votes": len(valid)})
-            queued = False
+    queued = messages_queue(record_batch, [vote_to_message(vote) for vote in valid], "votes")
     return [_reply(vote, queued) for vote in checked]
+
+
+def messages_queue(task: Any, messages: list[Any], noun: str) -> bool | None:
+    """Publish `messages` as one task message: True once Redis took it (nothing to publish:
+    True), False when it refused, None when the queue has no room (BrokerRoom)."""
+    if not messages:
+        return True
+    if not _broker_room.has_room():
+        return None
+    try:
+        # Returns once Redis answered the LPUSH: with AOF on, the message survives a crash.
+        task.apply_async(
+            args=[messages],
+            retry=True,
+            # What the worker logs for the task. Celery would otherwise build it with its
+            # saferepr of every vote: about a third of the publish's CPU (measured).
+            argsrepr=f"[<{len(messages)} {noun}>]",
+            kwargsrepr="{}",
+        )
+    except (BrokerUnavailable, redis.RedisError, OSError):
+        logger.warning(f"could not queue {noun}", exc_info=True, extra={noun: len(messages)})
+        return False
+    except Exception:
+        # kombu fails in other ways while Redis is paused or reconnecting (an AttributeError
+        # on a half-made channel, seen under CLIENT PAUSE): still "not queued", so 503.
+        logger.exception(f"could not queue {noun}", extra={noun: len(messages)})
+        return False
+    return True
 
 
 def conflicts_refuse(checked: list[ValidatedVote | Refusal]) -> list[ValidatedVote | Refusal]:
@@ -295,7 +315,7 @@ def _reply(vote: ValidatedVote | Refusal, queued: bool | None) -> EdgeReply:
 
 
 async def _flush(submissions: list[Submission]) -> list[EdgeReply]:
-    return await asyncio.get_running_loop().run_in_executor(_executor, publish_batch, submissions)
+    return await in_publish_thread(publish_batch, submissions)
 
 
 # Overloaded (PUBLISHER_MAX_PENDING waiting) is answered 503 with Retry-After by the edge.
@@ -409,12 +429,3 @@ async def ready() -> bool:
             client.close()
 
     return await asyncio.to_thread(ping)
-
-
-app = edge_app(
-    handle_vote=handle_vote,
-    route=Route.REDIS.value,
-    on_startup=on_startup,
-    on_shutdown=on_shutdown,
-    ready=ready,
-)

@@ -5,7 +5,9 @@ Thin adapters: each vote's signature is checked and the vote validated again
 committer (ingest_pubsub/committer.py), and listed and announced by election.writer.live_feed.
 Every way out of a task leaves each of its votes stored, in a published retry, back on the
 queue, or parked in the dead letters (ingest_pubsub/dead_letters.py): `messages_record` is the one
-place that sees to it. Why, and how the worker is run for it: docs/reliability.md#the-celery-worker.
+place that sees to it, for votes and for actas (ingest_pubsub/acta_tasks.py) alike: each queue
+says how its messages are read, stored and parked (`QueueBatch`). Why, and how the worker is run
+for it: docs/reliability.md#the-celery-worker.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import logging
 import os
 import sys
 from collections import Counter
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from celery import Task, bootsteps, signals
 from celery.exceptions import Reject, Retry
@@ -31,8 +34,8 @@ from election.models import Vote
 from election.observability.metrics import QueueDepthCollector, metrics_serve
 from election.votes.types import Outcome, RecordResult, StorageUnavailable, ValidatedVote, VoteInvalid
 from election.writer.db_session import database_session
-from ingest_pubsub.committer import Record, committer
-from ingest_pubsub.dead_letters import RECORD_BATCH, dead_letters_park
+from ingest_pubsub.committer import committer
+from ingest_pubsub.dead_letters import RECORD_BATCH, VOTES, Parking, dead_letters_park
 from ingest_pubsub.messages import QueuedVote, SignatureInvalid, queue_key, vote_from_message
 
 logger = logging.getLogger(__name__)
@@ -95,6 +98,22 @@ def worker_metrics_serve(**_: Any) -> None:
     metrics_serve(port, QueueDepthCollector(app.conf.broker_url), host=settings.BIND_HOST, what="worker")
 
 
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+@dataclass(frozen=True)
+class QueueBatch(Generic[Item, Result]):
+    """What one queue's task reads, stores and parks: votes, or actas (acta_tasks.py)."""
+
+    read: Callable[[Any], Item]  # a message, verified and validated again; raises as vote_from_message
+    invalid: type[Exception]  # the domain's refusal of a field (VoteInvalid): its `errors` are the reason
+    outcome: Callable[[Result], str]  # "stored", "duplicate", "conflict"
+    # The (message, reason) of each message whose id is stored with other content.
+    conflicts: Callable[[Sequence[Any], Sequence[Result]], list[tuple[Any, str]]]
+    parking: Parking = VOTES
+
+
 @app.task(name=RECORD_BATCH, **TASK_OPTIONS)
 def record_batch(self: Task, votes: list[QueuedVote]) -> dict[str, int]:
     """Store the votes the publisher received together, with those of the tasks running
@@ -107,43 +126,52 @@ def record_batch(self: Task, votes: list[QueuedVote]) -> dict[str, int]:
 UNAVAILABLE = (StorageUnavailable, DatabaseError, CatalogueError)
 
 
-def messages_record(task: Task, messages: Any, store: Record) -> dict[str, int]:
+def messages_record(
+    task: Task,
+    messages: Any,
+    store: Callable[[list[Any]], Sequence[Any]],
+    batch: QueueBatch[Any, Any] | None = None,
+) -> dict[str, int]:
     """Store the batch, or retry it, or park it: nothing else leaves here. Returns once every
-    vote is stored or parked; raises only Retry or Reject(requeue=True), since Celery
-    acknowledges anything else (docs/reliability.md#the-celery-worker)."""
+    vote (acta) is stored or parked; raises only Retry or Reject(requeue=True), since Celery
+    acknowledges anything else (docs/reliability.md#the-celery-worker). `batch`: votes unless given."""
+    batch = VOTE_BATCH if batch is None else batch
     try:
-        return _store(messages, store)
+        return _store(messages, store, batch)
     except UNAVAILABLE as exc:
-        return _retry_or_park(task, messages, exc)
+        return _retry_or_park(task, messages, exc, batch.parking)
     except Reject:  # requeue=True: parking failed
         raise
     except Exception as exc:  # a bug or an unforeseen refusal: keep the votes for a person to see
-        logger.exception("batch could not be recorded", extra={"votes": _count(messages)})
-        return _park([(message, f"{type(exc).__name__}: {exc}") for message in _listed(messages)])
+        logger.exception("batch could not be recorded", extra={batch.parking.item + "s": _count(messages)})
+        reason = f"{type(exc).__name__}: {exc}"
+        return _park([(message, reason) for message in _listed(messages)], batch.parking)
 
 
-def _store(messages: Sequence[Any], store: Record) -> dict[str, int]:
-    """Store the votes that read; park the others, and the conflicts, once the rest is stored."""
+def _store(
+    messages: Sequence[Any], store: Callable[[list[Any]], Sequence[Any]], batch: QueueBatch[Any, Any]
+) -> dict[str, int]:
+    """Store the messages that read; park the others, and the conflicts, once the rest is stored."""
     if not isinstance(messages, list):
-        raise TypeError(f"a batch is a list of votes, not {type(messages).__name__}")
-    votes: list[ValidatedVote] = []
+        raise TypeError(f"a batch is a list of {batch.parking.item}s, not {type(messages).__name__}")
+    items: list[Any] = []
     readable: list[Any] = []
     refused: list[tuple[Any, str]] = []
     for message in messages:
         try:
-            votes.append(vote_from_message(message))
+            items.append(batch.read(message))
             readable.append(message)
         except SignatureInvalid as exc:  # forged or altered: never stored
             refused.append((message, f"signature: {exc}"))
-        except VoteInvalid as exc:  # the catalogue changed while the vote was queued
-            refused.append((message, json.dumps(exc.errors, ensure_ascii=False)))
+        except batch.invalid as exc:  # the catalogue changed while it was queued
+            refused.append((message, json.dumps(exc.errors, ensure_ascii=False)))  # type: ignore[attr-defined]
         except (KeyError, TypeError, ValueError) as exc:
             refused.append((message, f"malformed message: {exc!r}"))
-    results = store(votes)
-    refused += _conflicts(readable, results)
-    counts = Counter(str(result.outcome) for result in results)
+    results = store(items) if items else []
+    refused += batch.conflicts(readable, results)
+    counts = Counter(batch.outcome(result) for result in results)
     if refused:
-        counts.update(_park(refused))
+        counts.update(_park(refused, batch.parking))
     return dict(counts)
 
 
@@ -182,11 +210,19 @@ def _content(content: dict[str, Any] | None) -> str:
     return json.dumps(content, ensure_ascii=False, sort_keys=True)
 
 
-def _retry_or_park(task: Task, messages: Any, exc: Exception) -> dict[str, int]:
+VOTE_BATCH: QueueBatch[ValidatedVote, RecordResult] = QueueBatch(
+    read=vote_from_message,
+    invalid=VoteInvalid,
+    outcome=lambda result: str(result.outcome),
+    conflicts=_conflicts,
+)
+
+
+def _retry_or_park(task: Task, messages: Any, exc: Exception, parking: Parking) -> dict[str, int]:
     retries = task.request.retries
     if retries >= task.max_retries:
         reason = f"unavailable after {retries} retries: {type(exc).__name__}: {exc}"
-        return _park([(message, reason) for message in _listed(messages)])
+        return _park([(message, reason) for message in _listed(messages)], parking)
     countdown = get_exponential_backoff_interval(
         1, retries, settings.VOTES_TASK_RETRY_BACKOFF_MAX, full_jitter=True
     )
@@ -207,10 +243,10 @@ def _retry_or_park(task: Task, messages: Any, exc: Exception) -> dict[str, int]:
         raise Reject(cause, requeue=True) from exc
 
 
-def _park(entries: Sequence[tuple[Any, str]]) -> dict[str, int]:
+def _park(entries: Sequence[tuple[Any, str]], parking: Parking) -> dict[str, int]:
     """Park each message with its reason; if they cannot all be parked, requeue the batch."""
     try:
-        dead_letters_park(entries)
+        dead_letters_park(entries, parking)
     except Exception as exc:  # Redis away: not parked, so not acknowledged either
         raise Reject(exc, requeue=True) from exc
     return {"dead_lettered": len(entries)}

@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_DIR = ROOT / "proto"
 PACKAGE_DIR = "ingest_grpc/protos"  # where the contract's Python package lives
-PROTOS = ["escrutinio/v1/votes.proto"]
+PROTOS = ["escrutinio/v1/votes.proto", "escrutinio/v1/actas.proto"]
 
 
 def generate(out_dir: Path) -> list[Path]:

@@ -12,6 +12,8 @@ from election.lib.env import env_float, env_int, env_str
 
 # Both front doors (the gateway and the publisher).
 VOTE_MAX_BODY_BYTES = env_int("VOTE_MAX_BODY_BYTES", 4096)
+# An acta names up to two dozen partidos, in full as the TREP does: a few KB.
+ACTA_MAX_BODY_BYTES = env_int("ACTA_MAX_BODY_BYTES", 16384)
 
 # Every process logs alike: election/settings.py's LOGGING and the gateway's.
 LOG_FORMAT = env_str("LOG_FORMAT", "json")

@@ -1,19 +1,22 @@
-"""The HTTP face shared by both ingest routes: `POST /votes`, `GET /healthz`, `GET /readyz`.
+"""The HTTP face shared by both ingest routes: `POST /votes`, `POST /actas`, `GET /healthz`,
+`GET /readyz`.
 
 A raw ASGI app, so one process keeps many requests in flight with no framework between the
-socket and the vote. The routes differ only in `handle_vote`, which gets the parsed vote
-(with its `vote_id` assigned here when the client sent none), its receipt time and the
-bearer token of its `Authorization` header (None when absent; the route checks it through
-election.admission.tokens), and returns the status and body to answer. Everything about the HTTP
-envelope is decided here once: content type, size limit, malformed JSON, the error shape,
-a full queue (election.ingest.async_batcher.Overloaded: 503 with Retry-After).
+socket and the vote. The routes differ only in their handlers (`handle_vote`, `handle_acta`),
+each of which gets the parsed body (with its id, `vote_id` or `acta_id`, assigned here when
+the client sent none), its receipt time and the bearer token of its `Authorization` header
+(None when absent; the route checks it through election.admission), and returns the status
+and body to answer. Everything about the HTTP envelope is decided here once, for votes and
+actas alike (a `Resource` each): content type, size limit, malformed JSON, the error shape, a
+full queue (election.ingest.async_batcher.Overloaded: 503 with Retry-After).
 
 Every answer to a vote that was read carries its vote_id, the client's or the one assigned
 here, in the body (`"vote_id"`) and in a `Vote-Id` header: whatever the answer (201, 202, 400,
 401, 403, 409, 429, 503), a client that sent none can retry with it and create no second vote.
-A request whose body is no vote (not JSON, not a JSON object, too large, another content type)
-gets none: nothing was read that a retry could repeat. Nor does an object whose vote_id is not
-a UUID (the 400 says so); a UUID is echoed in its canonical form.
+An acta likewise carries its `acta_id` and an `Acta-Id` header. A request whose body is no
+vote (not JSON, not a JSON object, too large, another content type) gets none: nothing was
+read that a retry could repeat. Nor does an object whose id is not a UUID (the 400 says so);
+a UUID is echoed in its canonical form.
 """
 
 from __future__ import annotations
@@ -22,18 +25,19 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from election.admission.credentials import AccessKind, bearer_token_parse
 from election.ingest.async_batcher import Overloaded
-from election.ingest.config import VOTE_MAX_BODY_BYTES
+from election.ingest.config import ACTA_MAX_BODY_BYTES, VOTE_MAX_BODY_BYTES
 from election.lib.gc_freeze import startup_objects_freeze
 from election.observability import metrics
 
 logger = logging.getLogger(__name__)
 
-# The `answer` label of escrutinio_votes_answered_total, by HTTP status.
+# The `answer` label of escrutinio_votes_answered_total (and _actas_), by HTTP status.
 ANSWERS = {
     201: "accepted",
     202: "accepted",
@@ -60,9 +64,30 @@ class EdgeReply(NamedTuple):
     headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
-VoteHandler = Callable[[Any, datetime, str | None], Awaitable[EdgeReply]]
+Handler = Callable[[Any, datetime, str | None], Awaitable[EdgeReply]]
 Hook = Callable[[], Awaitable[None]]
 ReadyCheck = Callable[[], Awaitable[bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """What the edge takes at one path: the handler, the id it assigns and echoes, how large a
+    body it reads, the noun its messages use, and the counter of its answers."""
+
+    handle: Handler
+    id_field: str  # "vote_id": assigned here when absent, echoed in the body
+    id_header: bytes  # b"vote-id": the same id as a header
+    max_body_bytes: int
+    noun: str  # "vote", as in "Send the vote as application/json."
+    answered: Any  # a prometheus Counter labelled (route, answer)
+
+
+def votes_resource(handle_vote: Handler) -> Resource:
+    return Resource(handle_vote, "vote_id", b"vote-id", VOTE_MAX_BODY_BYTES, "vote", metrics.VOTES_ANSWERED)
+
+
+def actas_resource(handle_acta: Handler) -> Resource:
+    return Resource(handle_acta, "acta_id", b"acta-id", ACTA_MAX_BODY_BYTES, "acta", metrics.ACTAS_ANSWERED)
 
 
 def errors_reply(status: int, field: str, message: str) -> EdgeReply:
@@ -99,12 +124,18 @@ def refusal_reply(kind: AccessKind, message: str, retry_after: int | None = None
 
 def edge_app(
     *,
-    handle_vote: VoteHandler,
+    handle_vote: Handler,
+    handle_acta: Handler | None = None,
     route: str = "unknown",
     on_startup: Hook | None = None,
     on_shutdown: Hook | None = None,
     ready: ReadyCheck | None = None,
 ) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    """`POST /votes` to `handle_vote` and, when given, `POST /actas` to `handle_acta`."""
+    resources = {"/votes": votes_resource(handle_vote)}
+    if handle_acta is not None:
+        resources["/actas"] = actas_resource(handle_acta)
+
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send, on_startup, on_shutdown)
@@ -115,16 +146,17 @@ def edge_app(
             body, content_type = metrics.metrics_payload()
             await _send(send, 200, body, content_type.encode())
             return
-        reply = await _route(scope, receive, handle_vote, ready)
-        if scope["path"] == "/votes":
-            metrics.VOTES_ANSWERED.labels(route, ANSWERS.get(reply.status, str(reply.status))).inc()
+        resource = resources.get(scope["path"])
+        reply = await _route(scope, receive, resource, ready)
+        if resource is not None:
+            resource.answered.labels(route, ANSWERS.get(reply.status, str(reply.status))).inc()
         await _send_json(send, reply)
 
     return app
 
 
 async def _route(
-    scope: Scope, receive: Receive, handle_vote: VoteHandler, ready: ReadyCheck | None
+    scope: Scope, receive: Receive, resource: Resource | None, ready: ReadyCheck | None
 ) -> EdgeReply:
     path, method = scope["path"], scope["method"]
     if path == "/healthz":
@@ -132,35 +164,37 @@ async def _route(
     if path == "/readyz":
         is_ready = ready is None or await ready()
         return EdgeReply(200 if is_ready else 503, {"status": "ok" if is_ready else "unavailable"})
-    if path != "/votes":
+    if resource is None:
         return errors_reply(404, "non_field_errors", f"No such resource: {path[:100]}")
     if method != "POST":
         return EdgeReply(405, {"errors": {"non_field_errors": ["Use POST."]}}, ((b"allow", b"POST"),))
-    data = await _read_vote(scope, receive)
+    data = await _read_body(scope, receive, resource)
     if isinstance(data, EdgeReply):
         return data
     try:
-        reply = await handle_vote(data, datetime.now(UTC), bearer_token(scope))
+        reply = await resource.handle(data, datetime.now(UTC), bearer_token(scope))
     except Overloaded as overloaded:
         reply = overloaded_reply(overloaded.message, overloaded.retry_after)
     except Exception:
         # A bug, not the client's fault: nothing is acknowledged, so a retry is safe.
-        logger.exception("vote handler failed")
-        reply = unavailable_reply("Internal error; nothing was stored. Retry with the same vote_id.")
-    return vote_id_attach(reply, data)
+        logger.exception("%s handler failed", resource.noun)
+        reply = unavailable_reply(
+            f"Internal error; nothing was stored. Retry with the same {resource.id_field}."
+        )
+    return id_attach(reply, data, resource)
 
 
-def vote_id_attach(reply: EdgeReply, data: Any) -> EdgeReply:
-    """The reply with the vote's vote_id in its body and its `Vote-Id` header (see above)."""
-    vote_id = _vote_id_of(data)
-    if vote_id is None:
+def id_attach(reply: EdgeReply, data: Any, resource: Resource) -> EdgeReply:
+    """The reply with the body's id (vote_id, acta_id) in its body and its header (see above)."""
+    value = _id_of(data, resource.id_field)
+    if value is None:
         return reply
-    payload = {**reply.payload, "vote_id": vote_id}
-    return EdgeReply(reply.status, payload, (*reply.headers, (b"vote-id", vote_id.encode())))
+    payload = {**reply.payload, resource.id_field: value}
+    return EdgeReply(reply.status, payload, (*reply.headers, (resource.id_header, value.encode())))
 
 
-def _vote_id_of(data: Any) -> str | None:
-    value = data.get("vote_id") if isinstance(data, dict) else None
+def _id_of(data: Any, id_field: str) -> str | None:
+    value = data.get(id_field) if isinstance(data, dict) else None
     if not isinstance(value, str) or len(value) > 45:  # "urn:uuid:" and 36: what uuid.UUID reads
         return None
     try:
@@ -177,17 +211,18 @@ def bearer_token(scope: Scope) -> str | None:
     return None
 
 
-async def _read_vote(scope: Scope, receive: Receive) -> Any:
-    """The parsed JSON body with a vote_id, or the EdgeReply that refuses it."""
+async def _read_body(scope: Scope, receive: Receive, resource: Resource) -> Any:
+    """The parsed JSON body with its id (vote_id, acta_id), or the EdgeReply that refuses it."""
     content_type = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip().lower()
     if content_type != b"application/json":
-        return errors_reply(415, "non_field_errors", "Send the vote as application/json.")
+        return errors_reply(415, "non_field_errors", f"Send the {resource.noun} as application/json.")
     body = bytearray()
+    limit = resource.max_body_bytes
     while True:
         message = await receive()
         body += message.get("body", b"")
-        if len(body) > VOTE_MAX_BODY_BYTES:
-            return errors_reply(413, "non_field_errors", f"A vote is at most {VOTE_MAX_BODY_BYTES} bytes.")
+        if len(body) > limit:
+            return errors_reply(413, "non_field_errors", f"A {resource.noun} is at most {limit} bytes.")
         if not message.get("more_body"):
             break
     try:
@@ -200,8 +235,8 @@ async def _read_vote(scope: Scope, receive: Receive) -> Any:
         return errors_reply(400, "non_field_errors", NESTED_TOO_DEEP)
     except ValueError:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
         return errors_reply(400, "non_field_errors", "A number in the JSON has too many digits.")
-    if isinstance(data, dict) and data.get("vote_id") in (None, ""):
-        data["vote_id"] = str(uuid.uuid4())  # assigned at the edge, before anything can fail
+    if isinstance(data, dict) and data.get(resource.id_field) in (None, ""):
+        data[resource.id_field] = str(uuid.uuid4())  # assigned at the edge, before anything can fail
     return data
 
 

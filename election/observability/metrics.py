@@ -41,6 +41,11 @@ VOTES_ANSWERED = Counter(
         "answer",
     ],  # answer: accepted, rejected, conflict, unauthorized, forbidden, throttled, unavailable
 )
+ACTAS_ANSWERED = Counter(
+    "escrutinio_actas_answered_total",
+    "Actas answered at an ingest entry point (POST /actas), by route and HTTP answer",
+    ["route", "answer"],  # as escrutinio_votes_answered_total
+)
 VOTES_RECORDED = Counter(
     "escrutinio_votes_recorded_total",
     "Votes through the recording transaction, by route and outcome (stored, duplicate, conflict)",

@@ -36,6 +36,7 @@ def package_modules(*packages: str) -> tuple[str, ...]:
 DJANGO_FREE = (
     "ingest_grpc.gateway",
     "ingest_grpc.contract",
+    "ingest_grpc.acta_contract",
     "election.votes.types",
     "election.votes.fields",
     "election.actas.types",
