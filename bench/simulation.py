@@ -278,7 +278,7 @@ class ActaGenerator:
         drawn = Counter(r.choices(siglas, cum_weights=weights, k=valid))
         votes = {sigla: drawn.get(sigla, 0) for sigla in siglas}
         received = max(voters, mesa.padron)
-        sheet = {
+        sheet: dict[str, Any] = {
             "votes": votes, "nulos": nulos, "blancos": blancos, "invalidos": invalidos,
             "impugnados": r.choices((0, 1), weights=(97, 3))[0], "total_valid": valid, "total_cast": cast,
             "voters": voters, "ballots_received": received, "ballots_unused": received - voters,
