@@ -259,6 +259,11 @@ class ActaGenerator:
             second_rules = (self._mistype(second),)
         return ActaPair(mesa.mesa, papeleta, kind, (first, second), (rules, second_rules))
 
+    def sheet(self, mesa: int, papeleta: str) -> dict[str, Any]:
+        """A clean sheet of this mesa and papeleta (code) in canonical form: votes by sigla,
+        every partido of the papeleta, and the counts (for bulk loads that skip the typing)."""
+        return self._sheet(self.mesas[mesa], papeleta, broken=None)[0]
+
     def _sheet(
         self, mesa: SimMesa, papeleta: str, broken: str | None
     ) -> tuple[dict[str, Any], tuple[str, ...]]:
