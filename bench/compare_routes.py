@@ -246,6 +246,7 @@ def locust_run(
         "--ingest", "local", "--grpc-weight", str(weight), "--bad-share", "0",
         "--gateway-url", gateway, "--publisher-url", publisher,
         "--json-file", str(prefix), "--stop-timeout", "10", "--loglevel", "WARNING",
+        "FieldSede",  # votes only: the routes compared on the vote, as before the digitadores
     ]  # fmt: skip
     if args.processes > 1:
         command += ["--processes", str(args.processes)]

@@ -1,4 +1,5 @@
-"""Results API under load: p95 of every results endpoint at 1,000,000 votes.
+"""Results API under load: p95 of every results endpoint at 1,000,000 votes and the demo
+catalogue's actas (24,427 mesas x 5 papeletas, counted).
 
     flock /tmp/escrutinio-bench.lock .venv/bin/python bench/results_api.py           # full
     flock /tmp/escrutinio-bench.lock .venv/bin/python bench/results_api.py --quick   # seconds
@@ -9,7 +10,8 @@
    election.votes.tallies.tallies_statements, the very upserts votes_record runs, so the tallies match
    the table exactly. It skips votes_record's per-batch existence check (generated
    vote_ids are fresh UUIDs) and turns off unique and foreign-key checks for the loading
-   session only. A database already at the size is reused.
+   session only. A database already at the size is reused. Then the demo mesas, and every
+   papeleta's acta of each (--actas-mesas of them) counted, the same way (bench/actas_seed.py).
 2. Starts the API exactly as the Procfile's `api:` line does (gunicorn, its workers).
 3. While a writer process records --rate votes per second through
    election.votes.recording.votes_record and live_publish (batches every 50 ms), wrk reads each
@@ -62,6 +64,18 @@ ENDPOINTS = {
     # departamento with a papeleta is refused (400), so these are filters it serves.
     "votes-sede": "/api/votes/?departamento=Peten&municipio=Flores&sede=7",
     "votes-partido": "/api/votes/?partido=WINAQ",  # the least liked partido (VoteFactory)
+}
+# The actas' reads: measured when the API serves them (it does once /api/results/progress answers).
+ACTA_ENDPOINTS = {
+    "progress": "/api/results/progress?papeleta=presidente",
+    "progress-municipio": "/api/results/progress?departamento=Guatemala&municipio=Mixco",
+    "partidos-actas": "/api/results/partidos?departamento=Guatemala&source=actas",
+    "top-departamentos-actas": "/api/results/top-departamentos?papeleta=presidente&limit=3&source=actas",
+    "summary-actas": "/api/results/summary?source=actas",
+    "actas-counted": "/api/actas/?status=counted",
+    "actas-municipio": "/api/actas/?status=counted&departamento=Guatemala&municipio=Mixco"
+    "&papeleta=presidente",
+    "acta": "/api/actas/1/presidente",
 }
 
 
@@ -242,6 +256,16 @@ def read_phase(port: int, readers: int, seconds: float) -> dict[str, dict[str, A
     }
 
 
+def acta_endpoints_add(port: int) -> bool:
+    """Add the actas' reads to ENDPOINTS when this API serves them; whether it does."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", ACTA_ENDPOINTS["progress"])
+    served = connection.getresponse().status == 200
+    if served:
+        ENDPOINTS.update(ACTA_ENDPOINTS)
+    return served
+
+
 def api_command() -> str:
     """The Procfile's `api:` line: the API is measured as `make run` and the images start it."""
     line = next(ln for ln in (ROOT / "Procfile").read_text().splitlines() if ln.startswith("api:"))
@@ -274,6 +298,7 @@ def measure(args: argparse.Namespace, database_url: str, redis_url: str) -> dict
     arriving = spawn.Process(target=writer, args=(database_url, redis_url, args.rate, stop, written))
     try:
         wait_until(lambda: _answers(port), 30, "gunicorn")
+        actas_served = acta_endpoints_add(port)
         arriving.start()
         time.sleep(2)  # the writer is up
         read_phase(port, 4, 1)  # every worker has loaded its catalogue and answered each URL once
@@ -294,6 +319,7 @@ def measure(args: argparse.Namespace, database_url: str, redis_url: str) -> dict
         "seconds_per_endpoint": args.seconds,
         "write_rate_per_s": round(write_rate, 1),
         "errors": sum(e["non_2xx"] + e["socket_errors"] for e in loaded.values()),
+        "acta_endpoints_served": actas_served,
         "endpoints": {
             name: {
                 "url": ENDPOINTS[name],
@@ -324,6 +350,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, help="how long the readers read each endpoint (default 10)")
     parser.add_argument("--readers", type=int, default=16)
     parser.add_argument("--rate", type=int, default=500, help="votes per second arriving meanwhile")
+    parser.add_argument(
+        "--actas-mesas", type=int, help="mesas whose 5 actas are counted (all 24,427; quick 2,000)"
+    )
     args = parser.parse_args()
     args.votes = args.votes or (50_000 if args.quick else 1_000_000)
     args.seconds = args.seconds or (2 if args.quick else 10)
@@ -340,6 +369,12 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     print(f"loading {args.votes:,} votes into {database_url}")
     loaded = load(args.votes)
+    from bench.actas_seed import actas_load, mesas_ensure
+
+    mesas = mesas_ensure()
+    actas_mesas = args.actas_mesas or (2_000 if args.quick else mesas)
+    print(f"loading the counted actas of {actas_mesas:,} mesas (5 papeletas each)")
+    loaded["actas"] = actas_load(actas_mesas)
     print(
         f"measuring: {args.readers} readers, {args.seconds:.0f} s an endpoint, {args.rate} votes/s arriving"
     )
@@ -354,6 +389,7 @@ def main() -> None:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "votes_at_start": args.votes,
+        "counted_actas_at_start": loaded["actas"]["actas"],
         "load": loaded,
         "readers": args.readers,
         "write_rate_target_per_s": args.rate,

@@ -2,14 +2,19 @@
 
     python -m scripts.load --users 40 --run-time 30s --bad-share 0.05
 
-It snapshots the results API, runs Locust (locustfile.py) with a ledger of every vote's final
-answer, waits until every acknowledged vote is stored, and then checks:
+It snapshots the results API, runs Locust (locustfile.py: field sedes and digitadores) with a
+ledger of every vote's and every typed acta's final answer, waits until every acknowledged vote
+and acta is stored, and then checks:
 - every vote answered 201/202 is in the database exactly once, with the content it was
   acknowledged with; no vote that was not sent appeared meanwhile; no bad vote was stored;
 - the latest-votes list holds no vote twice;
 - the API's counts moved by exactly what the acknowledged votes add up to (total, per route,
   per papeleta, per departamento and partido);
+- the actas (scripts/load_actas.py): every acknowledged typing stored once with its content,
+  each acta's status as its typings make it, the counted tallies moved by the ledger's
+  counted actas and equal to their recount;
 - Locust saw no unexpected failure.
+The digitadores type with two digitador tokens issued for the run (revoked after it).
 It prints the reconciliation and exits 1 on any difference. Run it against a system that
 nothing else writes to meanwhile (the API comparison assumes so).
 """
@@ -40,6 +45,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--run-time", default="30s")
     parser.add_argument("--bad-share", type=float, default=0.05)
     parser.add_argument("--grpc-weight", type=int, default=50)
+    parser.add_argument("--acta-typo-share", type=float, default=0.1)
+    parser.add_argument("--acta-rule-share", type=float, default=0.1)
     parser.add_argument("--api-url", default=os.environ.get("API_URL") or "http://127.0.0.1:8000")
     parser.add_argument("--gateway-url", default=os.environ.get("GATEWAY_URL", "http://127.0.0.1:8001"))
     parser.add_argument("--publisher-url", default=os.environ.get("PUBLISHER_URL", "http://127.0.0.1:8002"))
@@ -86,16 +93,23 @@ def expected_counts(acknowledged: dict[str, dict[str, Any]]) -> Counter[str]:
     return counts
 
 
-def run_locust(args: argparse.Namespace, ledger: Path) -> int:
+def run_locust(args: argparse.Namespace, ledger: Path, digitador_tokens: list[str]) -> int:
     command = [
         sys.executable, "-m", "locust", "-f", str(ROOT / "locustfile.py"), "--headless",
         "--users", str(args.users), "--spawn-rate", str(args.spawn_rate), "--run-time", args.run_time,
         "--ingest", "local", "--grpc-weight", str(args.grpc_weight), "--bad-share", str(args.bad_share),
         "--gateway-url", args.gateway_url, "--publisher-url", args.publisher_url,
         "--ledger", str(ledger), "--csv", str(args.out / "locust"), "--only-summary", "--stop-timeout", "10",
+        "--acta-ledger", str(args.out / "acta-ledger.jsonl"), "--actas-skip", str(args.out / "actas-typed"),
+        "--acta-typo-share", str(args.acta_typo_share), "--acta-rule-share", str(args.acta_rule_share),
     ]  # fmt: skip
     print("$", " ".join(command), flush=True)
-    env = {**os.environ, "INGEST_TOKEN": ingest_token()}  # Locust reads it (never on the command line)
+    # Locust reads the tokens from its environment (never on the command line).
+    env = {
+        **os.environ,
+        "INGEST_TOKEN": ingest_token(),
+        "LOCUST_DIGITADOR_TOKENS": ",".join(digitador_tokens),
+    }
     return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
 
 
@@ -135,16 +149,30 @@ def main(argv: list[str]) -> int:
     import django
 
     django.setup()
+    from django.conf import settings
+
     from election.models import Vote
     from election.results.reconciliation import ledger_reconcile
+    from scripts import load_actas
 
     args.out.mkdir(parents=True, exist_ok=True)
     ledger = args.out / "ledger.jsonl"
+    load_actas.actas_typed_write(args.out / "actas-typed")
+    tokens, token_ids = load_actas.digitador_tokens_issue([args.gateway_url, args.publisher_url])
     before = api_counts(args.api_url)
+    tallies_before = load_actas.tallies_snapshot()
     since = datetime.now(UTC) - timedelta(seconds=1)
-    locust_code = run_locust(args, ledger)
+    try:
+        locust_code = run_locust(args, ledger, tokens)
+    finally:
+        load_actas.digitador_tokens_revoke(token_ids)
     acknowledged, sent, bad = read_ledger(ledger)
     stored = wait_stored(list(acknowledged), args.drain_timeout)
+    acta_ledger = load_actas.acta_ledger_read(args.out / "acta-ledger.jsonl")
+    load_actas.wait_stored([e["acta_id"] for e in acta_ledger if e["status"] in ACCEPTED], args.drain_timeout)
+    actas = load_actas.actas_reconcile(
+        acta_ledger, before=tallies_before, since=since, required=settings.ACTA_ENTRIES_REQUIRED
+    )
     report = ledger_reconcile(
         acknowledged={vote_id: entry["vote"] for vote_id, entry in acknowledged.items()},
         sent=sent,
@@ -175,6 +203,7 @@ def main(argv: list[str]) -> int:
         ("bad votes not answered 400", len(bad_not_400)),
         ("bad votes stored", bad_stored),
         ("API counts that differ from the ledger", len(api_differences)),
+        *actas.rows(),
         ("Locust exit code (1: unexpected failures)", locust_code),
     ]
     print("\nreconciliation")
@@ -182,11 +211,18 @@ def main(argv: list[str]) -> int:
         print(f"  {label:<45} {value:>8}")
     for key, (seen, expected) in list(api_differences.items())[:10]:
         print(f"  API {key}: moved by {seen}, ledger says {expected}")
+    for what in actas.status_wrong[:10]:
+        print(f"  acta {what}")
+    for tally, (moved_by, says) in list(actas.tallies_differ_from_ledger.items())[:10]:
+        print(f"  acta tally {tally}: moved by {moved_by}, ledger says {says}")
     whole = (
         report.whole and not bad_not_400 and bad_stored == 0 and not api_differences
-        and locust_code == 0 and report.acknowledged > 0
+        and locust_code == 0 and report.acknowledged > 0 and actas.whole
     )  # fmt: skip
-    print("\nRESULT:", "whole: every acknowledged vote stored exactly once" if whole else "DIFFERENCES FOUND")
+    print(
+        "\nRESULT:",
+        "whole: every acknowledged vote and acta stored exactly once" if whole else "DIFFERENCES FOUND",
+    )
     return 0 if whole else 1
 
 
