@@ -276,12 +276,7 @@ def test_top_sedes_from_the_counted_actas_only() -> None:
     assert len(everywhere) > 1, "the sample counts actas at several sedes"
     assert everywhere != counted_by_sede("presidente")
     answers = {
-        papeleta: get(
-            "/api/results/top-sedes",
-            source="actas",
-            limit=100,
-            **({"papeleta": papeleta} if papeleta else {}),
-        )
+        papeleta: get("/api/results/top-sedes", source="actas", limit=100, papeleta=papeleta or "")
         for papeleta in (None, "presidente", "municipal")
     }
     for papeleta, answer in answers.items():
