@@ -171,6 +171,7 @@ class ActaAdmin(admin.ModelAdmin):
         "papeleta",
         "departamento",
         "municipio",
+        "sede",
         "status",
         "failed_rules",
         "updated_at",

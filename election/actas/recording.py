@@ -22,7 +22,7 @@ from django.db.models import Model, Q
 from django.utils import timezone
 
 from election.actas.checks import acta_failed_rules
-from election.actas.tallies import Counts, tallies_move
+from election.actas.tallies import ActaPlace, Counts, tallies_move
 from election.actas.types import COUNT_FIELDS, ActaOutcome, ActaRecordResult, ActaStatus, ValidatedActa
 from election.actas.versions import KeyState
 from election.models import Acta, ActaEntry, ActaVersion, Mesa, Route
@@ -182,6 +182,7 @@ def states_lock(first: dict[Key, ValidatedActa], now: datetime) -> dict[Key, Key
             papeleta_id=papeleta,
             departamento_id=first[(mesa, papeleta)].departamento_code,
             municipio_id=first[(mesa, papeleta)].municipio_code,
+            sede=first[(mesa, papeleta)].sede,  # checked against the mesa's by validation
             status=ActaStatus.PENDING,
             updated_at=now,
         )
@@ -255,7 +256,7 @@ def rows_rewrite(model: type[M], rows: list[M], fields: list[str]) -> None:
 def states_difference(states: list[KeyState]) -> Counts:
     counts = Counts.empty()
     for s in states:
-        key = (s.head.departamento_id, s.head.municipio_id, s.head.papeleta_id)
-        counts.add(key, s.status_before, s.counted_before, s.padron, -1)
-        counts.add(key, s.head.status, s.head.counted_entry, s.padron, 1)
+        place = ActaPlace.of(s.head)
+        counts.add(place, s.status_before, s.counted_before, s.padron, -1)
+        counts.add(place, s.head.status, s.head.counted_entry, s.padron, 1)
     return counts

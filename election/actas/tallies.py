@@ -1,5 +1,6 @@
-"""The counted tallies of actas (ActaTally, ActaProgress), moved by the transaction that
-changes an acta's status or its counted numbers, and recounted from the stored entries.
+"""The counted tallies of actas (ActaTally, ActaProgress, ActaSedeTally, ActaSedeTotal), moved
+by the transaction that changes an acta's status or its counted numbers, and recounted from the
+stored entries.
 
 An acta moves them by the difference between what it counted (and its status) before the
 transaction and after it. The move is one multi-row upsert per tally and batch
@@ -10,14 +11,23 @@ same order, as election.votes.tallies does.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from django.db import connection
 
 from election.actas.types import ActaStatus
-from election.models import Acta, ActaEntry, ActaProgress, ActaTally, ActaVersion, Mesa
+from election.models import (
+    Acta,
+    ActaEntry,
+    ActaProgress,
+    ActaSedeTally,
+    ActaSedeTotal,
+    ActaTally,
+    ActaVersion,
+    Mesa,
+)
 
 # ActaProgress's counters, in column order: a status's count, and the counted actas' sums.
 STATUS_COLUMNS = {
@@ -29,75 +39,125 @@ STATUS_COLUMNS = {
 PROGRESS_COLUMNS = (*STATUS_COLUMNS.values(), "padron", "voters", "valid", "nulos", "blancos", "cast")
 TallyKey = tuple[str, str, str, str]  # departamento, municipio, papeleta, partido
 ProgressKey = tuple[str, str, str]  # departamento, municipio, papeleta
+SedeKey = tuple[str, str, str]  # departamento, municipio, sede
+SedePapeletaKey = tuple[str, str, str, str]  # departamento, municipio, sede, papeleta
+Key = TypeVar("Key", bound=tuple[str, ...])
+
+
+class ActaPlace(NamedTuple):
+    """Where an acta is counted: its head's area, sede and papeleta."""
+
+    departamento: str
+    municipio: str
+    sede: str
+    papeleta: str
+
+    @classmethod
+    def of(cls, head: Acta) -> ActaPlace:
+        return cls(head.departamento_id, head.municipio_id, head.sede, head.papeleta_id)
+
+
+class NonZero(NamedTuple):
+    """Each tally's rows that are not zero: what a recount and the stored tables must agree on."""
+
+    votes: dict[TallyKey, int]
+    progress: dict[ProgressKey, dict[str, int]]
+    sedes: dict[SedePapeletaKey, int]
+    sede_totals: dict[SedeKey, int]
 
 
 @dataclass
 class Counts:
-    """ActaTally and ActaProgress as deltas (or as whole tables, in a recount)."""
+    """The acta tallies as deltas (or as whole tables, in a recount): ActaTally (votes),
+    ActaProgress (progress), ActaSedeTally (sedes) and ActaSedeTotal (sede_totals)."""
 
     votes: Counter[TallyKey]
     progress: defaultdict[ProgressKey, Counter[str]]
+    sedes: Counter[SedePapeletaKey]
+    sede_totals: Counter[SedeKey]
 
     @classmethod
     def empty(cls) -> Counts:
-        return cls(Counter(), defaultdict(Counter))
+        return cls(Counter(), defaultdict(Counter), Counter(), Counter())
 
     def add(
-        self, key: ProgressKey, status: str | None, counted: ActaEntry | None, padron: int, sign: int
+        self, place: ActaPlace, status: str | None, counted: ActaEntry | None, padron: int, sign: int
     ) -> None:
         """Add (sign 1) or take away (-1) one acta of this status, counting `counted`'s numbers."""
+        dep, mun, sede, papeleta = place
+        key = (dep, mun, papeleta)
         if status is not None:
             self.progress[key][STATUS_COLUMNS[ActaStatus(status)]] += sign
         if counted is None:
             return
         for sigla, votes in counted.votes.items():
-            self.votes[(*key[:2], key[2], sigla)] += sign * votes
+            self.votes[(dep, mun, papeleta, sigla)] += sign * votes
+        valid = sum(counted.votes.values())
         row = self.progress[key]
         row["padron"] += sign * padron
         row["voters"] += sign * counted.voters
-        row["valid"] += sign * sum(counted.votes.values())
+        row["valid"] += sign * valid
         row["nulos"] += sign * counted.nulos
         row["blancos"] += sign * counted.blancos
         row["cast"] += sign * counted.total_cast
+        # The sedes are ranked by ballots, as the stream's are: valid, null and blank alike.
+        ballots = valid + counted.nulos + counted.blancos
+        self.sedes[(dep, mun, sede, papeleta)] += sign * ballots
+        self.sede_totals[(dep, mun, sede)] += sign * ballots
 
-    def nonzero(self) -> tuple[dict[TallyKey, int], dict[ProgressKey, dict[str, int]]]:
-        votes = {key: n for key, n in self.votes.items() if n}
-        progress = {
-            key: {c: row[c] for c in PROGRESS_COLUMNS}
-            for key, row in self.progress.items()
-            if any(row.values())
-        }
-        return votes, progress
+    def nonzero(self) -> NonZero:
+        return NonZero(
+            votes={key: n for key, n in self.votes.items() if n},
+            progress={
+                key: {c: row[c] for c in PROGRESS_COLUMNS}
+                for key, row in self.progress.items()
+                if any(row.values())
+            },
+            sedes={key: n for key, n in self.sedes.items() if n},
+            sede_totals={key: n for key, n in self.sede_totals.items() if n},
+        )
 
 
 def tallies_move(counts: Counts) -> None:
-    """Add `counts` to the tables, in the caller's transaction: one upsert per table."""
-    votes, progress = counts.nonzero()
+    """Add `counts` to the tables, in the caller's transaction: one upsert per table, the
+    tables always in the same order."""
+    votes, progress, sedes, sede_totals = counts.nonzero()
     with connection.cursor() as cursor:
-        if votes:
-            keys = sorted(votes)
-            params: list[Any] = [value for key in keys for value in (*key, votes[key])]
-            cursor.execute(
-                _upsert_sql(
-                    ActaTally, ("departamento", "municipio", "papeleta", "partido"), ("votes",), len(keys)
-                ),
-                params,
-            )
+        _add(cursor, ActaTally, ("departamento", "municipio", "papeleta", "partido"), "votes", votes)
+        _add(cursor, ActaSedeTally, ("departamento", "municipio", "sede", "papeleta"), "ballots", sedes)
+        _add(cursor, ActaSedeTotal, ("departamento", "municipio", "sede"), "ballots", sede_totals)
         if progress:
-            keys2 = sorted(progress)
-            params = [
-                value for key in keys2 for value in (*key, *(progress[key][c] for c in PROGRESS_COLUMNS))
+            keys = sorted(progress)
+            params: list[Any] = [
+                value for key in keys for value in (*key, *(progress[key][c] for c in PROGRESS_COLUMNS))
             ]
             cursor.execute(
                 _upsert_sql(
-                    ActaProgress, ("departamento", "municipio", "papeleta"), PROGRESS_COLUMNS, len(keys2)
+                    ActaProgress, ("departamento", "municipio", "papeleta"), PROGRESS_COLUMNS, len(keys)
                 ),
                 params,
             )
 
 
+def _add(
+    cursor: Any,
+    model: type[ActaTally | ActaSedeTally | ActaSedeTotal],
+    keys: Sequence[str],
+    column: str,
+    rows: Mapping[Key, int],
+) -> None:
+    """One upsert adding `rows` to the one counter `column` of `model` (nothing when empty)."""
+    if rows:
+        ordered = sorted(rows)
+        params: list[Any] = [value for key in ordered for value in (*key, rows[key])]
+        cursor.execute(_upsert_sql(model, keys, (column,), len(ordered)), params)
+
+
 def _upsert_sql(
-    model: type[ActaTally] | type[ActaProgress], keys: Sequence[str], columns: Sequence[str], rows: int
+    model: type[ActaTally | ActaProgress | ActaSedeTally | ActaSedeTotal],
+    keys: Sequence[str],
+    columns: Sequence[str],
+    rows: int,
 ) -> str:
     quote = connection.ops.quote_name
     names = [quote(model._meta.get_field(name).column) for name in (*keys, *columns)]  # type: ignore[arg-type, union-attr]
@@ -120,11 +180,11 @@ def _upsert_sql(
 
 
 def actas_recount() -> Counts:
-    """ActaTally and ActaProgress as the stored versions and entries make them, without reading
+    """The acta tallies as the stored versions and entries make them, without reading
     the heads' state: an acta's status is its latest decided version's, or its undecided
     latest version's when no earlier one counted; its numbers are those of the entry the latest
     decided version chose, when that version counted."""
-    places = {a.pk: a for a in Acta.objects.only("mesa", "papeleta", "departamento", "municipio")}
+    places = {a.pk: a for a in Acta.objects.only("mesa", "papeleta", "departamento", "municipio", "sede")}
     # No subquery: reconcile runs this under LOCK TABLES, which refuses a table's alias.
     mesas = {acta.mesa_id for acta in places.values()}
     padron = dict(Mesa.objects.filter(numero__in=mesas).values_list("numero", "padron"))
@@ -144,13 +204,12 @@ def actas_recount() -> Counts:
             status = ActaStatus.COUNTED
         else:
             status, counted = last.status, None
-        key = (acta.departamento_id, acta.municipio_id, acta.papeleta_id)
-        counts.add(key, status, counted, padron[acta.mesa_id], 1)
+        counts.add(ActaPlace.of(acta), status, counted, padron[acta.mesa_id], 1)
     return counts
 
 
 def tallies_read() -> Counts:
-    """ActaTally and ActaProgress as stored."""
+    """The acta tallies as stored."""
     counts = Counts.empty()
     for t in ActaTally.objects.all():
         counts.votes[(t.departamento_id, t.municipio_id, t.papeleta_id, t.partido_id)] = t.votes
@@ -158,6 +217,10 @@ def tallies_read() -> Counts:
         counts.progress[(p.departamento_id, p.municipio_id, p.papeleta_id)] = Counter(
             {c: getattr(p, c) for c in PROGRESS_COLUMNS}
         )
+    for s in ActaSedeTally.objects.all():
+        counts.sedes[(s.departamento_id, s.municipio_id, s.sede, s.papeleta_id)] = s.ballots
+    for total in ActaSedeTotal.objects.all():
+        counts.sede_totals[(total.departamento_id, total.municipio_id, total.sede)] = total.ballots
     return counts
 
 
@@ -167,6 +230,6 @@ def tallies_match_recount() -> bool:
 
 def tallies_rebuild() -> None:
     """Make the tables hold the recount (reconcile; call inside a transaction)."""
-    ActaTally.objects.all().delete()
-    ActaProgress.objects.all().delete()
+    for model in (ActaTally, ActaProgress, ActaSedeTally, ActaSedeTotal):
+        model.objects.all().delete()
     tallies_move(actas_recount())

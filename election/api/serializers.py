@@ -92,15 +92,7 @@ class PartidosQuery(AreaQuery):
 class TopSedesQuery(AreaQuery):
     limit = serializers.IntegerField(min_value=1, max_value=100, default=5)
     papeleta = NameField(help_text="Code or ballot colour; every papeleta when absent")
-    source = SourceField(help_text="votes only: actas are tallied by area, not by sede")
-
-    def validate_source(self, source: str) -> str:
-        if source == SOURCE_ACTAS:
-            raise serializers.ValidationError(
-                "Sedes are ranked by streamed ballots only: the counted actas are tallied by area "
-                "(see /api/results/partidos?source=actas, or /api/actas/ for each mesa)."
-            )
-        return source
+    source = SourceField()
 
 
 class SummaryQuery(serializers.Serializer):

@@ -202,10 +202,11 @@ class TopSedesView(ResultsView):
     query_serializer = api.TopSedesQuery
 
     def answer(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
-        rows = selectors.top_sedes(limit=params["limit"], papeleta=params["papeleta"])
+        source = acta_results if params["source"] == api.SOURCE_ACTAS else selectors
+        rows = source.top_sedes(limit=params["limit"], papeleta=params["papeleta"])
         return {
             "papeleta": params["papeleta"],
-            "ballots": ballots_answer(selectors.ballots_cast(papeleta=params["papeleta"])),
+            "ballots": ballots_answer(source.ballots_cast(papeleta=params["papeleta"])),
             "results": [
                 {"departamento": r.departamento, "municipio": r.municipio, "sede": r.sede, "votes": r.votes}
                 for r in rows

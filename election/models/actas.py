@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from election.models.catalogue import Departamento, Mesa, Municipio, Papeleta, Partido
+from election.models.catalogue import SEDE_MAX_LENGTH, Departamento, Mesa, Municipio, Papeleta, Partido
 from election.models.votes import Route
 
 
@@ -28,6 +28,8 @@ class Acta(models.Model):
     papeleta = models.ForeignKey(Papeleta, on_delete=models.PROTECT, related_name="+")
     departamento = models.ForeignKey(Departamento, on_delete=models.PROTECT, related_name="+")
     municipio = models.ForeignKey(Municipio, on_delete=models.PROTECT, related_name="+")
+    # Its mesa's, as departamento and municipio are: the key of the per-sede tallies.
+    sede = models.CharField(max_length=SEDE_MAX_LENGTH)
     status = models.CharField(max_length=16, choices=ActaStatusChoice.choices)
     failed_rules = models.JSONField(default=list)
     differing_fields = models.JSONField(default=list)
@@ -139,6 +141,50 @@ class ActaTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.municipio_id} {self.papeleta_id} {self.partido_id}: {self.votes}"
+
+
+class ActaSedeTally(models.Model):
+    """Ballots cast (valid, nulos, blancos) per sede and papeleta of the counted actas: the
+    top sedes from the actas, as SedeTally is from the stream. An acta's sede is its mesa's."""
+
+    pk = models.CompositePrimaryKey("departamento", "municipio", "sede", "papeleta")
+    departamento = models.ForeignKey(Departamento, on_delete=models.PROTECT, related_name="+")
+    municipio = models.ForeignKey(Municipio, on_delete=models.PROTECT, related_name="+")
+    sede = models.CharField(max_length=SEDE_MAX_LENGTH)
+    papeleta = models.ForeignKey(Papeleta, on_delete=models.PROTECT, related_name="+")
+    ballots = models.BigIntegerField(default=0)
+
+    class Meta:
+        # The top sedes of a papeleta, ties in sede order, read straight off the index.
+        indexes = [
+            models.Index(
+                fields=["papeleta", "-ballots", "departamento", "municipio", "sede"],
+                name="acta_sede_tally_top_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.municipio_id}/{self.sede} {self.papeleta_id}: {self.ballots}"
+
+
+class ActaSedeTotal(models.Model):
+    """ActaSedeTally over all papeletas, so the top sedes never group its rows."""
+
+    pk = models.CompositePrimaryKey("departamento", "municipio", "sede")
+    departamento = models.ForeignKey(Departamento, on_delete=models.PROTECT, related_name="+")
+    municipio = models.ForeignKey(Municipio, on_delete=models.PROTECT, related_name="+")
+    sede = models.CharField(max_length=SEDE_MAX_LENGTH)
+    ballots = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["-ballots", "departamento", "municipio", "sede"], name="acta_sede_total_top_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.municipio_id}/{self.sede}: {self.ballots}"
 
 
 class ActaProgress(models.Model):

@@ -1,24 +1,28 @@
 """The results as the counted actas give them (`source=actas`): the same answers as
-election.results.selectors, read from ActaTally (votes per partido) and ActaProgress (ballots)
-instead of the vote tallies. Never the two added together: each answer reads one source.
+election.results.selectors, read from ActaTally (votes per partido), ActaProgress (ballots) and
+ActaSedeTally / ActaSedeTotal (ballots per sede) instead of the vote tallies. Never the two added
+together: each answer reads one source.
 
 ActaTally holds a row per area, papeleta and partido, ActaProgress one per area and papeleta,
-so each read is bounded as the vote tallies' are.
+the sede tallies one per sede (and papeleta), so each read is bounded as the vote tallies' are.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from election.catalogue.index import catalogue_index, name_key
-from election.models import ActaProgress, ActaTally
+from election.models import ActaProgress, ActaSedeTally, ActaSedeTotal, ActaTally
 from election.results.selectors import (
     AreaShares,
     Ballots,
     DepartamentoVotes,
     PartidoShare,
     ResultsSummary,
+    SedeVotes,
     TopDepartamentos,
     largest_remainder_percents,
 )
@@ -81,6 +85,32 @@ def partido_shares(*, departamento: str, municipio: str | None, papeleta: str | 
     percents = largest_remainder_percents([votes for _, votes in counts])
     shares = [PartidoShare(sigla, votes, pct) for (sigla, votes), pct in zip(counts, percents, strict=True)]
     return AreaShares(partidos=shares, ballots=_ballots(progress))
+
+
+def top_sedes(*, limit: int, papeleta: str | None) -> list[SedeVotes]:
+    """selectors.top_sedes from the counted actas: sedes by their counted actas' ballots (valid,
+    null and blank alike), descending, ties in (departamento, municipio, sede) code order.
+
+    Both orders are an index's order (see ActaSedeTally and ActaSedeTotal), so this reads `limit` rows.
+    """
+    rows: QuerySet[Any] = (
+        ActaSedeTotal.objects.all()
+        if papeleta is None
+        else ActaSedeTally.objects.filter(papeleta_id=papeleta)
+    )
+    rows = rows.filter(ballots__gt=0).order_by("-ballots", "departamento_id", "municipio_id", "sede")
+    index = catalogue_index()
+    return [
+        SedeVotes(
+            departamento=index.departamento_names.get(dep, dep),
+            municipio=index.municipio_names.get(mun, mun),
+            sede=sede,
+            votes=int(ballots),
+        )
+        for dep, mun, sede, ballots in rows.values_list("departamento_id", "municipio_id", "sede", "ballots")[
+            :limit
+        ]
+    ]
 
 
 def ballots_cast(*, papeleta: str | None) -> Ballots:

@@ -12,13 +12,24 @@ from collections.abc import Hashable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import connection, transaction
 
 from election.actas import tallies as acta_tallies
 from election.catalogue.index import catalogue_index
-from election.models import Acta, ActaEntry, ActaProgress, ActaTally, ActaVersion, Mesa, Vote
+from election.models import (
+    Acta,
+    ActaEntry,
+    ActaProgress,
+    ActaSedeTally,
+    ActaSedeTotal,
+    ActaTally,
+    ActaVersion,
+    Mesa,
+    Vote,
+)
 from election.votes.tallies import TALLIES, stored_votes_counted, tallies_count, tallies_replace, tally_rows
 from election.writer import live_feed
 
@@ -48,17 +59,18 @@ def vote_tally_differences() -> list[TallyDifference]:
 
 
 def acta_tally_differences() -> list[TallyDifference]:
-    """The counted actas' tallies (ActaTally, each ActaProgress column) against their recount
-    from the stored versions and entries (the two counts are checked apart, never added)."""
-    recount_votes, recount_progress = acta_tallies.actas_recount().nonzero()
-    stored_votes, stored_progress = acta_tallies.tallies_read().nonzero()
+    """The counted actas' tallies (ActaTally, ActaSedeTally, ActaSedeTotal, each ActaProgress
+    column) against their recount from the stored versions and entries (the two counts, of the
+    actas and of the votes, are checked apart, never added)."""
+    recount = acta_tallies.actas_recount().nonzero()
+    stored = acta_tallies.tallies_read().nonzero()
     differences = [
-        TallyDifference("ActaTally", key, recount_votes.get(key, 0), stored_votes.get(key, 0))
-        for key in sorted(recount_votes.keys() | stored_votes.keys())
-        if recount_votes.get(key, 0) != stored_votes.get(key, 0)
+        *_rows_differences("ActaTally", recount.votes, stored.votes),
+        *_rows_differences("ActaSedeTally", recount.sedes, stored.sedes),
+        *_rows_differences("ActaSedeTotal", recount.sede_totals, stored.sede_totals),
     ]
-    for key in sorted(recount_progress.keys() | stored_progress.keys()):
-        counted, tallied = recount_progress.get(key, {}), stored_progress.get(key, {})
+    for key in sorted(recount.progress.keys() | stored.progress.keys()):
+        counted, tallied = recount.progress.get(key, {}), stored.progress.get(key, {})
         for column in acta_tallies.PROGRESS_COLUMNS:
             if counted.get(column, 0) != tallied.get(column, 0):
                 differences.append(
@@ -67,6 +79,19 @@ def acta_tally_differences() -> list[TallyDifference]:
                     )
                 )
     return differences
+
+
+Key = TypeVar("Key", bound=tuple[str, ...])
+
+
+def _rows_differences(
+    name: str, counted: Mapping[Key, int], tallied: Mapping[Key, int]
+) -> list[TallyDifference]:
+    return [
+        TallyDifference(name, key, counted.get(key, 0), tallied.get(key, 0))
+        for key in sorted(counted.keys() | tallied.keys())
+        if counted.get(key, 0) != tallied.get(key, 0)
+    ]
 
 
 def tallies_rebuild() -> list[TallyDifference]:
@@ -91,6 +116,8 @@ def _writers_paused() -> Iterator[None]:
     write = [tally.model._meta.db_table for tally in TALLIES] + [
         ActaTally._meta.db_table,
         ActaProgress._meta.db_table,
+        ActaSedeTally._meta.db_table,
+        ActaSedeTotal._meta.db_table,
     ]
     lock = ", ".join(
         [f"{connection.ops.quote_name(t)} READ" for t in read]

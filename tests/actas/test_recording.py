@@ -9,10 +9,19 @@ from typing import Any
 import pytest
 
 from election.actas.recording import actas_record
-from election.actas.tallies import actas_recount, tallies_match_recount, tallies_read
+from election.actas.tallies import actas_recount, tallies_match_recount, tallies_read, tallies_rebuild
 from election.actas.types import ActaOutcome, ActaStatus, ValidatedActa
 from election.actas.validation import acta_validate
-from election.models import Acta, ActaEntry, ActaProgress, ActaTally, ActaVersion
+from election.models import (
+    Acta,
+    ActaEntry,
+    ActaProgress,
+    ActaSedeTally,
+    ActaSedeTotal,
+    ActaTally,
+    ActaVersion,
+    Mesa,
+)
 from tests.support.actas import CLEAN_MESA, typed
 
 pytestmark = pytest.mark.usefixtures("mesas")
@@ -46,6 +55,19 @@ def progress() -> dict[str, int]:
     row = ActaProgress.objects.filter(municipio_id="0506", papeleta_id="presidente").first()
     columns = ("actas_counted", "actas_pending", "actas_in_review", "actas_inconsistent", "valid", "padron")
     return {c: getattr(row, c) for c in columns} if row else {}
+
+
+def sede_ballots() -> tuple[int, int]:
+    """CLEAN_MESA's sede in ActaSedeTally (presidente) and in ActaSedeTotal; 0 for no row."""
+    mesa = Mesa.objects.get(numero=CLEAN_MESA)
+    place = {"departamento_id": mesa.departamento_id, "municipio_id": mesa.municipio_id, "sede": mesa.sede}
+    on_papeleta = ActaSedeTally.objects.filter(**place, papeleta_id="presidente").first()
+    total = ActaSedeTotal.objects.filter(**place).first()
+    return (on_papeleta.ballots if on_papeleta else 0, total.ballots if total else 0)
+
+
+def ballots_of(acta: ValidatedActa) -> int:
+    return sum(acta.votes.values()) + acta.nulos + acta.blancos
 
 
 def test_one_entry_is_pending_and_moves_no_vote() -> None:
@@ -154,6 +176,37 @@ def test_a_correction_after_counted_moves_the_tallies_by_the_difference() -> Non
     assert tallies_match_recount()
 
 
+def test_the_sede_tallies_move_with_the_count_and_each_correction() -> None:
+    first = entry(entered_by="ana")
+    record(first)
+    assert sede_ballots() == (0, 0)  # pending: nothing counted at its sede
+    record(entry(entered_by="beto"))
+    assert head().sede == Mesa.objects.get(numero=CLEAN_MESA).sede
+    assert sede_ballots() == (ballots_of(first),) * 2 and ballots_of(first) > 0
+    assert tallies_match_recount()
+    votes = dict(typed(CLEAN_MESA)["votes"])
+    votes["MOVIMIENTO SEMILLA"] += 4
+    changed = {
+        "votes": votes,
+        "nulos": first.nulos + 1,
+        "total_valid": first.total_valid + 4,
+        "total_cast": first.total_cast + 5,
+        "voters": first.voters + 5,
+        "ballots_unused": first.ballots_unused - 5,
+        "corrects": True,
+        "reason": "cuatro votos y un nulo mal leídos",
+    }
+    record(entry(entered_by="carla", **changed))
+    assert sede_ballots() == (ballots_of(first),) * 2  # not accepted yet: the count stands
+    record(entry(entered_by="dario", **changed))
+    assert sede_ballots() == (ballots_of(first) + 5,) * 2
+    assert tallies_match_recount()
+    broken = {"corrects": True, "reason": "nulos", "nulos": 0}
+    record(entry(entered_by="eva", **broken), entry(entered_by="fede", **broken))
+    assert head().status == ActaStatus.INCONSISTENT and sede_ballots() == (0, 0)
+    assert tallies_match_recount()
+
+
 def test_a_correction_of_a_counted_acta_that_breaks_a_rule_takes_its_votes_out() -> None:
     record(entry(entered_by="ana"), entry(entered_by="beto"))
     fix = {"corrects": True, "reason": "nulos", "nulos": 0}
@@ -176,3 +229,18 @@ def test_the_recount_is_computed_from_the_entries_not_the_tallies() -> None:
     ActaTally.objects.filter(partido_id="SEMILLA").update(votes=0)
     assert not tallies_match_recount()
     assert actas_recount().votes[("05", "0506", "presidente", "SEMILLA")] > 0
+
+
+def test_the_recount_of_the_sede_tallies_is_computed_from_the_entries() -> None:
+    first = entry(entered_by="ana")
+    record(first, entry(entered_by="beto"))
+    assert tallies_match_recount()
+    for model in (ActaSedeTally, ActaSedeTotal):
+        model.objects.update(ballots=1)  # the other one still right
+        assert not tallies_match_recount()
+        tallies_rebuild()
+        assert tallies_match_recount() and sede_ballots() == (ballots_of(first),) * 2
+    sede = Mesa.objects.get(numero=CLEAN_MESA).sede
+    recount = actas_recount()
+    assert recount.sedes[("05", "0506", sede, "presidente")] == ballots_of(first)
+    assert recount.sede_totals[("05", "0506", sede)] == ballots_of(first)

@@ -20,7 +20,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from election.catalogue.mesa_index import mesa_index_clear
-from election.models import Acta, ActaProgress, Mesa
+from election.models import Acta, ActaProgress, ActaSedeTally, ActaSedeTotal, Mesa
 from election.results.actas import ACTA_FILTER_INDEXES
 from scripts.mesas_2023 import OUTPUT as DEMO
 from tests.api.test_query_plans import analyzed, api_queries, plan_line
@@ -31,9 +31,9 @@ PAPELETAS = 5
 NAMES = {"status": "in_review", "departamento": "01", "municipio": "0108", "papeleta": "Blanca"}
 # Every acta of the demo catalogue, its status spread evenly by a hash of its key.
 LOAD = """
-INSERT INTO election_acta (mesa_id, papeleta_id, departamento_id, municipio_id, status,
+INSERT INTO election_acta (mesa_id, papeleta_id, departamento_id, municipio_id, sede, status,
                            failed_rules, differing_fields, updated_at)
-SELECT m.numero, p.code, m.departamento_id, m.municipio_id,
+SELECT m.numero, p.code, m.departamento_id, m.municipio_id, m.sede,
        ELT(1 + ((m.numero * 2654435761 + p.n * 40503) % 4294967296 >> 8) % 4,
            'counted', 'pending', 'in_review', 'inconsistent'),
        '[]', '[]', NOW(6)
@@ -47,13 +47,26 @@ SELECT departamento_id, municipio_id, papeleta_id, SUM(status = 'counted'), SUM(
        SUM(status = 'in_review'), SUM(status = 'pending'), 0, 0, 0, 0, 0, 0
 FROM election_acta GROUP BY 1, 2, 3
 """
+# The counted actas' ballots per sede: as many as their mesas' padrón, for a spread of sizes.
+SEDES = [
+    """
+INSERT INTO election_actasedetally (departamento_id, municipio_id, sede, papeleta_id, ballots)
+SELECT a.departamento_id, a.municipio_id, a.sede, a.papeleta_id, SUM(m.padron)
+FROM election_acta a JOIN election_mesa m ON m.numero = a.mesa_id
+WHERE a.status = 'counted' GROUP BY 1, 2, 3, 4
+""",
+    """
+INSERT INTO election_actasedetotal (departamento_id, municipio_id, sede, ballots)
+SELECT departamento_id, municipio_id, sede, SUM(ballots) FROM election_actasedetally GROUP BY 1, 2, 3
+""",
+]
 SERVED = [(), *(tuple(sorted(columns)) for columns in ACTA_FILTER_INDEXES)]
 EVERY_COMBINATION = [combo for n in range(len(NAMES) + 1) for combo in itertools.combinations(NAMES, n)]
 
 
 def _empty() -> None:
-    Acta.objects.all().delete()
-    ActaProgress.objects.all().delete()
+    for model in (Acta, ActaProgress, ActaSedeTally, ActaSedeTotal):
+        model.objects.all().delete()
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +79,12 @@ def many_actas(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
         try:
             with connection.cursor() as cursor:
                 cursor.execute(LOAD)
-                cursor.execute(PROGRESS)
-                cursor.execute("ANALYZE TABLE election_acta, election_actaprogress")
+                for statement in (PROGRESS, *SEDES):
+                    cursor.execute(statement)
+                cursor.execute(
+                    "ANALYZE TABLE election_acta, election_actaprogress,"
+                    " election_actasedetally, election_actasedetotal"
+                )
                 cursor.fetchall()
             assert Acta.objects.count() == Mesa.objects.count() * PAPELETAS
             yield
@@ -131,3 +148,32 @@ def test_one_acta_and_the_progress_read_by_key(with_db: None) -> None:
         for step in analyzed(sql):
             print(plan_line(url.removeprefix("/api/results/"), step))
             assert step["type"] in ("ref", "range", "const") and step["key"] is not None, (url, step)
+
+
+@pytest.mark.parametrize(
+    ("url", "table", "index"),
+    [
+        (
+            "/api/results/top-sedes?source=actas&limit=100",
+            "election_actasedetotal",
+            "acta_sede_total_top_idx",
+        ),
+        (
+            "/api/results/top-sedes?source=actas&limit=100&papeleta=Blanca",
+            "election_actasedetally",
+            "acta_sede_tally_top_idx",
+        ),
+    ],
+)
+def test_the_top_sedes_of_the_counted_actas_read_a_page_off_the_index(
+    with_db: None, url: str, table: str, index: str
+) -> None:
+    """As the stream's top sedes (tests/api/test_query_plans.py): `limit` rows in the index's order."""
+    assert ActaSedeTotal.objects.count() > 100, "more sedes than a page: the ranking must stop early"
+    response, [sql] = api_queries(url, table)
+    assert response.status_code == 200 and len(response.json()["results"]) == 100, response.content
+    [step] = analyzed(sql)
+    print(plan_line(url.removeprefix("/api/results/"), step))
+    assert step["key"] == index and step["type"] in ("ref", "range", "index"), step
+    assert "filesort" not in (step["Extra"] or "") and "temporary" not in (step["Extra"] or ""), step
+    assert float(step["r_rows"] or 0) <= 100, step

@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from election.actas.recording import actas_record
-from election.models import Acta, ActaEntry, ActaTally, AreaTally, Mesa
+from election.models import Acta, ActaEntry, ActaTally, AreaTally, Departamento, Mesa, Municipio
 from election.votes.recording import votes_record
 from election.votes.validation import vote_validate
 from tests.support.acta_counts import AGREEING, DISAGREEING, SINGLE, entry
@@ -241,10 +241,60 @@ def test_source_actas_and_source_votes_are_never_added() -> None:
     assert [(row["departamento"], row["votes"]) for row in top_votes["results"]] == [("Escuintla", 7)]
 
 
-def test_top_sedes_are_ranked_by_the_stream_only() -> None:
-    errors = get("/api/results/top-sedes", 400, source="actas")["errors"]
-    assert set(errors) == {"source"}
-    assert get("/api/results/top-sedes", source="votes")["results"] == []
+def counted_by_sede(papeleta: str | None = None) -> list[dict[str, Any]]:
+    """top-sedes?source=actas recounted here from the stored rows: each counted acta's chosen
+    entry (valid, nulos and blancos) at its mesa's sede, by ballots then INE codes."""
+    ballots: Counter[tuple[str, str, str]] = Counter()
+    heads = Acta.objects.filter(status="counted").select_related("counted_entry")
+    for head in heads.filter(papeleta_id=papeleta) if papeleta else heads:
+        mesa, entry = Mesa.objects.get(numero=head.mesa_id), head.counted_entry
+        assert entry is not None
+        ballots[(mesa.departamento_id, mesa.municipio_id, mesa.sede)] += (
+            sum(entry.votes.values()) + entry.nulos + entry.blancos
+        )
+    ranked = sorted(ballots.items(), key=lambda row: (-row[1], row[0]))
+    names = dict(Departamento.objects.values_list("code", "nombre"))
+    towns = dict(Municipio.objects.values_list("code", "nombre"))
+    return [
+        {"departamento": names[dep], "municipio": towns[mun], "sede": sede, "votes": n}
+        for (dep, mun, sede), n in ranked
+        if n
+    ]
+
+
+def test_top_sedes_from_the_counted_actas_only() -> None:
+    # CLEAN_MESA's acta is counted on a second papeleta too: every papeleta differs from one.
+    actas_record(
+        actas=[
+            entry(CLEAN_MESA, "ana", papeleta="municipal"),
+            entry(CLEAN_MESA, "beto", papeleta="municipal"),
+        ],
+        route="grpc",
+    )
+    assert Acta.objects.get(mesa_id=CLEAN_MESA, papeleta_id="municipal").status == "counted"
+    everywhere = counted_by_sede()
+    assert len(everywhere) > 1, "the sample counts actas at several sedes"
+    assert everywhere != counted_by_sede("presidente")
+    answers = {
+        papeleta: get("/api/results/top-sedes", source="actas", limit=100, papeleta=papeleta or "")
+        for papeleta in (None, "presidente", "municipal")
+    }
+    for papeleta, answer in answers.items():
+        assert answer["papeleta"] == papeleta
+        assert answer["results"] == counted_by_sede(papeleta)
+        # every sede listed, so they add up to the nationwide ballots of the counted actas
+        assert sum(row["votes"] for row in answer["results"]) == answer["ballots"]["cast"]
+    assert get("/api/results/top-sedes", source="actas", limit=1)["results"] == everywhere[:1]
+    assert get("/api/results/top-sedes", source="actas", papeleta="parlacen")["results"] == []
+
+    # Ballots streamed at a counted acta's mesa and at a mesa not counted: never in the actas' answer.
+    stream(CLEAN_MESA, {"UNE": 40, "NULO": 2})
+    pending = next(a.mesa_id for a in Acta.objects.exclude(status="counted"))
+    stream(pending, {"VAMOS": 50})
+    assert get("/api/results/top-sedes", source="actas", limit=100) == answers[None]
+    from_votes = get("/api/results/top-sedes", limit=100)
+    assert [row["votes"] for row in from_votes["results"]] == [50, 42]
+    assert from_votes["ballots"]["cast"] == 92
 
 
 def test_an_unknown_source_is_refused() -> None:

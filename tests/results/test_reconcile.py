@@ -9,15 +9,14 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from election.actas.mesas import mesa_cache_clear
 from election.actas.recording import actas_record
 from election.actas.tallies import tallies_match_recount
 from election.actas.validation import acta_validate
-from election.models import ActaProgress, ActaTally, AreaTally, SedeTotal
+from election.models import ActaProgress, ActaSedeTally, ActaSedeTotal, ActaTally, AreaTally, SedeTotal
 from election.results.reconciliation import ledger_reconcile, tally_differences
 from election.votes.recording import votes_record
-from tests.support.acta_routes import acta_tables_empty
-from tests.support.actas import CLEAN_MESA, sample_mesas_load, typed
+from tests.support.acta_routes import sample_mesas_committed
+from tests.support.actas import CLEAN_MESA, typed
 from tests.support.votes import make_votes, recount_matches_tallies
 
 
@@ -59,10 +58,9 @@ def test_a_ledger_with_a_lost_and_an_altered_vote(redis_client: object) -> None:
 
 @pytest.fixture
 def sample_mesas(committed_db: None) -> Iterator[None]:
-    sample_mesas_load()
-    yield
-    acta_tables_empty()  # committed: the next test's mesas would be held by these actas
-    mesa_cache_clear()
+    """The sample mesas committed, and gone again after the test with the actas that hold them."""
+    with sample_mesas_committed():
+        yield
 
 
 def test_acta_tally_drift_is_reported_then_repaired(sample_mesas: None) -> None:
@@ -82,3 +80,28 @@ def test_acta_tally_drift_is_reported_then_repaired(sample_mesas: None) -> None:
     call_command("reconcile", "--fix")
     assert tally_differences() == []
     assert tallies_match_recount()
+
+
+def test_acta_sede_tally_drift_is_reported_then_repaired(sample_mesas: None) -> None:
+    first = acta_validate(typed(CLEAN_MESA, entered_by="ana", acta_id=str(uuid.uuid4())))
+    second = acta_validate(typed(CLEAN_MESA, entered_by="luis", acta_id=str(uuid.uuid4())))
+    actas_record(
+        actas=[replace(first, credential="token:1"), replace(second, credential="token:2")], route="grpc"
+    )
+    assert tally_differences() == []
+    [row] = ActaSedeTally.objects.all()
+    ballots = row.ballots
+    ActaSedeTally.objects.update(ballots=ballots - 3)  # an incident's damage
+    ActaSedeTotal.objects.all().delete()
+    differences = {d.tally: (d.key, d.counted, d.tallied) for d in tally_differences()}
+    sede = (row.departamento_id, row.municipio_id, row.sede)
+    assert differences == {
+        "ActaSedeTally": ((*sede, "presidente"), ballots, ballots - 3),
+        "ActaSedeTotal": (sede, ballots, 0),
+    }
+    with pytest.raises(CommandError, match="2 tally rows disagree"):
+        call_command("reconcile")
+    call_command("reconcile", "--fix")
+    assert tally_differences() == []
+    assert tallies_match_recount()
+    assert ActaSedeTally.objects.get().ballots == ActaSedeTotal.objects.get().ballots == ballots
