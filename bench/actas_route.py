@@ -229,7 +229,7 @@ def tallies_phase(items: int) -> dict[str, Any]:
     from django.utils import timezone
 
     from bench.simulation import ActaGenerator, VoteGenerator
-    from election.actas.tallies import Counts, tallies_move
+    from election.actas.tallies import ActaPlace, Counts, tallies_move
     from election.actas.validation import acta_validate
     from election.models import Mesa
     from election.votes.tallies import statements_run, tallies_statements
@@ -242,7 +242,7 @@ def tallies_phase(items: int) -> dict[str, Any]:
     moves = []
     for acta in actas:
         counts = Counts.empty()
-        place = (acta.departamento_code, acta.municipio_code, acta.papeleta)
+        place = ActaPlace(acta.departamento_code, acta.municipio_code, acta.sede, acta.papeleta)
         numbers = cast(Any, acta)  # a ValidatedActa has the numbers add() reads off an ActaEntry
         counts.add(place, "counted", numbers, padron[acta.mesa], 1)
         moves.append(counts)

@@ -52,7 +52,7 @@ def actas_load(mesas: int | None) -> dict[str, Any]:
     from django.db import connection, transaction
 
     from bench.simulation import ActaGenerator
-    from election.actas.tallies import Counts, tallies_move
+    from election.actas.tallies import ActaPlace, Counts, tallies_move
     from election.models import Acta
 
     generator = ActaGenerator(seed=22)
@@ -74,7 +74,7 @@ def actas_load(mesas: int | None) -> dict[str, Any]:
         counts = Counts.empty()
         for mesa, papeleta, entry in rows["counted"]:
             place = generator.mesas[mesa]
-            key = (place.municipio_code[:2], place.municipio_code, papeleta)
+            key = ActaPlace(place.municipio_code[:2], place.municipio_code, str(place.sede), papeleta)
             counts.add(key, "counted", cast(Any, entry), place.padron, 1)  # the numbers add() reads
         with transaction.atomic(), connection.cursor() as cursor:
             for table, columns, values in rows["tables"]:
@@ -89,7 +89,8 @@ def actas_load(mesas: int | None) -> dict[str, Any]:
     with connection.cursor() as cursor:
         cursor.execute("SET SESSION unique_checks = 1, foreign_key_checks = 1")
         cursor.execute(
-            "ANALYZE TABLE election_acta, election_actaentry, election_actatally, election_actaprogress"
+            "ANALYZE TABLE election_acta, election_actaentry, election_actatally, election_actaprogress, "
+            "election_actasedetally, election_actasedetotal"
         )
     return {"reused": False, "actas": len(keys), "seconds": round(time.perf_counter() - start, 1)}
 
@@ -120,15 +121,16 @@ def _rows(generator: Any, keys: list[tuple[int, str]], offset: int, decided: dat
             )  # fmt: skip
         versions.append((i, i, 1, "counted", "[]", "[]", decided, decided, "", None, 2 * i - 1))
         heads.append(
-            (i, mesa, papeleta, place.municipio_code[:2], place.municipio_code, "counted", "[]", "[]",
-             i, 2 * i - 1, decided)
+            (i, mesa, papeleta, place.municipio_code[:2], place.municipio_code, str(place.sede), "counted",
+             "[]", "[]", i, 2 * i - 1, decided)
         )  # fmt: skip
         counted.append((mesa, papeleta, _Numbers(sheet)))
     return {
         "counted": counted,
         "tables": [
-            ("election_acta", ("id", "mesa_id", "papeleta_id", "departamento_id", "municipio_id", "status",
-              "failed_rules", "differing_fields", "current_version_id", "counted_entry_id", "updated_at"),
+            ("election_acta", ("id", "mesa_id", "papeleta_id", "departamento_id", "municipio_id", "sede",
+              "status", "failed_rules", "differing_fields", "current_version_id", "counted_entry_id",
+              "updated_at"),
              heads),
             ("election_actaversion", ("id", "acta_id", "number", "status", "failed_rules", "differing_fields",
               "opened_at", "decided_at", "decided_by", "reason", "chosen_entry_id"), versions),

@@ -96,8 +96,10 @@ def tallies_snapshot() -> tuple[Flat, Flat]:
 
 
 def counts_flat(counts: Any) -> tuple[Flat, Flat]:
-    votes, progress = counts.nonzero()
-    return dict(votes), {(*key, column): n for key, row in progress.items() for column, n in row.items() if n}
+    rows = counts.nonzero()
+    return dict(rows.votes), {
+        (*key, column): n for key, row in rows.progress.items() for column, n in row.items() if n
+    }
 
 
 def wait_stored(acta_ids: list[str], timeout: float) -> int:
@@ -159,7 +161,7 @@ def actas_reconcile(
     ledger: list[dict[str, Any]], *, before: tuple[Flat, Flat], since: datetime, required: int
 ) -> ActaReport:
     from election.actas.recording import entry_content
-    from election.actas.tallies import Counts, tallies_match_recount
+    from election.actas.tallies import ActaPlace, Counts, tallies_match_recount
     from election.actas.validation import acta_validate
     from election.models import Acta, ActaEntry, Mesa
 
@@ -210,7 +212,7 @@ def actas_reconcile(
         acta = typed.get(first["acta_id"]) if first else None
         if acta is not None:
             numbers = cast(Any, acta) if counted else None  # ValidatedActa has the numbers add() reads
-            place = (acta.departamento_code, acta.municipio_code, acta.papeleta)
+            place = ActaPlace(acta.departamento_code, acta.municipio_code, acta.sede, acta.papeleta)
             expected_move.add(place, status, numbers, padron[key[0]], 1)
     after = tallies_snapshot()
     expected = counts_flat(expected_move)
