@@ -17,7 +17,7 @@ from election.writer.live_feed import live_publish
 from ingest_pubsub.messages import QueuedVote
 from ingest_pubsub.tasks import TASK_OPTIONS, messages_record
 
-RECORD_ONE = "escrutinio.bench.record_one"
+RECORD_ONE = "escrutinio.votes.record_one"  # on the votes queue, by CELERY_TASK_ROUTES
 
 
 def _record_alone(votes: Sequence[ValidatedVote]) -> list[RecordResult]:
