@@ -41,7 +41,13 @@ DESIGNS = {"unary": "ingest_grpc.gateway:app", "stream": "bench.stream_gateway:a
 
 def serve(address: str) -> None:
     """The product server, plus the stream method bench/stream_gateway.py calls."""
+    import os
+
+    import django
     import grpc
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "election.settings")
+    django.setup()  # a process of its own, as the server's main() sets it up
 
     from bench.stream_gateway import STREAM_METHOD
     from ingest_grpc import contract, server

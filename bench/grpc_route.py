@@ -569,6 +569,13 @@ def _cpu_factors(unary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def django_setup() -> None:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "election.settings")
+    django.setup()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -582,6 +589,8 @@ def main() -> int:
     record_parser = sub.add_parser("record", help="(internal) votes_record alone, in-process")
     record_parser.add_argument("--votes", type=int, required=True)
     args = parser.parse_args()
+    if args.command in ("serve", "record"):
+        django_setup()  # the subcommands are processes of their own, as the server's main() is
     if args.command == "serve":
         serve(args.store, args.address)
         return 0
