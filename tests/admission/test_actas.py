@@ -12,6 +12,7 @@ from django.utils import timezone
 from election.actas.mesas import mesa_cache_clear
 from election.admission.actas import acta_admit
 from election.admission.credentials import AccessKind
+from election.admission.rate_limit import Throttled, sede_limiter
 from election.admission.tokens import AccessDenied, token_issue, token_issue_digitador, vote_admit
 from tests.support.actas import CLEAN_MESA, sample_mesas_load, typed
 
@@ -63,3 +64,19 @@ def test_the_command_issues_a_digitador_s_token_and_lists_it() -> None:
     listing = io.StringIO()
     call_command("ingest_tokens", "list", stdout=listing)
     assert "\tdigitador\tBeto\t" in listing.getvalue()
+
+
+def test_a_sede_s_actas_share_its_rate_limit(mesas, settings) -> None:  # type: ignore[no-untyped-def]
+    """429 exactly as for votes: the mesa's sede's bucket, whoever types the acta."""
+    settings.INGEST_RATE_PER_SEDE, settings.INGEST_RATE_BURST = 1, 2
+    sede_limiter.reset()
+    token, _ = token_issue_digitador(digitador="Luis Pérez")
+    try:
+        for _ in range(2):
+            acta_admit(typed(CLEAN_MESA), token=token, received_at=timezone.now())
+        with pytest.raises(Throttled) as throttled:
+            acta_admit(typed(CLEAN_MESA), token=token, received_at=timezone.now())
+        assert throttled.value.retry_after_seconds == 1
+        acta_admit(typed(1), token=token, received_at=timezone.now())  # another sede's own bucket
+    finally:
+        sede_limiter.reset()
