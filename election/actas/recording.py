@@ -246,7 +246,7 @@ def states_save(states: list[KeyState], new_entries: list[ActaEntry]) -> None:
 def rows_rewrite(model: type[M], rows: list[M], fields: list[str]) -> None:
     """Write these stored rows' `fields` in one multi-row upsert of whole rows (MariaDB: INSERT
     ... ON DUPLICATE KEY UPDATE). bulk_update's CASE expressions were 80% of a 100-acta batch,
-    built in Python (docs/performance.md#actas_routepy-actas-through-each-route)."""
+    built in Python (docs/performance.md#latest-actas-figures)."""
     target = ["id"] if connection.features.supports_update_conflicts_with_target else None
     model._default_manager.bulk_create(
         rows, update_conflicts=True, update_fields=fields, unique_fields=target
