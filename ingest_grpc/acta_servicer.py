@@ -12,10 +12,8 @@ and `escrutinio-refusal: overloaded` (the gateway: 503).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +34,7 @@ from election.votes.types import StorageUnavailable
 from election.writer.db_session import database_session
 from election.writer.group_committer import GroupCommitter
 from ingest_grpc import acta_contract, contract
+from ingest_grpc.calls import CallsInFlight
 from ingest_grpc.config import UNAVAILABLE_MESSAGE
 from ingest_grpc.protos.escrutinio.v1 import actas_pb2, actas_pb2_grpc
 from ingest_grpc.servicer import (
@@ -107,28 +106,11 @@ class ActaServicer(actas_pb2_grpc.ActaServiceServicer):
             max_items=settings.GRPC_MAX_BATCH,
             max_pending=settings.GRPC_ACTAS_MAX_PENDING if max_pending is None else max_pending,
         )
-        self._in_flight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-
-    @contextlib.contextmanager
-    def _call(self) -> Iterator[None]:
-        self._in_flight += 1
-        self._idle.clear()
-        try:
-            yield
-        finally:
-            self._in_flight -= 1
-            if not self._in_flight:
-                self._idle.set()
+        self._calls = CallsInFlight()
 
     async def wait_idle(self) -> None:
-        """Return once no acta call is in flight (see VoteServicer.wait_idle)."""
-        while True:
-            await self._idle.wait()
-            await asyncio.sleep(0.05)
-            if self._idle.is_set():
-                return
+        """Return once no acta call is in flight (a graceful stop)."""
+        await self._calls.wait_idle()
 
     def close(self) -> None:
         """After the last call: the committer's work finished, its connection closed."""
@@ -139,7 +121,7 @@ class ActaServicer(actas_pb2_grpc.ActaServiceServicer):
         request: actas_pb2.SubmitActaRequest | contract.MalformedRequest,
         context: grpc.aio.ServicerContext,
     ) -> actas_pb2.SubmitActaResponse:
-        with self._call():
+        with self._calls.call():
             return await self._submit(request, context)
 
     async def _submit(

@@ -5,11 +5,10 @@ about votes."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import grpc
@@ -34,6 +33,7 @@ from ingest_grpc.answers import (
     one_per_message,
     too_many_votes,
 )
+from ingest_grpc.calls import CallsInFlight
 from ingest_grpc.config import GATEWAY_KEY_METADATA, STREAM_CHUNKS_IN_FLIGHT, UNAVAILABLE_MESSAGE
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
 from ingest_grpc.recording import Ballot, Verdict
@@ -132,41 +132,22 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
         )
         self._max_streams = settings.GRPC_MAX_STREAMS if max_streams is None else max_streams
         self._streams = 0
-        self._in_flight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-
-    @contextlib.contextmanager
-    def _call(self) -> Iterator[None]:
-        """Count the vote calls in flight, so a graceful stop knows when they are done."""
-        self._in_flight += 1
-        self._idle.clear()
-        try:
-            yield
-        finally:
-            self._in_flight -= 1
-            if not self._in_flight:
-                self._idle.set()
+        self._calls = CallsInFlight()
 
     async def wait_idle(self) -> None:
-        """Return once no vote call is in flight, and none started just after (a call the
-        server accepted a moment before stopping may start its handler late)."""
-        while True:
-            await self._idle.wait()
-            await asyncio.sleep(0.05)
-            if self._idle.is_set():
-                return
+        """Return once no vote call is in flight (a graceful stop)."""
+        await self._calls.wait_idle()
 
     async def CastVote(
         self, request: votes_pb2.CastVoteRequest, context: grpc.aio.ServicerContext
     ) -> votes_pb2.CastVoteResponse:
-        with self._call():
+        with self._calls.call():
             return await self._cast_vote(request, context)
 
     async def CastVotes(
         self, request_iterator: AsyncIterator[votes_pb2.CastVoteRequest], context: grpc.aio.ServicerContext
     ) -> votes_pb2.CastVotesResponse:
-        with self._call():
+        with self._calls.call():
             return await self._cast_votes(one_per_message(request_iterator), context)
 
     async def CastVoteBatches(
@@ -174,7 +155,7 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
         request_iterator: AsyncIterator[votes_pb2.CastVoteBatchRequest | contract.MalformedRequest],
         context: grpc.aio.ServicerContext,
     ) -> votes_pb2.CastVotesResponse:
-        with self._call():
+        with self._calls.call():
             messages = many_per_message(request_iterator, self._max_per_message)
             return await self._cast_votes(messages, context)
 
@@ -183,7 +164,7 @@ class VoteServicer(votes_pb2_grpc.VoteServiceServicer):
         request: votes_pb2.CastVoteBatchRequest | contract.MalformedRequest,
         context: grpc.aio.ServicerContext,
     ) -> votes_pb2.CastVoteBatchResponse:
-        with self._call():
+        with self._calls.call():
             return await self._cast_vote_batch(request, context)
 
     async def _cast_vote(

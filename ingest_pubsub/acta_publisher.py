@@ -32,7 +32,7 @@ from election.actas.recording import acta_conflict_message, actas_stored_content
 from election.actas.types import ActaInvalid, ValidatedActa
 from election.admission.actas import grant_admit_acta
 from election.admission.rate_limit import Throttled
-from election.admission.tokens import AccessDenied, Grant, token_authenticate
+from election.admission.tokens import AccessDenied, Grant
 from election.catalogue.index import CatalogueError
 from election.ingest.async_batcher import GroupBatcher
 from election.ingest.edge import EdgeReply, overloaded_reply, refusal_reply, unavailable_reply
@@ -43,8 +43,8 @@ from ingest_pubsub.messages import acta_to_message
 from ingest_pubsub.publisher import (
     CATALOGUE_UNAVAILABLE,
     QUEUE_FULL_RETRY_AFTER,
-    TOKENS_UNAVAILABLE,
     StoredContentCheck,
+    authenticated_submit,
     in_publish_thread,
     messages_queue,
 )
@@ -154,13 +154,7 @@ _batcher = GroupBatcher(
 
 
 async def handle_acta(data: Any, received_at: datetime, token: str | None = None) -> EdgeReply:
-    try:
-        grant = token_authenticate(token)  # memory only; before the acta takes a batch place
-    except AccessDenied as refused:
-        return refusal_reply(refused.kind, refused.message)
-    except StorageUnavailable:
-        return unavailable_reply(TOKENS_UNAVAILABLE)
-    return await _batcher.submit(ActaSubmission(data, received_at, grant))
+    return await authenticated_submit(_batcher, ActaSubmission, data, received_at, token)
 
 
 async def wait_idle() -> None:

@@ -25,6 +25,7 @@ from election.results.selectors import (
     SedeVotes,
     TopDepartamentos,
     largest_remainder_percents,
+    sedes_ranked,
 )
 
 
@@ -98,19 +99,7 @@ def top_sedes(*, limit: int, papeleta: str | None) -> list[SedeVotes]:
         if papeleta is None
         else ActaSedeTally.objects.filter(papeleta_id=papeleta)
     )
-    rows = rows.filter(ballots__gt=0).order_by("-ballots", "departamento_id", "municipio_id", "sede")
-    index = catalogue_index()
-    return [
-        SedeVotes(
-            departamento=index.departamento_names.get(dep, dep),
-            municipio=index.municipio_names.get(mun, mun),
-            sede=sede,
-            votes=int(ballots),
-        )
-        for dep, mun, sede, ballots in rows.values_list("departamento_id", "municipio_id", "sede", "ballots")[
-            :limit
-        ]
-    ]
+    return sedes_ranked(rows, "ballots", limit)
 
 
 def ballots_cast(*, papeleta: str | None) -> Ballots:

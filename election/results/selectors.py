@@ -231,7 +231,12 @@ def top_sedes(*, limit: int, papeleta: str | None) -> list[SedeVotes]:
     rows: QuerySet = (
         SedeTotal.objects.all() if papeleta is None else SedeTally.objects.filter(papeleta_id=papeleta)
     )
-    rows = rows.filter(votes__gt=0).order_by("-votes", "departamento_id", "municipio_id", "sede")
+    return sedes_ranked(rows, "votes", limit)
+
+
+def sedes_ranked(rows: QuerySet[Any], count: str, limit: int) -> list[SedeVotes]:
+    """The first `limit` sede tally rows by `count` descending, ties in code order, named."""
+    rows = rows.filter(**{f"{count}__gt": 0}).order_by(f"-{count}", "departamento_id", "municipio_id", "sede")
     index = catalogue_index()
     return [
         SedeVotes(
@@ -240,7 +245,7 @@ def top_sedes(*, limit: int, papeleta: str | None) -> list[SedeVotes]:
             sede=sede,
             votes=int(votes),
         )
-        for dep, mun, sede, votes in rows.values_list("departamento_id", "municipio_id", "sede", "votes")[
+        for dep, mun, sede, votes in rows.values_list("departamento_id", "municipio_id", "sede", count)[
             :limit
         ]
     ]
