@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +31,7 @@ from election.actas.recording import acta_conflict_message, actas_stored_content
 from election.actas.types import ActaInvalid, ValidatedActa
 from election.admission.actas import grant_admit_acta
 from election.admission.rate_limit import Throttled
-from election.admission.tokens import AccessDenied, Grant
+from election.admission.tokens import AccessDenied
 from election.catalogue.index import CatalogueError
 from election.ingest.async_batcher import GroupBatcher
 from election.ingest.edge import EdgeReply, overloaded_reply, refusal_reply, unavailable_reply
@@ -44,6 +43,7 @@ from ingest_pubsub.publisher import (
     CATALOGUE_UNAVAILABLE,
     QUEUE_FULL_RETRY_AFTER,
     StoredContentCheck,
+    Submission,
     authenticated_submit,
     in_publish_thread,
     messages_queue,
@@ -53,13 +53,6 @@ logger = logging.getLogger(__name__)
 
 QUEUE_UNAVAILABLE = "The acta queue is unavailable; nothing was queued. Retry with the same acta_id."
 QUEUE_FULL = "The queue is full; nothing was queued. Retry later with the same acta_id."
-
-
-@dataclass(frozen=True, slots=True)
-class ActaSubmission:
-    data: Any
-    received_at: datetime
-    grant: Grant  # what the request's token allows, checked on arrival
 
 
 class ActaConflict(Exception):
@@ -75,7 +68,7 @@ ActaRefusal = ActaInvalid | AccessDenied | Throttled | ActaConflict | StorageUna
 _stored_check = StoredContentCheck(settings.PUBLISHER_CONFLICT_CHECK_SECONDS, query=actas_stored_content)
 
 
-def publish_actas(submissions: list[ActaSubmission]) -> list[EdgeReply]:
+def publish_actas(submissions: list[Submission]) -> list[EdgeReply]:
     """Admit each acta and publish the admitted ones as one message; one reply per submission."""
     checked: list[ValidatedActa | ActaRefusal] = []
     for submission in submissions:
@@ -144,7 +137,7 @@ def _reply(acta: ValidatedActa | ActaRefusal, queued: bool | None) -> EdgeReply:
     )
 
 
-async def _flush(submissions: list[ActaSubmission]) -> list[EdgeReply]:
+async def _flush(submissions: list[Submission]) -> list[EdgeReply]:
     return await in_publish_thread(publish_actas, submissions)
 
 
@@ -154,7 +147,7 @@ _batcher = GroupBatcher(
 
 
 async def handle_acta(data: Any, received_at: datetime, token: str | None = None) -> EdgeReply:
-    return await authenticated_submit(_batcher, ActaSubmission, data, received_at, token)
+    return await authenticated_submit(_batcher, Submission, data, received_at, token)
 
 
 async def wait_idle() -> None:
