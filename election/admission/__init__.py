@@ -3,6 +3,7 @@
 One admission gate for both routes (`tokens.vote_admit`, or its two halves
 `token_authenticate` and `grant_admit`). `credentials` is Django-free for the edge.
 
-May import: election.votes, election.catalogue, election.models, election.lib, Django.
+May import: election.votes, election.actas, election.catalogue, election.models, election.lib,
+Django.
 Never a route or the ingest/writer runtimes.
 """

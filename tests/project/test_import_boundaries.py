@@ -6,7 +6,7 @@
 - The domain (election/) imports no route, and neither route imports the other: each route
   is a thin adapter over the domain, and the two are compared, so neither may lean on the other.
 - Inside election/, each package imports only what sits below it (the layers of
-  docs/architecture.md): catalogue < votes < admission < ingest < writer, results < api.
+  docs/architecture.md): catalogue < votes < actas < admission < ingest < writer, results < api.
 """
 
 from __future__ import annotations
