@@ -6,7 +6,7 @@ run:  ## install what is missing (system packages when root), then start the who
 test:  ## the whole suite against real MariaDB and Redis (see README)
 	@bash scripts/test.sh $(ARGS)
 
-test-quick:  ## ruff and the tests not marked slow, stopping at the first failure (about two minutes)
+test-quick:  ## ruff and the tests not marked slow, stopping at the first failure (docs/testing.md)
 	@TEST_LANE=quick bash scripts/test.sh $(ARGS)
 
 bench:  ## every benchmark's quick form, one at a time; ARGS="grpc_route" for one, ARGS=--full for the committed figures

@@ -137,9 +137,9 @@ def assert_accepted_shape(answer: Answer, route: str, status: set[str], vote: Va
     assert body["vote"] == expected
 
 
-def stored_content(vote_id: uuid.UUID) -> tuple[str, ...] | None:
+def stored_content(vote_id: uuid.UUID) -> tuple[str | int | None, ...] | None:
     row = Vote.objects.filter(vote_id=vote_id).values_list(
-        "sede", "departamento_id", "municipio_id", "papeleta_id", "partido_id"
+        "sede", "departamento_id", "municipio_id", "papeleta_id", "partido_id", "mesa"
     )
     return tuple(row[0]) if row else None
 
