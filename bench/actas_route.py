@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -49,7 +50,7 @@ from scripts.system import System  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 DEFAULT_DATABASE_URL = "mysql://root@127.0.0.1:3306/escrutinio_bench_actas"
-INGEST_TOKEN = "bench-ingest-token"  # a throwaway token for this run's own system
+INGEST_TOKEN = secrets.token_urlsafe(24)  # a throwaway token for this run's own system
 
 
 # --- HTTP load: raw asyncio keep-alive connections, light on the shared CPUs -----------

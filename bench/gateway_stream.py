@@ -61,7 +61,7 @@ def serve(address: str) -> None:
 
         async def cast_vote_stream(batches: Any, context: grpc.aio.ServicerContext) -> Any:
             async for batch in batches:
-                with servicer._call():  # each message counts as a call in flight, for a graceful stop
+                with servicer._calls.call():  # each message counts as a call in flight, for a graceful stop
                     yield await servicer._cast_vote_batch(batch, context)
 
         handler = grpc.stream_stream_rpc_method_handler(
