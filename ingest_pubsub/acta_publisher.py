@@ -26,13 +26,13 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from election.actas.checks import acta_failed_rules
-from election.actas.mesas import mesa_place
 from election.actas.recording import acta_conflict_message, actas_stored_content
 from election.actas.types import ActaInvalid, ValidatedActa
 from election.admission.actas import grant_admit_acta
 from election.admission.rate_limit import Throttled
 from election.admission.tokens import AccessDenied
 from election.catalogue.index import CatalogueError
+from election.catalogue.mesa_index import mesa_place
 from election.ingest.async_batcher import GroupBatcher
 from election.ingest.edge import EdgeReply, overloaded_reply, refusal_reply, unavailable_reply
 from election.models import Route

@@ -16,7 +16,6 @@ from typing import Any
 
 from django.utils import timezone
 
-from election.actas.mesas import mesa_place
 from election.actas.types import COUNT_FIELDS, ActaInvalid, ValidatedActa
 from election.catalogue.index import (
     CatalogueIndex,
@@ -26,6 +25,7 @@ from election.catalogue.index import (
     papeleta_resolve,
     partido_resolve,
 )
+from election.catalogue.mesa_index import mesa_place
 from election.votes.fields import TextRefused, json_type_name, text_clean
 
 # The vote's field rules, shared so that a name or sede is read alike in a vote and an acta.

@@ -1,4 +1,4 @@
-"""The in-memory index of mesas (JRV) that vote validation and the results read.
+"""The in-memory index of mesas (JRV) that vote and acta validation and the results read.
 
 A vote that names its mesa is checked against it without a query per vote, and the number of
 mesas per area (what the acta progress expects) is counted once per read, not per request.
@@ -9,6 +9,8 @@ kept when a re-read fails.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -53,3 +55,23 @@ def build_mesa_index() -> MesaIndex:
 _cache: _IndexCache[MesaIndex] = _IndexCache(build_mesa_index, what="catalogue of mesas")
 mesa_index = _cache.get
 mesa_index_clear = _cache.clear
+
+MISS_RELOAD_SECONDS = 1.0  # an unknown mesa asks for a re-read at most this often, per process
+_last_miss_reload = -1e18
+_miss_lock = threading.Lock()
+
+
+def mesa_place(numero: int) -> MesaPlace | None:
+    """Where mesa `numero` is, or None. An unknown number re-reads the copy at once (at most
+    once a second), so an acta naming a mesa loaded a moment ago in another process is seen."""
+    global _last_miss_reload
+    place = mesa_index().mesas.get(numero)
+    if place is None:
+        with _miss_lock:
+            due = time.monotonic() - _last_miss_reload >= MISS_RELOAD_SECONDS
+            if due:
+                _last_miss_reload = time.monotonic()
+        if due:
+            mesa_index_clear()
+            place = mesa_index().mesas.get(numero)
+    return place

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from election.actas.mesas import mesa_cache_clear
+from election.catalogue.mesa_index import mesa_index_clear
 from election.models import Mesa
 from tests.support.actas import sample_mesas_load
 
@@ -13,4 +13,4 @@ from tests.support.actas import sample_mesas_load
 def mesas(db) -> Iterator[dict[int, Mesa]]:  # type: ignore[no-untyped-def]
     """The 20 sample mesas, in the test's transaction; the process's copy forgotten after."""
     yield sample_mesas_load()
-    mesa_cache_clear()
+    mesa_index_clear()

@@ -9,18 +9,18 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from election.actas.mesas import mesa_cache_clear
 from election.admission.actas import acta_admit
 from election.admission.credentials import AccessKind
 from election.admission.rate_limit import Throttled, sede_limiter
 from election.admission.tokens import AccessDenied, token_issue, token_issue_digitador, vote_admit
+from election.catalogue.mesa_index import mesa_index_clear
 from tests.support.actas import CLEAN_MESA, sample_mesas_load, typed
 
 
 @pytest.fixture
 def mesas(db):  # type: ignore[no-untyped-def]
     yield sample_mesas_load()
-    mesa_cache_clear()
+    mesa_index_clear()
 
 
 def test_a_sede_s_token_submits_its_own_mesas_actas_only(mesas) -> None:  # type: ignore[no-untyped-def]

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from election.actas.mesas import mesa_cache_clear
 from election.catalogue.index import CATALOGUE_DIR
+from election.catalogue.mesa_index import mesa_index_clear
 from election.catalogue.mesa_load import mesas_load
 from election.models import IngestToken, Mesa
 from scripts.processes import Spawn
@@ -28,7 +28,7 @@ def demo_mesas(committed_db: None) -> Iterator[None]:
     loaded = not Mesa.objects.exists()
     if loaded:
         mesas_load(CATALOGUE_DIR / "mesas_2023.csv")
-    mesa_cache_clear()
+    mesa_index_clear()
     try:
         yield
     finally:
@@ -36,7 +36,7 @@ def demo_mesas(committed_db: None) -> Iterator[None]:
         IngestToken.objects.filter(label="make load").delete()
         if loaded:
             Mesa.objects.all().delete()
-        mesa_cache_clear()
+        mesa_index_clear()
 
 
 @pytest.mark.slow

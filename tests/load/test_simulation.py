@@ -7,9 +7,9 @@ import pytest
 
 from bench.simulation import ACTA_KINDS, BLANK_SPELLINGS, NULL_SPELLINGS, ActaGenerator, VoteGenerator
 from election.actas.checks import acta_failed_rules
-from election.actas.mesas import mesa_cache_clear
 from election.actas.types import RULES
 from election.actas.validation import acta_validate
+from election.catalogue.mesa_index import mesa_index_clear
 from election.models import Mesa
 from election.votes.types import VoteInvalid
 from election.votes.validation import vote_validate
@@ -66,7 +66,7 @@ def test_simulated_actas_validate_and_name_the_rules_the_checks_find() -> None:
             for m in {generator.mesas[p.mesa] for p in pairs if p}
         ]
     )
-    mesa_cache_clear()
+    mesa_index_clear()
     broken: Counter[str] = Counter()
     for pair in pairs:
         assert pair is not None

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from election.actas.mesas import mesa_cache_clear
 from election.actas.recording import actas_record
 from election.actas.types import ValidatedActa
 from election.actas.validation import acta_validate
@@ -59,7 +58,7 @@ def sample_mesas(db: None) -> Iterator[dict[int, Mesa]]:
     mesas = sample_mesas_load()
     mesa_index_clear()
     yield mesas
-    mesa_cache_clear()
+    mesa_index_clear()
     mesa_index_clear()
 
 

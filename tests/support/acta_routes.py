@@ -18,8 +18,8 @@ from django.apps import apps
 from django.db import connection
 
 from election.actas.checks import acta_failed_rules
-from election.actas.mesas import mesa_cache_clear
 from election.actas.validation import acta_validate
+from election.catalogue.mesa_index import mesa_index_clear
 from election.models import IngestToken, Mesa
 from scripts.devservices import wait_until
 from tests.conftest import ROOT, child_env
@@ -63,7 +63,7 @@ def sample_mesas_committed() -> Iterator[None]:
         IngestToken.objects.all().delete()
         if loaded:
             Mesa.objects.filter(numero__in=SAMPLE_BY_MESA).delete()
-            mesa_cache_clear()
+            mesa_index_clear()
 
 
 def sample_bodies(entered_by: str) -> list[dict[str, Any]]:

@@ -6,9 +6,9 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from election.actas.mesas import mesa_cache_clear
 from election.actas.trep import trep_acta_json, trep_sample_read
 from election.catalogue.index import CATALOGUE_DIR
+from election.catalogue.mesa_index import mesa_index_clear
 from election.models import Mesa
 
 SAMPLE = trep_sample_read()
@@ -34,7 +34,7 @@ def sample_mesas_load(demo: Path = CATALOGUE_DIR / "mesas_2023.csv") -> dict[int
         for row in rows
     ]
     Mesa.objects.bulk_create(mesas)
-    mesa_cache_clear()
+    mesa_index_clear()
     return {mesa.numero: mesa for mesa in mesas}
 
 
