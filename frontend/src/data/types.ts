@@ -72,7 +72,7 @@ export interface ActaEntry extends ActaNumbers {
   image_sha256: string;
   entered_by: string;
   credential: string | null;
-  corrects: string | null;
+  corrects: boolean | string | null; // true: this entry corrects an earlier one
   reason: string | null;
   route: string;
   failed_rules: string[];

@@ -127,14 +127,14 @@ export function MapPanel({ area, departamento }: { area: Area | null; departamen
                 <span className="swatch" style={{ background: partidoColor(l) }} aria-hidden="true" /> {l}
               </li>
             ))}
-            <li>
+            <li data-partido="">
               <span className="swatch" style={{ background: partidoColor(null) }} aria-hidden="true" /> Sin votos contados
             </li>
           </ul>
           <h3>Ventaja sobre el segundo</h3>
           <ul className="legend">
             {MARGIN_STEPS.map((s) => (
-              <li key={s.min}>
+              <li key={s.min} data-margin={s.min}>
                 <span className="swatch" style={{ background: "#333", opacity: s.opacity }} aria-hidden="true" /> {s.label}
               </li>
             ))}

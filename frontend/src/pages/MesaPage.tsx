@@ -181,7 +181,7 @@ function EntriesTable({ version }: { version: ActaDetail["versions"][number] }) 
             <tr key={e.acta_id} data-acta-id={e.acta_id} data-entered-by={e.entered_by} data-chosen={String(version.chosen_entry === e.acta_id)}>
               <td>
                 {e.entered_by}
-                {e.corrects ? <span className="unit"> (corrige {e.corrects.slice(0, 8)})</span> : null}
+                {e.corrects ? <span className="unit"> (corrección)</span> : null}
                 {e.reason ? <span className="unit"> · {e.reason}</span> : null}
               </td>
               <td>{formatDateTime(e.received_at)}</td>
