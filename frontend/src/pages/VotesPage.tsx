@@ -3,6 +3,7 @@ import { formatInt, formatPercent, formatTime } from "../format";
 import { panelUrl, SNAPSHOT_MODE } from "../data/source";
 import { useLiveSummary, useResource } from "../live";
 import { LatestPanel, PartidosPanel, RoutesPanel, TopDepartamentosPanel, TopSedesPanel } from "./panels";
+import { SnapshotPiesPanel } from "./SnapshotPies";
 import { VotesPanel } from "./VotesPanel";
 
 /** The original panels, on the streamed ballots ("Votos transmitidos"), as before the results site. */
@@ -44,7 +45,11 @@ export function VotesPage() {
         <RoutesPanel live={live} />
         <TopDepartamentosPanel top={topDepartamentos} />
         <TopSedesPanel version={live.version} />
-        <PartidosPanel version={live.version} top={topDepartamentos} catalogue={catalogue.data} />
+        {SNAPSHOT_MODE ? (
+          <SnapshotPiesPanel />
+        ) : (
+          <PartidosPanel version={live.version} top={topDepartamentos} catalogue={catalogue.data} />
+        )}
         <LatestPanel version={live.version} />
         <VotesPanel version={live.version} catalogue={catalogue.data} />
       </div>

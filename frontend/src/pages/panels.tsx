@@ -173,13 +173,7 @@ export function PartidosPanel({ version, top, catalogue }: PartidosProps) {
 
   return (
     <Panel id="partidos" title="Porcentaje por partido" wide error={byDepartamento.error ?? byMunicipio.error}>
-      {SNAPSHOT_MODE ? (
-        <p className="note">
-          En las instantáneas, el reparto por departamento y municipio de los votos transmitidos está en el mapa y las tablas
-          de resultados (fuente «Votos transmitidos»).
-        </p>
-      ) : null}
-      <div className="controls" hidden={SNAPSHOT_MODE}>
+      <div className="controls">
         <label>
           Departamento
           <select
