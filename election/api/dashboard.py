@@ -61,14 +61,17 @@ def config_js(request: HttpRequest) -> HttpResponse:
 
 
 class DashboardWhiteNoise(WhiteNoiseMiddleware):
-    """WhiteNoise for collected static files plus the dashboard's hashed bundles at /assets/."""
+    """WhiteNoise for collected static files plus the dashboard's hashed bundles at /assets/
+    and the map's shapes at /geo/ (frontend/public/geo, copied into the build)."""
 
     ASSETS_PREFIX = "/assets/"
+    GEO_PREFIX = "/geo/"
 
     def __init__(self, get_response=None) -> None:  # type: ignore[no-untyped-def]
         super().__init__(get_response)
         assets = settings.DASHBOARD_DIR / "assets"
         self.add_files(str(assets), prefix=self.ASSETS_PREFIX)  # not built: index says how
+        self.add_files(str(settings.DASHBOARD_DIR / "geo"), prefix=self.GEO_PREFIX)
 
     def add_files(self, root: str, prefix: str | None = None) -> None:
         # No warning for a STATIC_ROOT not collected yet (tests, a fresh checkout): the

@@ -11,6 +11,8 @@ def dist(tmp_path: Path, settings) -> Path:  # type: ignore[no-untyped-def]
     (tmp_path / "assets").mkdir()
     (tmp_path / "index.html").write_text('<script src="/config.js"></script><div id="root"></div>')
     (tmp_path / "assets" / "index-AbC123xy.js").write_text("console.log('dashboard')")
+    (tmp_path / "geo").mkdir()
+    (tmp_path / "geo" / "guatemala.topo.json").write_text('{"type": "Topology"}')
     settings.DASHBOARD_DIR = tmp_path
     return tmp_path
 
@@ -27,6 +29,13 @@ def test_the_bundles_are_served_and_cached_for_good(dist: Path) -> None:
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == b"console.log('dashboard')"  # type: ignore[attr-defined]
     assert "immutable" in response["Cache-Control"]
+
+
+def test_the_maps_shapes_are_served(dist: Path) -> None:
+    response = Client().get("/geo/guatemala.topo.json")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b'{"type": "Topology"}'  # type: ignore[attr-defined]
+    assert "immutable" not in response["Cache-Control"]  # the file keeps its name when it changes
 
 
 def test_config_js_carries_api_url_as_data(settings) -> None:  # type: ignore[no-untyped-def]
