@@ -21,7 +21,7 @@ function Nav() {
       <nav aria-label="Secciones" className="sections">
         <Link href={`/${query}`}>Resultados</Link>
         <Link href="/votos">Votos transmitidos</Link>
-        <a href="#verificar">Verificar</a>
+        <a href="/#verificar">Verificar</a>
       </nav>
       <p className="mode">{SNAPSHOT_MODE ? "Datos de instantáneas públicas" : "Datos de la API"}</p>
     </header>
