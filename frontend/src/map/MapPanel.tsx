@@ -3,7 +3,7 @@
 // focus or tap shows its numbers; click or Enter drills down. Every shape is a focusable link
 // with an aria-label carrying the same numbers as the table below it.
 import { geoMercator, geoPath } from "d3-geo";
-import { useEffect, useMemo, useState, type KeyboardEvent } from "react";
+import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
 import { useLocation } from "wouter";
 import { Panel } from "../common";
 import type { Area, AreaChild } from "../data/types";
@@ -26,6 +26,9 @@ export function MapPanel({ area, departamento }: { area: Area | null; departamen
   const [failed, setFailed] = useState<unknown>(null);
   const [shown, setShown] = useState<{ code: string; x: number; y: number } | null>(null);
   const [, navigate] = useLocation();
+  // On a touch screen there is no hover: the first tap shows an area's numbers, a second opens it.
+  const pointer = useRef<string>("mouse");
+  const tapped = useRef<string | null>(null);
   const { query } = useSelection();
 
   useEffect(() => {
@@ -85,7 +88,15 @@ export function MapPanel({ area, departamento }: { area: Area | null; departamen
                   }}
                   onFocus={() => setShown({ code: p.code, x: (p.centroid[0] / WIDTH) * 100, y: (p.centroid[1] / HEIGHT) * 100 })}
                   onBlur={() => setShown(null)}
-                  onClick={() => navigate(hrefOf(p.code))}
+                  onPointerDown={(e) => (pointer.current = e.pointerType)}
+                  onClick={() => {
+                    if (pointer.current === "touch" && tapped.current !== p.code) {
+                      tapped.current = p.code;
+                      setShown({ code: p.code, x: (p.centroid[0] / WIDTH) * 100, y: (p.centroid[1] / HEIGHT) * 100 });
+                      return;
+                    }
+                    navigate(hrefOf(p.code));
+                  }}
                   onKeyDown={onKey(p.code)}
                 >
                   <title>{p.nombre}</title>
@@ -110,6 +121,12 @@ export function MapPanel({ area, departamento }: { area: Area | null; departamen
                   Sin votos contados aún
                 </>
               )}
+              {pointer.current === "touch" ? (
+                <>
+                  <br />
+                  <em>Toque de nuevo para abrir</em>
+                </>
+              ) : null}
               {shownChild ? (
                 <>
                   <br />
@@ -139,7 +156,9 @@ export function MapPanel({ area, departamento }: { area: Area | null; departamen
               </li>
             ))}
           </ul>
-          <p className="note">Toque o pase el cursor sobre un área para ver sus números; un clic abre su página.</p>
+          <p className="note">
+            Pase el cursor sobre un área, o tóquela, para ver sus números; un clic, o un segundo toque, abre su página.
+          </p>
         </div>
       </div>
     </Panel>
