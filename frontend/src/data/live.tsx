@@ -45,8 +45,14 @@ export function DataProvider({ children }: { children: ReactNode }) {
 
   useEffect(() => {
     if (SNAPSHOT_MODE) return;
-    const timer = window.setInterval(() => setTick((n) => n + 1), RESULTS_POLL_MS);
-    return () => window.clearInterval(timer);
+    // A hidden tab does not re-read; it catches up as soon as it is shown again.
+    const timer = window.setInterval(() => !document.hidden && setTick((n) => n + 1), RESULTS_POLL_MS);
+    const onVisible = () => !document.hidden && setTick((n) => n + 1);
+    document.addEventListener("visibilitychange", onVisible);
+    return () => {
+      window.clearInterval(timer);
+      document.removeEventListener("visibilitychange", onVisible);
+    };
   }, []);
 
   const version = SNAPSHOT_MODE ? (manifest?.id ?? null) : `api-${tick}`;
