@@ -12,17 +12,20 @@ as `Undervotes` (a blank ballot leaves the one allowed mark unused) and nulos as
 Progress: the contest's `SubUnitsReported` / `TotalSubUnits` are its counted actas of the
 mesas; each ReportingUnit's are its mesas with every papeleta counted (nist_units).
 
-Written as a stream: the header, then contest by contest (one papeleta's per-mesa numbers in
-memory at a time, a selection's VoteCounts joined and written at once), then the parties and
-the GpUnits, whose progress the contests have counted, and the report's Status last (JSON
-objects are unordered, so the order of the keys is free).
+Written as a stream: the header; then the counted actas read in one pass (reading.counted_actas),
+keeping each papeleta's numbers per mesa (a list of about 30 integers per acta: some 35 MB at
+the demo scale, bounded by the catalogue, not by the votes); then contest by contest, each
+selection's VoteCounts joined and written at once; then the parties and the GpUnits, whose
+progress the pass has counted; the report's Status last (a JSON object's keys are unordered).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from itertools import chain
+from operator import itemgetter
 from typing import Any, BinaryIO
 
 from django.conf import settings
@@ -66,14 +69,18 @@ class ContestCount:
 
     def __post_init__(self) -> None:
         self.known = set(self.siglas)
+        # The votes in `siglas` order in one call (a tuple, even of one sigla).
+        self._getter = itemgetter(*self.siglas) if len(self.siglas) > 1 else _one(self.siglas)
 
     def add(self, mesa: int, votes: dict[str, int], nulos: int, blancos: int) -> None:
-        if not votes.keys() <= self.known:  # a sigla the catalogue no longer puts on the papeleta
-            for sigla in sorted(votes.keys() - self.known):
-                self.siglas.append(sigla)
-                self.known.add(sigla)
-                for numbers in self.mesas.values():
-                    numbers.append(0)
+        if votes.keys() == self.known:  # an acta holds every partido of its papeleta, zeros too
+            self.mesas[mesa] = [nulos, blancos, *self._getter(votes)]
+            return
+        for sigla in sorted(votes.keys() - self.known):  # one the catalogue no longer lists there
+            self.siglas.append(sigla)
+            self.known.add(sigla)
+            for numbers in self.mesas.values():
+                numbers.append(0)
         self.mesas[mesa] = [nulos, blancos, *(votes.get(sigla, 0) for sigla in self.siglas)]
 
     def units(self, geography: Geography) -> list[tuple[str, list[int]]]:
@@ -96,6 +103,11 @@ class ContestCount:
         units += [(municipio_id(mun), sums) for mun, sums in mun_sums.items()]
         units += [(mesa_id(m), self.mesas[m]) for mesas in municipios.values() for m in mesas]
         return units
+
+
+def _one(siglas: list[str]) -> Callable[[dict[str, int]], tuple[int, ...]]:
+    """itemgetter's tuple for a papeleta of one partido (or none)."""
+    return lambda votes: tuple(votes[sigla] for sigla in siglas)
 
 
 def _sums(rows: Iterable[list[int]]) -> list[int]:
@@ -140,18 +152,18 @@ def write_nist_report(out: BinaryIO, *, generated: datetime) -> None:
             "Type": "general",
         }
         out.write(f'{opened(header)},"Election":[{opened(election)},"Contest":['.encode())
-        siglas_seen: set[str] = set()
-        counted = 0
+        counts = {code: ContestCount(siglas=sorted(papeleta_partidos(code))) for code, _ in papeletas}
+        for acta in counted_actas():
+            count = counts.get(acta.papeleta)
+            if count is not None:
+                count.add(acta.mesa, acta.votes, acta.nulos, acta.blancos)
+                geography.counted_papeletas[acta.mesa] += 1
+        siglas_seen = {sigla for count in counts.values() for sigla in count.siglas}
+        counted = sum(len(count.mesas) for count in counts.values())
         for order, (code, nombre) in enumerate(papeletas, start=1):
             if order > 1:
                 out.write(b",")
-            count = ContestCount(siglas=sorted(papeleta_partidos(code)))
-            for acta in counted_actas(code):
-                count.add(acta.mesa, acta.votes, acta.nulos, acta.blancos)
-                geography.counted_papeletas[acta.mesa] += 1
-            contest_write(out, code, nombre, order, count, geography)
-            siglas_seen.update(count.siglas)
-            counted += len(count.mesas)
+            contest_write(out, code, nombre, order, counts.pop(code), geography)  # then freed
         out.write(b"]}],")
         parties_write(out, siglas_seen)
         out.write(b",")
@@ -186,10 +198,14 @@ def contest_write(
         for unit, numbers in units
     )
     out.write(f'{opened(contest)},"OtherCounts":[{other}],"ContestSelection":['.encode())
+    # A selection's VoteCounts are the units' prefixes with each count after its own: a prefix
+    # ends `"Count":`, and the tail after a count closes its object and opens the next one.
     prefixes = [
         f'{{"@type":"ElectionResults.VoteCounts","GpUnitId":"{unit}","Type":"total","Count":'
         for unit, _ in units
     ]
+    tails = [f"}},{prefix}" for prefix in prefixes[1:]] + ["}"]
+    vectors = [numbers for _, numbers in units]
     for position, sigla in enumerate(count.siglas, start=2):
         selection = {
             "@type": "ElectionResults.PartySelection",
@@ -197,9 +213,8 @@ def contest_write(
             "PartyIds": [party_id(sigla)],
             "SequenceOrder": position - 1,
         }
-        counts = ",".join(
-            f"{prefix}{numbers[position]}}}" for prefix, (_, numbers) in zip(prefixes, units, strict=True)
-        )
+        column = map(str, map(itemgetter(position), vectors))
+        counts = prefixes[0] + "".join(chain.from_iterable(zip(column, tails, strict=True))) if units else ""
         separator = "," if position > 2 else ""
         out.write(f'{separator}{opened(selection)},"VoteCounts":[{counts}]}}'.encode())
     out.write(b"]}")

@@ -12,7 +12,6 @@ sees which mesas are missing and why, and no uncounted number is ever summed by 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import lru_cache
 from typing import BinaryIO
 
@@ -36,7 +35,7 @@ COLUMNS = (
 PARTIDO_LINE = "partido"
 PADRON_LINE = "padron"
 TOTAL_LINES = (*COUNT_FIELDS, PADRON_LINE)  # after the partidos, in this order
-FLUSH_LINES = 8_192  # rows joined and written at a time
+FLUSH_ACTAS = 256  # actas' rows joined and written at a time (some 9,000 rows, 0.7 MB)
 
 
 @lru_cache(maxsize=4_096)
@@ -48,7 +47,7 @@ def quoted(text: str) -> str:
     return text
 
 
-def acta_lines(acta: ActaRow, departamento: str, municipio: str) -> Iterator[str]:
+def acta_text(acta: ActaRow, departamento: str, municipio: str) -> str:
     """The rows of one acta, each ending in a newline: its partidos in sigla order, then its
     totals (TOTAL_LINES); or one row with its status when it is not counted."""
     head = ",".join(
@@ -64,33 +63,28 @@ def acta_lines(acta: ActaRow, departamento: str, municipio: str) -> Iterator[str
         )
     )
     if acta.counted is None:
-        yield f"{head},,,\n"
-        return
-    votes = acta.counted["votes"]
-    for sigla in sorted(votes):
-        yield f"{head},{PARTIDO_LINE},{quoted(sigla)},{votes[sigla]}\n"
-    for name in COUNT_FIELDS:
-        yield f"{head},{name},,{acta.counted[name]}\n"
-    yield f"{head},{PADRON_LINE},,{acta.padron}\n"
+        return f"{head},,,\n"
+    counted = acta.counted
+    partidos = [
+        f"{head},{PARTIDO_LINE},{quoted(sigla)},{votes}\n"
+        for sigla, votes in sorted(counted["votes"].items())
+    ]
+    totals = [f"{head},{name},,{counted[name]}\n" for name in COUNT_FIELDS]
+    return "".join((*partidos, *totals, f"{head},{PADRON_LINE},,{acta.padron}\n"))
 
 
 def write_results_csv(out: BinaryIO) -> None:
     """Write results.csv (UTF-8, a header row, `\\n` line ends) into `out`, streaming: a page of
-    actas read at a time (reading.actas_in_mesa_order), `FLUSH_LINES` rows written at a time."""
+    actas read at a time (reading.actas_in_mesa_order), `FLUSH_ACTAS` actas' rows written at a time."""
     index = catalogue_index()
     departamentos, municipios = index.departamento_names, index.municipio_names
     out.write((",".join(COLUMNS) + "\n").encode())
     pending: list[str] = []
     with consistent_read():
         for acta in actas_in_mesa_order():
-            pending.extend(
-                acta_lines(
-                    acta,
-                    departamentos.get(acta.departamento, acta.departamento),
-                    municipios.get(acta.municipio, acta.municipio),
-                )
-            )
-            if len(pending) >= FLUSH_LINES:
+            departamento = departamentos.get(acta.departamento, acta.departamento)
+            pending.append(acta_text(acta, departamento, municipios.get(acta.municipio, acta.municipio)))
+            if len(pending) >= FLUSH_ACTAS:
                 out.write("".join(pending).encode())
                 pending.clear()
     out.write("".join(pending).encode())
