@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.db.models import Sum
 from jsonschema import Draft4Validator
 
@@ -41,7 +43,8 @@ TOTAL_LINES = [
     "nulos", "blancos", "invalidos", "impugnados", "total_valid", "total_cast", "voters",
     "ballots_received", "ballots_unused", "padron",
 ]  # fmt: skip
-GENERATED = datetime(2026, 12, 7, 20, 15, 30, 123456, tzinfo=UTC)
+# 21:15 of the 7th in Guatemala (UTC-6), already the 8th in UTC.
+GENERATED = datetime(2026, 12, 8, 3, 15, 30, 123456, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -204,7 +207,9 @@ def test_the_nist_report_is_valid_against_nists_schema_and_is_the_recount() -> N
     assert nist_errors(report) == []
     expected = recount()
     assert report["Status"] == "unofficial-partial"
-    assert report["GeneratedDate"] == "2026-12-07T20:15:30Z"
+    assert report["GeneratedDate"] == "2026-12-08T03:15:30Z"
+    (election,) = report["Election"]
+    assert election["StartDate"] == election["EndDate"] == "2026-12-07"  # results night, in TIME_ZONE
     found = contests(report)
     assert sorted(found) == sorted(expected["papeletas"])
     votes: Counter[tuple[str, str, str]] = Counter()
@@ -300,3 +305,47 @@ def test_a_report_with_every_acta_counted_is_unofficial_complete(sample_mesas: d
     assert nist_errors(report) == []
     assert report["Status"] == "unofficial-complete"
     assert {contest["CountStatus"][0]["Status"] for contest in contests(report).values()} == {"completed"}
+
+
+@pytest.mark.django_db
+def test_the_election_day_is_election_date_when_it_is_set(settings: Any) -> None:
+    settings.ELECTION_DATE = "2023-06-25"
+    (election,) = nist_report()["Election"]
+    assert election["StartDate"] == election["EndDate"] == "2023-06-25"
+
+
+# --- One consistent state -------------------------------------------------------------------
+
+
+def test_a_file_reads_one_state_while_rows_are_committed_beside_it(committed_db: None) -> None:
+    """consistent_read: a mesa committed by another connection between two reads of a file is
+    in neither, under the sessions' READ COMMITTED; after the file, it is seen."""
+    from election.results.opendata.reading import consistent_read
+
+    added = max(Mesa.objects.values_list("numero", flat=True), default=0) + 1
+    place = Municipio.objects.order_by("code").first()
+    assert place is not None
+
+    def commit_a_mesa() -> None:
+        try:
+            Mesa.objects.create(
+                numero=added,
+                departamento_id=place.departamento_id,
+                municipio_id=place.code,
+                sede="1",
+                padron=9,
+            )
+        finally:
+            connection.close()
+
+    try:
+        with consistent_read():
+            before = Mesa.objects.count()
+            writer = threading.Thread(target=commit_a_mesa)  # its own connection, autocommit
+            writer.start()
+            writer.join()
+            assert Mesa.objects.count() == before
+            assert not Mesa.objects.filter(numero=added).exists()
+        assert Mesa.objects.filter(numero=added).exists()
+    finally:
+        Mesa.objects.filter(numero=added).delete()

@@ -121,8 +121,9 @@ def opened(value: dict[str, Any]) -> str:
 
 def report_date(generated: datetime) -> date:
     """The election's day: ELECTION_DATE when set, else the day of the report in TIME_ZONE."""
-    configured = getattr(settings, "ELECTION_DATE", "")
-    return date.fromisoformat(configured) if configured else timezone.localtime(generated).date()
+    if settings.ELECTION_DATE:
+        return date.fromisoformat(settings.ELECTION_DATE)
+    return timezone.localtime(generated).date()
 
 
 def write_nist_report(out: BinaryIO, *, generated: datetime) -> None:
