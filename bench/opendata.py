@@ -1,16 +1,19 @@
 """What the open-data files of one snapshot cost at the demo scale: 24,427 mesas x 5 papeletas
 = 122,135 counted actas (bench/actas_seed.py), written by election.results.opendata.
 
-    .venv/bin/python bench/opendata.py            # the demo scale
-    .venv/bin/python bench/opendata.py --mesas 2000 --profile   # smaller, with pyinstrument
+    flock /tmp/escrutinio-bench.lock .venv/bin/python bench/opendata.py           # the demo scale
+    flock /tmp/escrutinio-bench.lock .venv/bin/python bench/opendata.py --quick   # 2,000 mesas
+    .venv/bin/python bench/opendata.py --profile   # and where the time goes (pyinstrument)
 
-Loads the actas into its own MariaDB database (OPENDATA_BENCH_DATABASE_URL, created and
-migrated here; reused when it already holds them), then writes results.csv and
+Loads the actas into its own MariaDB database (OPENDATA_BENCH_DATABASE_URL, default
+esc_bench_opendata, `_quick` for --quick; created and migrated here, the actas reused when it
+already holds exactly them), then writes results.csv and
 nist-1500-100.json into var/opendata-bench/ in turn, each in a fresh child process so that its
 peak memory (resource.getrusage's ru_maxrss) is its own, and prints wall and CPU seconds, bytes
 and peak RSS. The CPU seconds are the writer's own (MariaDB's are not in them); the wall
 seconds move with whatever else the machine runs, so the load average is printed beside them.
-At full scale it writes bench/results/opendata.json, with each file's SHA-256.
+Writes bench/results/opendata.json (--quick or --mesas: opendata_quick.json), with each file's
+SHA-256.
 """
 
 from __future__ import annotations
@@ -90,11 +93,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--quick", action="store_true", help="the actas of 2,000 mesas")
     parser.add_argument("--mesas", type=int, help="mesas whose 5 actas are counted (default: all 24,427)")
     parser.add_argument("--profile", action="store_true", help="print where the time goes (pyinstrument)")
     args = parser.parse_args()
+    if args.quick:
+        args.mesas = args.mesas or 2_000
+    suffix = "" if args.mesas is None else "_quick"
     database_url = os.environ.get(
-        "OPENDATA_BENCH_DATABASE_URL", "mysql://root@127.0.0.1:3306/esc_bench_opendata"
+        "OPENDATA_BENCH_DATABASE_URL", f"mysql://root@127.0.0.1:3306/esc_bench_opendata{suffix}"
     )
     redis_url = os.environ.get("OPENDATA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
     database_create(database_url)
@@ -122,15 +129,14 @@ def main() -> None:
             f"{figures[name]['bytes'] / 1e6:>8.1f} MB{figures[name]['peak_rss_mb']:>8} MB peak RSS"
             f"  (load {figures[name]['load_average_1m']:.1f})"
         )
-    if args.mesas is None:
-        report = {
-            "benchmark": "opendata",
-            "when": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": machine(),
-            "counted_actas": loaded["actas"],
-            "files": figures,
-        }
-        (ROOT / "bench" / "results" / "opendata.json").write_text(json.dumps(report, indent=2) + "\n")
+    report = {
+        "benchmark": "opendata",
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "counted_actas": loaded["actas"],
+        "files": figures,
+    }
+    (ROOT / "bench" / "results" / f"opendata{suffix}.json").write_text(json.dumps(report, indent=2) + "\n")
 
 
 if __name__ == "__main__":
