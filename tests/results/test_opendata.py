@@ -25,7 +25,7 @@ from jsonschema import Draft4Validator
 
 from election.actas.recording import actas_record
 from election.catalogue.index import catalogue_index_clear
-from election.models import Acta, ActaTally, Departamento, Mesa, Municipio, Papeleta
+from election.models import Acta, ActaTally, Departamento, Mesa, Municipio, Papeleta, PapeletaPartido
 from election.results.opendata import write_nist_report, write_results_csv
 from tests.support.acta_counts import entry
 from tests.support.actas import CLEAN_MESA
@@ -196,6 +196,28 @@ def recount() -> dict[str, Any]:
     }
 
 
+def reported_counts(
+    report: dict[str, Any],
+) -> tuple[Counter[tuple[str, str, str]], dict[tuple[str, str], Counter[str]]]:
+    """The report's VoteCounts per (papeleta, sigla, GpUnit), and its OtherCounts per
+    (papeleta, GpUnit) as nulos (Overvotes) and blancos (Undervotes); each key at most once."""
+    votes: Counter[tuple[str, str, str]] = Counter()
+    other: dict[tuple[str, str], Counter[str]] = {}
+    for papeleta, contest in contests(report).items():
+        for selection in contest["ContestSelection"]:
+            assert selection["@type"] == "ElectionResults.PartySelection"
+            (party,) = selection["PartyIds"]
+            for count in selection["VoteCounts"]:
+                key = (papeleta, party.removeprefix("party-"), count["GpUnitId"])
+                assert key not in votes, key
+                votes[key] = count["Count"]
+        for counts in contest["OtherCounts"]:
+            assert (papeleta, counts["GpUnitId"]) not in other
+            nulos, blancos = counts["Overvotes"], counts["Undervotes"]
+            other[(papeleta, counts["GpUnitId"])] = Counter(nulos=nulos, blancos=blancos)
+    return votes, other
+
+
 def contests(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     (election,) = report["Election"]
     return {contest["Abbreviation"]: contest for contest in election["Contest"]}
@@ -212,23 +234,11 @@ def test_the_nist_report_is_valid_against_nists_schema_and_is_the_recount() -> N
     assert election["StartDate"] == election["EndDate"] == "2026-12-07"  # results night, in TIME_ZONE
     found = contests(report)
     assert sorted(found) == sorted(expected["papeletas"])
-    votes: Counter[tuple[str, str, str]] = Counter()
-    other: dict[tuple[str, str], Counter[str]] = {}
     for papeleta, contest in found.items():
         assert contest["@type"] == "ElectionResults.CandidateContest"
         assert contest["SubUnitsReported"] == expected["counted_actas"][papeleta]
         assert contest["TotalSubUnits"] == expected["mesas"]
-        for selection in contest["ContestSelection"]:
-            assert selection["@type"] == "ElectionResults.PartySelection"
-            (party,) = selection["PartyIds"]
-            for count in selection["VoteCounts"]:
-                key = (papeleta, party.removeprefix("party-"), count["GpUnitId"])
-                assert key not in votes, key
-                votes[key] = count["Count"]
-        for counts in contest.get("OtherCounts", []):
-            other[(papeleta, counts["GpUnitId"])] = Counter(
-                nulos=counts["Overvotes"], blancos=counts["Undervotes"]
-            )
+    votes, other = reported_counts(report)
     assert votes == expected["votes"]
     assert other == expected["other"]
     # Nulos and blancos are there, and not zero, in a contest and a mesa.
@@ -275,6 +285,24 @@ def test_every_reference_in_the_nist_report_names_an_object_of_the_report() -> N
             assert set(selection["PartyIds"]) <= parties
             assert {count["GpUnitId"] for count in selection["VoteCounts"]} <= units
     assert {child for unit in report["GpUnit"] for child in unit.get("ComposingGpUnitIds", [])} <= units
+
+
+@pytest.mark.usefixtures("counted_everywhere", "catalogue_forgotten_after")
+def test_a_partido_taken_off_a_papeleta_after_its_actas_counted_keeps_its_votes() -> None:
+    with_votes: set[str] = set()
+    for acta in Acta.objects.filter(papeleta_id="presidente", status="counted").select_related(
+        "counted_entry"
+    ):
+        assert acta.counted_entry is not None
+        with_votes.update(sigla for sigla, n in acta.counted_entry.votes.items() if n)
+    sigla = min(with_votes)  # not the last sigla, so the ones after it move
+    assert PapeletaPartido.objects.filter(papeleta_id="presidente", partido_id=sigla).delete()[0] == 1
+    catalogue_index_clear()
+    report = nist_report()
+    assert nist_errors(report) == []
+    votes, _ = reported_counts(report)
+    assert votes == recount()["votes"]
+    assert votes[("presidente", sigla, "ru-gt")] > 0
 
 
 @pytest.mark.usefixtures("sample_mesas")

@@ -68,6 +68,9 @@ class ContestCount:
     known: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
+        self._siglas_changed()
+
+    def _siglas_changed(self) -> None:
         self.known = set(self.siglas)
         # The votes in `siglas` order in one call (a tuple, even of one sigla).
         self._getter = itemgetter(*self.siglas) if len(self.siglas) > 1 else _one(self.siglas)
@@ -78,9 +81,9 @@ class ContestCount:
             return
         for sigla in sorted(votes.keys() - self.known):  # one the catalogue no longer lists there
             self.siglas.append(sigla)
-            self.known.add(sigla)
             for numbers in self.mesas.values():
                 numbers.append(0)
+        self._siglas_changed()
         self.mesas[mesa] = [nulos, blancos, *(votes.get(sigla, 0) for sigla in self.siglas)]
 
     def units(self, geography: Geography) -> list[tuple[str, list[int]]]:
