@@ -3,7 +3,7 @@
 Each page is one query bounded by the catalogue, never by the size of the count: the actas of
 `PAGE_MESAS` mesas (at most that many times the papeletas), a range of Acta's unique (mesa,
 papeleta) key, with their counted entries joined on the entry's primary key. At the demo scale
-(24,427 mesas, 5 papeletas) a file is 25 such queries and one of the mesas' numbers.
+(24,427 mesas, 5 papeletas) a file is 25 such queries and a few of the catalogue.
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ def consistent_read() -> Iterator[None]:
     routes' writers), where each statement sees the latest commit; this opens one read-only
     REPEATABLE READ transaction instead, whose snapshot InnoDB takes at its first read and
     which locks nothing, so writers never wait for it. SQLite's transactions are snapshots
-    already. Inside a transaction of the caller's (the snapshot writer may hold one around all
-    its files), that transaction is used as it is.
+    already. Inside a transaction of the caller's, that transaction is used as it is: a caller
+    that wants several files to agree (the snapshot writer) opens this around all of them, and
+    writes nothing inside it (READ ONLY).
     """
     if connection.in_atomic_block:
         yield
