@@ -52,7 +52,7 @@ export function Downloads() {
       </ol>
       <p>
         La documentación del proyecto lo explica en detalle (<code>docs/snapshots.md</code>, el formato de los datos abiertos en{" "}
-        <code>docs/open-data.md</code>, y <code>python manage.py snapshot_verify</code> lo hace todo);{" "}
+        <code>docs/opendata.md</code>, y <code>python manage.py snapshot_verify</code> lo hace todo);{" "}
         {SNAPSHOT_MODE ? null : (
           <>
             la API y su documentación están en <a href={apiUrl("/api/docs/")}>/api/docs/</a>.
