@@ -75,6 +75,18 @@ class Ballots:
         return cls(by_kind[PartidoKind.VALID], by_kind[PartidoKind.NULO], by_kind[PartidoKind.BLANCO])
 
 
+def ballots_answer(ballots: Ballots) -> dict[str, Any]:
+    """Ballots as every results answer gives them (docs/api.md)."""
+    valid, nulos, blancos = ballots.percents
+    return {
+        "valid": ballots.valid,
+        "nulos": ballots.nulos,
+        "blancos": ballots.blancos,
+        "cast": ballots.cast,
+        "percent": {"valid": valid, "nulos": nulos, "blancos": blancos},
+    }
+
+
 def ballots_cast(*, papeleta: str | None) -> Ballots:
     """Ballots cast nationwide on `papeleta` (None: every papeleta).
 
