@@ -378,6 +378,7 @@ class ApiRootView(PublicReadView):
             "api-top-sedes",
             "api-summary",
             "api-progress",
+            "api-area",
             "api-actas",
             "api-schema",
             "api-docs",
