@@ -129,7 +129,11 @@ def area_views(source: str, papeleta: str) -> Iterator[tuple[AreaKey, dict[str, 
 @contextmanager
 def consistent_reads() -> Iterator[None]:
     """A transaction in which every read sees the same moment (REPEATABLE READ and a consistent
-    snapshot on MariaDB; SQLite's transactions already do). Read-only by intent."""
+    snapshot on MariaDB; SQLite's transactions already do). Read-only by intent. Inside a
+    transaction already, that one decides (its isolation cannot change once it has begun)."""
+    if connection.in_atomic_block:
+        yield
+        return
     with transaction.atomic():
         if connection.vendor == "mysql":
             with connection.cursor() as cursor:

@@ -11,6 +11,7 @@ one sede, and sedes the catalogue of mesas does not hold.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections import Counter
 from dataclasses import replace
@@ -18,6 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -27,7 +29,7 @@ from election.actas.validation import acta_validate
 from election.catalogue.mesa_index import mesa_index_clear
 from election.models import Acta, Departamento, Mesa, Municipio, Papeleta, PapeletaPartido, Partido, Vote
 from election.results.actas import acta_detail
-from election.results.areas import AreaKey, area_view, area_views
+from election.results.areas import AreaKey, area_view, area_views, consistent_reads
 from election.results.mesa_actas import mesa_actas, sedes_actas
 from election.votes.recording import votes_record
 from election.votes.validation import vote_validate
@@ -387,3 +389,23 @@ def test_every_sedes_actas_in_chunks(django_assert_max_num_queries: Any) -> None
 def test_a_mesa_without_any_acta_is_listed_empty(sample_mesas: dict[int, Mesa]) -> None:
     mesa = next(iter(sample_mesas.values()))
     assert mesa_actas(mesa.municipio_id, mesa.sede) == {mesa.numero: {}}
+
+
+def test_consistent_reads_see_one_moment(committed_db: None, redis_client: Any) -> None:
+    """Votes committed meanwhile by another connection are not seen inside the block (the API's
+    connection reads committed rows: without the block, the second read would see them)."""
+    record([("Peten", "Flores", 1, "Blanca", "UNE", "grpc", 1)])
+
+    def more_votes() -> None:
+        try:
+            record([("Peten", "Flores", 1, "Blanca", "VAMOS", "redis", 2)])
+        finally:
+            connection.close()  # this thread's own
+
+    with consistent_reads():
+        before = area_view("votes", "presidente", "17")
+        writer = threading.Thread(target=more_votes)
+        writer.start()
+        writer.join()
+        assert without_time(area_view("votes", "presidente", "17")) == without_time(before)
+    assert area_view("votes", "presidente", "17")["total"] == before["total"] + 2 == 3
