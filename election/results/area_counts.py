@@ -45,8 +45,11 @@ class AreaCount:
     ballots: Ballots = field(default_factory=lambda: Ballots(0, 0, 0))
     progress: Counter[str] = field(default_factory=Counter)
     expected: int = 0
+    # papeleta -> the ranking of `partidos` (election.results.areas), kept while they stay as they are
+    ranked: dict[str, list[tuple[str, int, float]]] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, other: AreaCount) -> None:
+        self.ranked.clear()
         self.partidos.update(other.partidos)
         self.ballots = Ballots(
             self.ballots.valid + other.ballots.valid,
@@ -70,9 +73,13 @@ class AreaCount:
 
 def _of_votes(by_sigla: dict[str, int]) -> tuple[Counter[str], Ballots]:
     """A stream's counts per sigla (NULO and BLANCO included) as valid partidos and ballots."""
+    return _valid(by_sigla), Ballots.of(by_sigla)
+
+
+def _valid(by_sigla: dict[str, int]) -> Counter[str]:
+    """The valid partidos' counts (should an acta's votes name NULO or BLANCO, they are ballots)."""
     kinds = catalogue_index().partido_kinds
-    partidos = Counter({sigla: n for sigla, n in by_sigla.items() if sigla not in kinds and n})
-    return partidos, Ballots.of(by_sigla)
+    return Counter({sigla: n for sigla, n in by_sigla.items() if n and sigla not in kinds})
 
 
 def _of_progress(row: Counter[str]) -> Ballots:
@@ -193,7 +200,7 @@ def place_counts(
         if source == SOURCE_ACTAS:
             count.ballots = _of_progress(count.progress)
             if entry is not None:
-                count.partidos = _of_votes(entry.votes)[0]
+                count.partidos = _valid(entry.votes)
         found.status[mesa] = status
         found.sedes[(mun, its_sede)].add(count)
     if source == SOURCE_VOTES:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from django.db import connection, transaction
@@ -84,8 +85,8 @@ def area_view(
     places = place_counts(source, papeleta, departamento=departamento, municipio=municipio, sede=sede)
     if sede is None:
         own = tally_counts(source, papeleta, by=MUNICIPIO, departamento=departamento, municipio=municipio)
-        extra = sedes_with_votes(departamento=departamento, municipio=municipio)
-        return _municipio(source, papeleta, municipio, own.get(municipio, AreaCount()), places, extra, as_of)
+        sedes = _sedes_by_municipio(sedes_with_votes(departamento=departamento, municipio=municipio), places)
+        return _municipio(source, papeleta, municipio, own.get(municipio, AreaCount()), places, sedes, as_of)
     return _sede(source, papeleta, (municipio, sede), places, as_of)
 
 
@@ -101,7 +102,7 @@ def area_views(source: str, papeleta: str) -> Iterator[tuple[AreaKey, dict[str, 
     as_of = timezone.now()
     municipios = tally_counts(source, papeleta, by=MUNICIPIO)
     places = place_counts(source, papeleta)
-    extra = sedes_with_votes()
+    sedes = _sedes_by_municipio(sedes_with_votes(), places)
     names = catalogue_index().municipio_names
     departamentos = {code: AreaCount() for code in catalogue_index().departamento_names}
     for code, count in municipios.items():
@@ -116,7 +117,7 @@ def area_views(source: str, papeleta: str) -> Iterator[tuple[AreaKey, dict[str, 
     for municipio in sorted(set(names) | set(municipios)):
         departamento = municipio[:2]
         own = municipios.get(municipio, AreaCount())
-        view = _municipio(source, papeleta, municipio, own, places, extra, as_of)
+        view = _municipio(source, papeleta, municipio, own, places, sedes, as_of)
         yield AreaKey(MUNICIPIO, departamento, municipio), view
         for child in view["children"]:
             key = (municipio, child["code"])
@@ -177,14 +178,12 @@ def _municipio(
     municipio: str,
     own: AreaCount,
     places: PlaceCounts,
-    extra: set[SedeKey],
+    sedes_by_municipio: dict[str, set[str]],
     as_of: datetime,
 ) -> dict[str, Any]:
     index = mesa_index()
     own = _expecting(own, index.count(municipio=municipio))
-    sedes = set(index.municipio_sedes.get(municipio, []))
-    sedes |= {sede for mun, sede in extra if mun == municipio}
-    sedes |= {sede for mun, sede in places.sedes if mun == municipio}
+    sedes = set(index.municipio_sedes.get(municipio, [])) | sedes_by_municipio.get(municipio, set())
     children = [
         Child(
             sede,
@@ -195,6 +194,15 @@ def _municipio(
     ]
     key = AreaKey(MUNICIPIO, municipio[:2], municipio)
     return _view(source, papeleta, key, own, children, as_of)
+
+
+def _sedes_by_municipio(with_votes: set[SedeKey], places: PlaceCounts) -> dict[str, set[str]]:
+    """The sedes a municipio lists beside the catalogue's: those a vote named, on any papeleta
+    (so that every source and papeleta lists the same), and those its actas were read for."""
+    found: dict[str, set[str]] = {}
+    for municipio, sede in with_votes | places.sedes.keys():
+        found.setdefault(municipio, set()).add(sede)
+    return found
 
 
 def _sede(source: str, papeleta: str, key: SedeKey, places: PlaceCounts, as_of: datetime) -> dict[str, Any]:
@@ -260,11 +268,29 @@ def _view(
 
 def _ranked(papeleta: str, count: AreaCount) -> list[tuple[str, int, float]]:
     """Every partido of the papeleta (and any other with votes), by votes descending then
-    sigla, with its percent of the valid votes (largest remainder, as /api/results/partidos)."""
-    siglas = papeleta_partidos(papeleta) | {sigla for sigla, votes in count.partidos.items() if votes}
-    rows = sorted(((sigla, count.partidos.get(sigla, 0)) for sigla in siglas), key=lambda r: (-r[1], r[0]))
-    percents = largest_remainder_percents([votes for _, votes in rows])
-    return [(sigla, votes, pct) for (sigla, votes), pct in zip(rows, percents, strict=True)]
+    sigla, with its percent of the valid votes (largest remainder, as /api/results/partidos).
+    Kept on `count`: a sede's ranking serves its municipio's children and its own view."""
+    kept = count.ranked.get(papeleta)
+    if kept is not None:
+        return kept
+    on_ballot = _in_order(papeleta_partidos(papeleta))
+    partidos = count.partidos
+    others = [sigla for sigla, votes in partidos.items() if votes and sigla not in on_ballot[1]]
+    siglas = sorted([*on_ballot[0], *others]) if others else on_ballot[0]
+    if not any(partidos.values()):  # nothing yet: every partido at zero, by sigla
+        ranked = [(sigla, 0, 0.0) for sigla in siglas]
+    else:
+        rows = sorted(((sigla, partidos.get(sigla, 0)) for sigla in siglas), key=lambda r: (-r[1], r[0]))
+        percents = largest_remainder_percents([votes for _, votes in rows])
+        ranked = [(sigla, votes, pct) for (sigla, votes), pct in zip(rows, percents, strict=True)]
+    count.ranked[papeleta] = ranked
+    return ranked
+
+
+@lru_cache(maxsize=32)
+def _in_order(siglas: frozenset[str]) -> tuple[list[str], frozenset[str]]:
+    """A papeleta's partidos by sigla (once per catalogue copy: the set is the index's own)."""
+    return sorted(siglas), siglas
 
 
 def _child(papeleta: str, child: Child) -> dict[str, Any]:
@@ -275,7 +301,7 @@ def _child(papeleta: str, child: Child) -> dict[str, Any]:
     total = sum(votes for _, votes, _ in ranked)
     leader = ranked[0] if total else None
     runner_up = ranked[1] if leader is not None and len(ranked) > 1 and ranked[1][1] else None
-    progress = child.numbers.progress_read
+    counted, expected = child.numbers.progress["actas_counted"], child.numbers.expected
     summary: dict[str, Any] = {
         "code": child.code,
         "nombre": child.nombre,
@@ -286,9 +312,9 @@ def _child(papeleta: str, child: Child) -> dict[str, Any]:
         "leader_percent": leader[2] if leader else None,
         "runner_up": runner_up[0] if runner_up else None,
         "margin_percent": percent(leader[1] - (runner_up[1] if runner_up else 0), total) if leader else None,
-        "actas_expected": progress.actas_expected,
-        "actas_counted": progress.actas_counted,
-        "percent_counted": progress.percent_counted,
+        "actas_expected": expected,
+        "actas_counted": counted,
+        "percent_counted": percent(counted, expected),  # as Progress.percent_counted
     }
     if child.status is not None:
         summary["status"] = child.status
