@@ -192,26 +192,41 @@ def place_counts(
     columns = ("mesa_id", "municipio_id", "sede", "status", "mesa__padron", "counted_entry_id")
     numbers = ("votes", "nulos", "blancos", "voters", "total_cast")
     rows = heads.values_list(*columns, *(f"counted_entry__{name}" for name in numbers))
+    mesas_kept = municipio is None or sede is not None  # a municipio's view lists sedes, not mesas
     for mesa, mun, its_sede, status, padron, counted_id, *counted in rows.iterator(chunk_size=5000):
         entry = Counted(*counted) if counted_id is not None else None
-        count = found.mesas[mesa]
-        count.progress = progress_of(status, entry, padron)
-        count.expected = 1
-        if source == SOURCE_ACTAS:
-            count.ballots = _of_progress(count.progress)
-            if entry is not None:
-                count.partidos = _valid(entry.votes)
+        progress = progress_of(status, entry, padron)
+        partidos = _valid(entry.votes) if source == SOURCE_ACTAS and entry is not None else None
+        place = found.sedes[(mun, its_sede)]
+        place.progress.update(progress)
+        if partidos:
+            place.partidos.update(partidos)
         found.status[mesa] = status
-        found.sedes[(mun, its_sede)].add(count)
+        if mesas_kept:
+            count = found.mesas[mesa]
+            count.progress, count.partidos = progress, partidos or Counter()
+            if source == SOURCE_ACTAS:
+                count.ballots = _of_progress(progress)
+    if source == SOURCE_ACTAS:  # a sede's ballots: its counted actas', as ActaProgress sums them
+        for place in found.sedes.values():
+            place.ballots = _of_progress(place.progress)
     if source == SOURCE_VOTES:
-        _stream_add(found, papeleta, mesas, departamento=departamento, municipio=municipio, sede=sede)
+        _stream_add(
+            found,
+            papeleta,
+            mesas if mesas_kept else [],
+            departamento=departamento,
+            municipio=municipio,
+            sede=sede,
+        )
     # Every mesa and sede of the catalogue in the area, read or not; the actas expected are
     # the catalogue's: one per mesa.
     for number in index.mesas if mesas is None else mesas:
-        found.mesas[number].expected = 1
-        place = index.mesas.get(number)
-        if place is not None:
-            found.sedes.setdefault((place.municipio_code, place.sede), AreaCount())  # listed, even if empty
+        if mesas_kept:
+            found.mesas[number].expected = 1
+        where = index.mesas.get(number)
+        if where is not None:
+            found.sedes.setdefault((where.municipio_code, where.sede), AreaCount())  # listed, even if empty
     for key, count in found.sedes.items():
         count.expected = len(index.per_sede.get(key, []))
     return found
@@ -238,6 +253,8 @@ def _stream_add(
     for key, counted in by_sede.items():
         count = found.sedes[key]
         count.partidos, count.ballots = _of_votes(counted)
+    if mesas == []:  # no mesa wanted (a municipio's view) or none in the area
+        return
     tally = MesaTally.objects.filter(papeleta_id=papeleta, votes__gt=0)
     if mesas is not None:
         tally = tally.filter(mesa__in=mesas)
