@@ -63,13 +63,15 @@ def actas_of_mesas(mesas: Sequence[int]) -> SedeActas:
     if not mesas:
         return found
     wanted = sorted(set(mesas))
-    heads = list(Acta.objects.select_related("counted_entry").filter(mesa_id__in=wanted))
+    heads = list(Acta.objects.filter(mesa_id__in=wanted))
     versions: defaultdict[int, list[ActaVersion]] = defaultdict(list)
     for version in ActaVersion.objects.filter(acta__mesa_id__in=wanted).order_by("acta_id", "number"):
         versions[version.acta_id].append(version)
     entries: defaultdict[tuple[int, str], list[ActaEntry]] = defaultdict(list)
+    by_id: dict[int, ActaEntry] = {}
     for entry in ActaEntry.objects.filter(mesa_id__in=wanted).order_by("id"):
         entries[(entry.mesa_id, entry.papeleta_id)].append(entry)
+        by_id[entry.pk] = entry
     streams: defaultdict[tuple[int, str], dict[str, int]] = defaultdict(dict)
     rows = MesaTally.objects.filter(mesa__in=wanted, votes__gt=0).order_by("mesa", "papeleta", "partido")
     for mesa, papeleta, sigla, votes in rows.values_list("mesa", "papeleta_id", "partido_id", "votes"):
@@ -77,6 +79,8 @@ def actas_of_mesas(mesas: Sequence[int]) -> SedeActas:
     # Papeletas and siglas in Python's order, as acta_detail's (the collation's may differ).
     for head in sorted(heads, key=lambda head: (head.mesa_id, head.papeleta_id)):
         key = (head.mesa_id, head.papeleta_id)
+        if head.counted_entry_id in by_id:  # one of its entries, read above: not read again
+            head.counted_entry = by_id[head.counted_entry_id]
         stream = dict(sorted(streams.get(key, {}).items()))
         found[head.mesa_id][head.papeleta_id] = acta_detail_shaped(
             head, versions[head.pk], entries[key], stream
