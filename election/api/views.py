@@ -388,6 +388,9 @@ class ApiRootView(PublicReadView):
             "api-summary",
             "api-progress",
             "api-actas",
+            "api-snapshots",
+            "api-snapshots-latest",
+            "api-snapshots-timeline",
             "api-schema",
             "api-docs",
         ]
