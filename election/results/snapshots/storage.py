@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 from typing import IO, Any
 
 from django.core.files import File
@@ -49,6 +50,17 @@ class SnapshotFileStorage(FileSystemStorage):
 
     def get_available_name(self, name: str, max_length: int | None = None) -> str:
         return name  # the layout fixes every name; latest.json is replaced on purpose
+
+    def delete(self, name: str) -> None:
+        """The file, then each folder it leaves empty (an abandoned snapshot leaves no folder)."""
+        super().delete(name)
+        root, folder = Path(self.location).resolve(), Path(self.path(name)).parent
+        while folder != root and folder.is_relative_to(root):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty, or gone
+                break
+            folder = folder.parent
 
     def _save(self, name: str, content: Any) -> str:
         full_path = self.path(name)
