@@ -19,7 +19,7 @@ from election.results.snapshots import writer
 from election.results.snapshots.files import SnapshotFile
 from election.results.snapshots.writer import SnapshotAbandoned, snapshot_take
 from tests.api.conftest import KNOWN_VOTES, NULL_AND_BLANK, record
-from tests.support.snapshots import empty_chain, file_sha256, manifest_of, snapshot_root, stored_files, take  # noqa: F401
+from tests.support.snapshots import file_sha256, manifest_of, stored_files, take
 
 pytestmark = pytest.mark.usefixtures("db", "redis_client", "sample_actas", "snapshot_root")
 
