@@ -86,7 +86,7 @@ def test_a_manifest_rewritten_to_match_a_changed_file_is_caught(
     chain: list[Snapshot], snapshot_root: Path
 ) -> None:
     """The forger fixes the file's hash in its manifest: the successor's `previous` still gives it away."""
-    raw, manifest = manifest_of(snapshot_root, chain[0])
+    _, manifest = manifest_of(snapshot_root, chain[0])
     entry = next(f for f in manifest["files"] if f["path"] == "panels/summary.json")
     changed = snapshot_root / chain[0].id / entry["path"]
     changed.write_bytes(changed.read_bytes().replace(b'"total":', b'"total": '))
@@ -126,7 +126,7 @@ def test_a_reordered_chain_is_caught(chain: list[Snapshot], snapshot_root: Path)
 def test_a_manifest_out_of_its_fixed_form_is_caught(chain: list[Snapshot], snapshot_root: Path) -> None:
     """Same content, other bytes (spaces): a verifier that hashes the file would disagree with one that
     re-encodes it, so the form itself is checked."""
-    raw, manifest = manifest_of(snapshot_root, chain[2])
+    _, manifest = manifest_of(snapshot_root, chain[2])
     spaced = json.dumps(manifest, ensure_ascii=False).encode()
     (snapshot_root / chain[2].manifest_path).write_bytes(spaced)
     (snapshot_root / "latest.json").write_bytes(spaced)
