@@ -70,12 +70,9 @@ def recount() -> dict[str, Any]:
     national: dict[str, dict[str, Any]] = {"actas": {}, "votes": {}}
     counted_total = 0
     for papeleta in Papeleta.objects.values_list("code", flat=True):
-        counted = [
-            a.counted_entry
-            for a in Acta.objects.filter(papeleta_id=papeleta, status="counted").select_related(
-                "counted_entry"
-            )
-        ]
+        heads = Acta.objects.filter(papeleta_id=papeleta, status="counted").select_related("counted_entry")
+        counted = [a.counted_entry for a in heads if a.counted_entry is not None]
+        assert len(counted) == len(heads)
         counted_total += len(counted)
         acta_partidos: Counter[str] = Counter()
         for entry in counted:
