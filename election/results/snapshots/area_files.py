@@ -57,20 +57,21 @@ class SedeSpool:
         self.file.close()
 
 
-def _areas_module() -> Any:
-    """election.results.areas (helper AREA's); None until it is merged."""
+def _areas_modules() -> tuple[Any, Any] | None:
+    """election.results.areas and .mesa_actas (helper AREA's); None until they are merged."""
     try:
-        from election.results import areas  # type: ignore[attr-defined,unused-ignore]
+        from election.results import areas, mesa_actas  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         logger.warning("snapshot without area files: election.results.areas is not there yet")
         return None
-    return areas
+    return areas, mesa_actas
 
 
 def area_files(context: SnapshotContext) -> Iterator[SnapshotFile]:
-    areas = _areas_module()
-    if areas is None:
+    modules = _areas_modules()
+    if modules is None:
         return
+    areas, mesa_actas = modules
     spool = SedeSpool()
     try:
         for source in SOURCES:
@@ -85,9 +86,12 @@ def area_files(context: SnapshotContext) -> Iterator[SnapshotFile]:
                         yield json_file(f"{prefix}/municipio/{view['municipio']['code']}.json", view)
                     else:
                         spool.add((view["municipio"]["code"], str(view["sede"])), source, papeleta, view)
-        for municipio, sede in sorted(spool.where):
-            actas = areas.mesa_actas(municipio, sede)
+        written: set[SedeKey] = set()
+        for municipio, sede, actas in mesa_actas.sedes_actas():  # every sede of the catalogue, in chunks
+            written.add((municipio, sede))
             yield SnapshotFile(f"sede/{municipio}-{sede}.json", _sede_writer(spool, (municipio, sede), actas))
+        for municipio, sede in sorted(set(spool.where) - written):  # votes name it, the catalogue does not
+            yield SnapshotFile(f"sede/{municipio}-{sede}.json", _sede_writer(spool, (municipio, sede), {}))
     finally:
         spool.close()
 
