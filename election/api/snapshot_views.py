@@ -23,7 +23,7 @@ from election.api.views import ERRORS, PublicReadView, VotesPagination, content_
 from election.models import Snapshot
 from election.results.snapshots.manifest import iso_time
 from election.results.snapshots.storage import snapshot_storage
-from election.results.snapshots.timeline import chain_counts, timeline_answer
+from election.results.snapshots.timeline import chain_national, timeline_answer
 
 NO_SNAPSHOT = "No snapshot has been published yet."
 LATEST_CACHE_CONTROL = "public, max-age=1"
@@ -145,4 +145,5 @@ class SnapshotTimelineView(PublicReadView):
     )
     def get(self, request: Request) -> Any:
         params = self.query(request)
-        return content_tagged(request, timeline_answer(params["source"], params["papeleta"], chain_counts()))
+        source, papeleta = params["source"], params["papeleta"]
+        return content_tagged(request, timeline_answer(source, papeleta, chain_national(source, papeleta)))

@@ -9,11 +9,14 @@ import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from socketserver import ThreadingMixIn
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.core.wsgi import get_wsgi_application
 
 from election.results.snapshots.verify import Http, verify_chain
 from tests.api.conftest import KNOWN_VOTES, record
@@ -23,6 +26,27 @@ from tests.support.snapshots import take
 class Quiet(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+class QuietWSGI(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+@pytest.fixture
+def api_server() -> Iterator[str]:
+    """The API in this process (so the test's settings hold), over real HTTP, on committed data;
+    not pytest-django's live_server, whose teardown empties every table, the catalogue included."""
+    server = make_server("127.0.0.1", 0, get_wsgi_application(), ThreadingWSGIServer, QuietWSGI)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture
@@ -42,7 +66,7 @@ def test_the_chain_verifies_over_http_and_a_changed_byte_does_not(
     redis_client: Any,
     snapshot_root: Path,
     static_server: str,
-    live_server: Any,
+    api_server: str,
     settings: Any,
     capsys: Any,
 ) -> None:
@@ -52,7 +76,7 @@ def test_the_chain_verifies_over_http_and_a_changed_byte_does_not(
         record(rows)
         chain.append(take())
     chain.append(take())
-    listing = f"{live_server.url}/api/snapshots/?page_size=1"  # three pages to follow
+    listing = f"{api_server}/api/snapshots/?page_size=1"  # three pages to follow
     report = verify_chain(Http(static_server, listing))
     assert report.problems == [] and report.snapshots == [s.id for s in reversed(chain)]
     assert report.files == sum(s.file_count for s in chain)

@@ -32,7 +32,19 @@ class ChainCounts:
 def chain_counts(limit: int = TIMELINE_POINTS) -> list[ChainCounts]:
     """The newest `limit` snapshots' counts, oldest first (the primary key, read backwards)."""
     rows = Snapshot.objects.order_by("-id").values_list("id", "time", "counts")[:limit]
-    return [ChainCounts(id, time, counts) for id, time, counts in reversed(rows)]
+    return [ChainCounts(id, time, counts) for id, time, counts in reversed(list(rows))]
+
+
+def chain_national(source: str, papeleta: str, limit: int = TIMELINE_POINTS) -> list[ChainCounts]:
+    """chain_counts with only `source` and `papeleta`'s national counts, extracted by the database
+    (JSON_EXTRACT): the API's timeline reads about a tenth of each row's counts."""
+    rows = Snapshot.objects.order_by("-id").values_list(
+        "id", "time", f"counts__national__{source}__{papeleta}"
+    )
+    return [
+        ChainCounts(id, time, {"national": {source: {papeleta: national}}} if national is not None else {})
+        for id, time, national in reversed(list(rows[:limit]))
+    ]
 
 
 def timeline_answer(source: str, papeleta: str, chain: Sequence[ChainCounts]) -> dict[str, Any]:
