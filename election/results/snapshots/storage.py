@@ -4,13 +4,16 @@
 Every file of a snapshot is written once under its own id and never changed, so it may be
 cached for good; latest.json is the one object replaced, every snapshot, so caches keep it for
 seconds. A reader must never see half a file: the directory backend writes each file beside
-its place and renames it there (atomic on POSIX), a bucket upload is atomic by itself.
+its place and renames it there (atomic on POSIX), and flushes them all to disk once before the
+manifest; a bucket upload is atomic and durable by itself.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -62,21 +65,31 @@ class SnapshotFileStorage(FileSystemStorage):
                 break
             folder = folder.parent
 
-    def _save(self, name: str, content: Any) -> str:
+    @contextmanager
+    def writing(self, name: str) -> Iterator[IO[bytes]]:
+        """A file written straight into its place: to a temporary name beside it, renamed over it
+        when the block ends, removed if the block fails. Not flushed to disk one by one (thousands
+        of fsyncs would cost more than the snapshot): `sync()` once before the manifest."""
         full_path = self.path(name)
         directory = os.path.dirname(full_path)
         os.makedirs(directory, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-")
         try:
-            with os.fdopen(handle, "wb") as out:
-                for chunk in content.chunks(CHUNK):
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
+            with os.fdopen(handle, "wb", buffering=CHUNK) as out:
+                yield out
             os.chmod(temporary, 0o644)  # served to anyone: readable by the static server's user
             os.replace(temporary, full_path)
         except BaseException:
             if os.path.exists(temporary):
                 os.unlink(temporary)
             raise
+
+    def _save(self, name: str, content: Any) -> str:
+        with self.writing(name) as out:
+            for chunk in content.chunks(CHUNK):
+                out.write(chunk)
         return name
+
+    def sync(self) -> None:
+        """Every file written so far on disk, before the manifest that vouches for them."""
+        os.sync()

@@ -42,7 +42,7 @@ from election.results.snapshots.manifest import (
     sha256_hex,
     snapshot_id,
 )
-from election.results.snapshots.storage import snapshot_storage, storage_save
+from election.results.snapshots.storage import SnapshotFileStorage, snapshot_storage, storage_save
 from election.results.snapshots.timeline import TIMELINE_POINTS, ChainCounts, chain_counts
 
 logger = logging.getLogger(__name__)
@@ -111,6 +111,8 @@ def _snapshot_write(
                 entries.append(_file_store(storage, written[-1], file))
         previous = head.sha256 if head is not None else None
         manifest = manifest_bytes(id=id, time=iso_time(time), previous=previous, counts=counts, files=entries)
+        if isinstance(storage, SnapshotFileStorage):
+            storage.sync()  # the files on disk before the manifest that vouches for them
         lease.renew()  # still the one writer: else abandon, before anything refers to these files
         manifest_name = f"{id}/{MANIFEST_NAME}"
         written.append(manifest_name)
@@ -149,6 +151,11 @@ def _snapshot_write(
 
 
 def _file_store(storage: Storage, name: str, file: SnapshotFile) -> FileEntry:
+    if isinstance(storage, SnapshotFileStorage):  # straight into place: no second copy
+        with storage.writing(name) as out:
+            sink = HashingWriter(out)
+            file.write(sink)  # type: ignore[arg-type]  # HashingWriter writes as a binary IO does
+        return sink.entry(file.path)
     with tempfile.SpooledTemporaryFile(max_size=IN_MEMORY_UP_TO) as spool:
         sink = HashingWriter(spool)  # type: ignore[arg-type]  # a spooled file is a binary IO
         file.write(sink)  # type: ignore[arg-type]  # HashingWriter writes as a binary IO does
