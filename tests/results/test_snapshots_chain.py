@@ -131,3 +131,13 @@ def test_a_manifest_out_of_its_fixed_form_is_caught(chain: list[Snapshot], snaps
     (snapshot_root / chain[2].manifest_path).write_bytes(spaced)
     (snapshot_root / "latest.json").write_bytes(spaced)
     assert_caught(snapshot_root, "latest.json: not in the fixed form")
+
+
+def test_the_newest_few_can_be_checked_alone(chain: list[Snapshot], snapshot_root: Path, capsys: Any) -> None:
+    """A damaged old snapshot does not show when only the newest two are asked for; it does in full."""
+    (snapshot_root / chain[0].id / "panels" / "summary.json").unlink()
+    report = verify_chain(Directory(snapshot_root), last=2)
+    assert report.ok and report.snapshots == [chain[2].id, chain[1].id]
+    call_command("snapshot_verify", "--dir", str(snapshot_root), "--last", "2")
+    assert "Newest 2 snapshots verified" in capsys.readouterr().out
+    assert_caught(snapshot_root, f"{chain[0].id}/panels/summary.json: missing")

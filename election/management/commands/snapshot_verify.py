@@ -29,6 +29,9 @@ class Command(BaseCommand):
             help="with --url: the API's list of snapshots (e.g. http://127.0.0.1:8000/api/snapshots/), "
             "where a previous manifest is found by its hash",
         )
+        parser.add_argument(
+            "--last", type=int, help="only the newest N snapshots (links and files), not back to the first"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         published: Published
@@ -36,7 +39,9 @@ class Command(BaseCommand):
             published = Http(options["url"], options["api"])
         else:
             published = Directory(options["dir"] or Path(settings.SNAPSHOT_DIR))
-        report = verify_chain(published)
+        if options["last"] is not None and options["last"] < 1:
+            raise CommandError("--last must be at least 1")
+        report = verify_chain(published, last=options["last"])
         for line in report_lines(report):
             (self.stdout if report.ok else self.stderr).write(line)
         if not report.ok:
