@@ -1,7 +1,6 @@
 """The area views, the sede files and the open data inside a snapshot: each the same answer the
 per-request reader gives (election.results.areas.area_view, acta_detail, the open-data writers),
-read back from disk. They come from helpers AREA and OPEN's packages: skipped only while those
-are not merged (the `snapshots` command then writes none of these files either)."""
+read back from disk."""
 
 from __future__ import annotations
 
@@ -13,12 +12,10 @@ from typing import Any
 import pytest
 
 from election.models import Acta, Mesa, Snapshot
+from election.results import areas, opendata
 from election.results.actas import acta_detail
 from tests.api.conftest import KNOWN_VOTES, NULL_AND_BLANK, record
 from tests.support.snapshots import manifest_of, take
-
-areas = pytest.importorskip("election.results.areas")
-opendata = pytest.importorskip("election.results.opendata")
 
 pytestmark = pytest.mark.usefixtures("db", "redis_client", "sample_actas", "snapshot_root")
 SOURCES = ("actas", "votes")

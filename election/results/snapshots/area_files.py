@@ -11,17 +11,17 @@ sede's file is put together from those bytes at the end: memory holds offsets, n
 
 from __future__ import annotations
 
-import logging
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import IO, Any
 
+from election.results.areas import area_views
+from election.results.mesa_actas import sedes_actas
 from election.results.snapshots.counts import SOURCES, papeleta_codes
 from election.results.snapshots.files import SnapshotContext, SnapshotFile, json_file
 from election.results.snapshots.manifest import json_bytes
 
-logger = logging.getLogger(__name__)
 SedeKey = tuple[str, str]  # (municipio code, sede)
 
 
@@ -57,26 +57,12 @@ class SedeSpool:
         self.file.close()
 
 
-def _areas_modules() -> tuple[Any, Any] | None:
-    """election.results.areas and .mesa_actas (helper AREA's); None until they are merged."""
-    try:
-        from election.results import areas, mesa_actas  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        logger.warning("snapshot without area files: election.results.areas is not there yet")
-        return None
-    return areas, mesa_actas
-
-
 def area_files(context: SnapshotContext) -> Iterator[SnapshotFile]:
-    modules = _areas_modules()
-    if modules is None:
-        return
-    areas, mesa_actas = modules
     spool = SedeSpool()
     try:
         for source in SOURCES:
             for papeleta in papeleta_codes():
-                for _key, view in areas.area_views(source, papeleta):
+                for _key, view in area_views(source, papeleta):
                     level, prefix = view["level"], f"area/{source}/{papeleta}"
                     if level == "pais":
                         yield json_file(f"{prefix}/pais.json", view)
@@ -87,7 +73,7 @@ def area_files(context: SnapshotContext) -> Iterator[SnapshotFile]:
                     else:
                         spool.add((view["municipio"]["code"], str(view["sede"])), source, papeleta, view)
         written: set[SedeKey] = set()
-        for municipio, sede, actas in mesa_actas.sedes_actas():  # every sede of the catalogue, in chunks
+        for municipio, sede, actas in sedes_actas():  # every sede of the catalogue, in chunks
             written.add((municipio, sede))
             yield SnapshotFile(f"sede/{municipio}-{sede}.json", _sede_writer(spool, (municipio, sede), actas))
         for municipio, sede in sorted(set(spool.where) - written):  # votes name it, the catalogue does not

@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Any
+from typing import Any, BinaryIO
 
 from election.results.snapshots.counts import SOURCES, papeleta_codes
 from election.results.snapshots.manifest import json_bytes
 from election.results.snapshots.timeline import ChainCounts, timeline_answer
 
-Write = Callable[[IO[bytes]], Any]
+Write = Callable[[BinaryIO], Any]
 
 
 @dataclass(frozen=True, slots=True)
