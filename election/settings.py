@@ -313,6 +313,8 @@ if SNAPSHOT_INTERVAL_S <= 0:
     raise ImproperlyConfigured(
         f"SNAPSHOT_INTERVAL_S={SNAPSHOT_INTERVAL_S} must be a positive number of seconds."
     )
+# How many snapshots to keep, the newest (0: all). make run keeps 30 (scripts/run.sh).
+SNAPSHOT_KEEP = env_int("SNAPSHOT_KEEP", 0)
 SNAPSHOT_DIR = Path(env_str("SNAPSHOT_DIR", str(VAR_DIR / "snapshots"))).resolve()
 SNAPSHOT_PUBLIC_URL = env_str("SNAPSHOT_PUBLIC_URL", "http://127.0.0.1:8003/").rstrip("/") + "/"
 SNAPSHOT_STORAGE = env_str("SNAPSHOT_STORAGE", "file").lower()

@@ -141,3 +141,20 @@ def test_the_newest_few_can_be_checked_alone(chain: list[Snapshot], snapshot_roo
     call_command("snapshot_verify", "--dir", str(snapshot_root), "--last", "2")
     assert "Newest 2 snapshots verified" in capsys.readouterr().out
     assert_caught(snapshot_root, f"{chain[0].id}/panels/summary.json: missing")
+
+
+def test_pruning_keeps_the_newest_and_leaves_nothing_of_the_rest(
+    chain: list[Snapshot], snapshot_root: Path
+) -> None:
+    from election.results.snapshots.retention import snapshots_prune
+    from election.results.snapshots.storage import snapshot_storage
+
+    assert snapshots_prune(snapshot_storage(), 0) == 0  # 0 keeps every one
+    assert snapshots_prune(snapshot_storage(), 2) == 1
+    assert list(Snapshot.objects.order_by("id").values_list("id", flat=True)) == [chain[1].id, chain[2].id]
+    assert sorted(p.name for p in snapshot_root.iterdir()) == sorted(
+        [chain[1].id, chain[2].id, "latest.json"]
+    )
+    report = verify(snapshot_root)
+    assert report.problems == [f"{chain[1].id}: its previous manifest {chain[0].sha256} is not published"]
+    assert verify_chain(Directory(snapshot_root), last=2).ok

@@ -3,7 +3,8 @@ snapshot that overruns the interval is followed at once by the next, never by tw
 
 SIGTERM or SIGINT set `stop`: the loop ends between snapshots, and a snapshot being written is
 abandoned at its next file, before its manifest, deleting what it wrote; the chain is left as
-it was. A snapshot that fails is logged and the loop goes on: the next one starts afresh.
+it was. A snapshot that fails is logged and the loop goes on: the next one starts afresh. After
+each snapshot, those beyond the newest SNAPSHOT_KEEP are pruned (retention.py).
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ import threading
 import time
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.db import close_old_connections, connection
 
 from election.results.snapshots.files import FileSource
+from election.results.snapshots.retention import snapshots_prune
+from election.results.snapshots.storage import snapshot_storage
 from election.results.snapshots.writer import SnapshotAbandoned, snapshot_take
 
 logger = logging.getLogger(__name__)
@@ -26,6 +30,7 @@ def snapshot_once(sources: Sequence[FileSource], stop: threading.Event) -> bool:
     close_old_connections()
     try:
         snapshot_take(sources=sources, stop=stop.is_set)
+        snapshots_prune(snapshot_storage(), settings.SNAPSHOT_KEEP)
     except SnapshotAbandoned as exc:
         logger.warning("snapshot abandoned", extra={"reason": str(exc)})
         return True
