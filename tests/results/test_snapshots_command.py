@@ -77,3 +77,14 @@ def test_the_loop_waits_for_the_interval(
     time.sleep(1)
     assert rows() == 1  # the next one only 2 s after the first began
     child.wait_until(lambda: rows() >= 2, 10, "the second snapshot")
+
+
+def test_the_loop_prunes_beyond_snapshot_keep(
+    committed_db: None, empty_chain: None, snapshot_root: Path, settings: Any
+) -> None:
+    settings.SNAPSHOT_KEEP = 2
+    for _ in range(3):
+        call_command("snapshots", "--once")
+    kept = sorted(Snapshot.objects.values_list("id", flat=True))
+    assert len(kept) == 2
+    assert sorted(p.name for p in snapshot_root.iterdir() if p.is_dir()) == kept
