@@ -42,6 +42,9 @@ DJANGO_FREE = (
     "election.actas.types",
     "election.actas.trep",
     "election.admission.credentials",
+    # The snapshot verifier checks the published files as an outsider would: no Django, no models.
+    "election.results.snapshots.manifest",
+    "election.results.snapshots.verify",
     *package_modules("election.ingest", "election.lib", "election.observability"),
 )
 FRAMEWORKS = ("django", "celery", "kombu")
