@@ -32,9 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.apps import apps
 
-from election.models import Acta, ActaEntry, ActaVersion, Mesa
+from election.models import Acta, ActaEntry, ActaVersion, Mesa, Snapshot
 from scripts.devservices import free_port
 from scripts.processes import Spawn
 from scripts.system import System
@@ -94,8 +93,7 @@ def site(spawn: Spawn, service_env: dict[str, str], redis_client, tmp_path: Path
         finally:
             server.shutdown()
             server.server_close()
-            chain_model = "Snapshot"  # by name: the model comes with the snapshots package
-            apps.get_model("election", chain_model).objects.all().delete()
+            Snapshot.objects.all().delete()  # the chain's rows
 
 
 # --- What the page must show, recomputed from the stored actas ------------------------
