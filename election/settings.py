@@ -303,6 +303,11 @@ STATIC_ROOT = VAR_DIR / "static"
 DASHBOARD_DIR = BASE_DIR / "frontend" / "dist"
 # Where the dashboard finds the API, without a trailing slash; empty: the same origin.
 API_URL = env_str("API_URL").rstrip("/")
+# What the public dashboard reads: "api" (the results API) or "snapshots" (only the published
+# snapshot files under SNAPSHOT_PUBLIC_URL, so readers never reach the database).
+DASHBOARD_SOURCE = env_str("DASHBOARD_SOURCE", "api")
+if DASHBOARD_SOURCE not in ("api", "snapshots"):
+    raise ImproperlyConfigured(f"DASHBOARD_SOURCE must be 'api' or 'snapshots', not {DASHBOARD_SOURCE!r}")
 
 # --- Snapshots (election/results/snapshots/, docs/snapshots.md) -------------
 # Every SNAPSHOT_INTERVAL_S the `snapshots` process writes the whole of the results as files

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from election.api import dashboard, health
 
@@ -11,5 +11,7 @@ urlpatterns = [
     path("metrics", health.metrics_view, name="metrics"),
     # The built dashboard (frontend/dist); its bundles under /assets/ come from WhiteNoise.
     path("", dashboard.index, name="dashboard"),
+    # The site's own URLs (frontend/src/App.tsx), so that a shared link loads the page too.
+    re_path(dashboard.PAGE_PATHS, dashboard.index, name="dashboard-page"),
     path("config.js", dashboard.config_js, name="dashboard-config"),
 ]

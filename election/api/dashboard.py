@@ -17,6 +17,10 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 from whitenoise.middleware import WhiteNoiseMiddleware
 
+# The results site's pages (frontend/src/App.tsx): /d/<dep>, /m/<mun>, /s/<mun>/<sede>,
+# /mesa/<mun>/<sede>/<mesa> and /votos all answer with index.html; the page routes itself.
+PAGE_PATHS = r"^(?:d/[^/]+|m/[^/]+|s/[^/]+/[^/]+|mesa/[^/]+/[^/]+/[^/]+|votos)/?$"
+
 NOT_BUILT = (
     "<!doctype html><html lang='es'><meta charset='utf-8'><title>Escrutinio</title>"
     "<h1>El tablero no está compilado</h1>"
@@ -40,8 +44,15 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def config_js(request: HttpRequest) -> HttpResponse:
-    """The dashboard's runtime configuration: where the API is (API_URL, empty = this origin)."""
-    config = json.dumps({"apiUrl": settings.API_URL}).replace("<", "\\u003c")
+    """The dashboard's runtime configuration: where the API is (API_URL, empty = this origin),
+    what it reads (DASHBOARD_SOURCE) and where the snapshots are published (SNAPSHOT_PUBLIC_URL)."""
+    config = json.dumps(
+        {
+            "apiUrl": settings.API_URL,
+            "source": settings.DASHBOARD_SOURCE,
+            "snapshotsUrl": getattr(settings, "SNAPSHOT_PUBLIC_URL", ""),
+        }
+    ).replace("<", "\\u003c")
     response = HttpResponse(
         f"window.ESCRUTINIO_CONFIG = {config};\n", content_type="text/javascript; charset=utf-8"
     )
@@ -50,14 +61,17 @@ def config_js(request: HttpRequest) -> HttpResponse:
 
 
 class DashboardWhiteNoise(WhiteNoiseMiddleware):
-    """WhiteNoise for collected static files plus the dashboard's hashed bundles at /assets/."""
+    """WhiteNoise for collected static files plus the dashboard's hashed bundles at /assets/
+    and the map's shapes at /geo/ (frontend/public/geo, copied into the build)."""
 
     ASSETS_PREFIX = "/assets/"
+    GEO_PREFIX = "/geo/"
 
     def __init__(self, get_response=None) -> None:  # type: ignore[no-untyped-def]
         super().__init__(get_response)
         assets = settings.DASHBOARD_DIR / "assets"
         self.add_files(str(assets), prefix=self.ASSETS_PREFIX)  # not built: index says how
+        self.add_files(str(settings.DASHBOARD_DIR / "geo"), prefix=self.GEO_PREFIX)
 
     def add_files(self, root: str, prefix: str | None = None) -> None:
         # No warning for a STATIC_ROOT not collected yet (tests, a fresh checkout): the

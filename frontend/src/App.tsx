@@ -1,60 +1,76 @@
-import { useMemo } from "react";
-import { apiUrl, errorText, type Catalogue, type TopDepartamentos } from "./api";
-import { formatInt, formatPercent, formatTime } from "./format";
-import { useLiveSummary, useResource } from "./live";
-import { LatestPanel, PartidosPanel, RoutesPanel, TopDepartamentosPanel, TopSedesPanel } from "./panels";
-import { VotesPanel } from "./VotesPanel";
+// The results site: shareable URLs for every level (wouter: a 2 kB router with hooks, enough
+// for a handful of paths), the same data source for all of them (data/source.ts).
+import { lazy, Suspense } from "react";
+import { Link, Route, Switch, useParams } from "wouter";
+import { DataProvider } from "./data/live";
+import { SNAPSHOT_MODE } from "./data/source";
+import { AreaPage } from "./pages/AreaPage";
+import { MesaPage } from "./pages/MesaPage";
+import { useSelection } from "./selection";
+
+// The original panels load on demand: the results pages do not pay for them.
+const VotesPage = lazy(() => import("./pages/VotesPage").then((m) => ({ default: m.VotesPage })));
+
+function Nav() {
+  const { query } = useSelection();
+  return (
+    <header className="top">
+      <p className="brand">
+        <Link href={`/${query}`}>Escrutinio · Resultados</Link>
+      </p>
+      <nav aria-label="Secciones" className="sections">
+        <Link href={`/${query}`}>Resultados</Link>
+        <Link href="/votos">Votos transmitidos</Link>
+        <a href="/#verificar">Verificar</a>
+      </nav>
+      <p className="mode">{SNAPSHOT_MODE ? "Datos de instantáneas públicas" : "Datos de la API"}</p>
+    </header>
+  );
+}
+
+function DepartamentoRoute() {
+  const { dep } = useParams<{ dep: string }>();
+  return <AreaPage departamento={dep} />;
+}
+function MunicipioRoute() {
+  const { mun } = useParams<{ mun: string }>();
+  return <AreaPage departamento={mun.slice(0, 2)} municipio={mun} />;
+}
+function SedeRoute() {
+  const { mun, sede } = useParams<{ mun: string; sede: string }>();
+  return <AreaPage departamento={mun.slice(0, 2)} municipio={mun} sede={sede} />;
+}
+function MesaRoute() {
+  const { mun, sede, mesa } = useParams<{ mun: string; sede: string; mesa: string }>();
+  return <MesaPage municipio={mun} sede={sede} mesa={mesa} />;
+}
 
 export function App() {
-  const live = useLiveSummary();
-  // The catalogue changes only when an operator edits it: read once per page load.
-  const catalogue = useResource<Catalogue>(apiUrl("/api/catalogue/"), "catalogue");
-  const topDepartamentos = useResource<TopDepartamentos>(
-    apiUrl("/api/results/top-departamentos", { papeleta: "presidente", limit: 3 }),
-    live.version,
-  );
-  const partidoIndex = useMemo(() => {
-    const index = new Map<string, number>();
-    catalogue.data?.partidos.forEach((p, i) => index.set(p.sigla, i));
-    return index;
-  }, [catalogue.data]);
-
   return (
-    <>
-      <header className="top">
-        <h1>Escrutinio en vivo</h1>
-        <p className="status" role="status" data-testid="status">
-          <span className="total">
-            Votos contados: <strong data-testid="total" data-value={live.summary?.total ?? ""}>
-              {live.summary ? formatInt(live.summary.total) : "—"}
-            </strong>
-          </span>
-          {live.summary ? (
-            <span className="ballots" data-testid="ballots" data-nulos={live.summary.ballots.nulos} data-blancos={live.summary.ballots.blancos}>
-              Nulos: <strong>{formatPercent(live.summary.ballots.percent.nulos)}</strong>
-              {" · "}En blanco: <strong>{formatPercent(live.summary.ballots.percent.blancos)}</strong>
-            </span>
-          ) : null}
-          {live.error ? (
-            <span className="offline">Sin conexión con la API: {errorText(live.error)} Reintentando…</span>
-          ) : live.updatedAt ? (
-            <span className="updated">Actualizado a las {formatTime(live.updatedAt.toISOString())}</span>
-          ) : (
-            <span className="updated">Cargando…</span>
-          )}
-        </p>
-      </header>
-      <main className="grid">
-        <RoutesPanel live={live} />
-        <TopDepartamentosPanel top={topDepartamentos} />
-        <TopSedesPanel version={live.version} />
-        <PartidosPanel version={live.version} top={topDepartamentos} catalogue={catalogue.data} partidoIndex={partidoIndex} />
-        <LatestPanel version={live.version} />
-        <VotesPanel version={live.version} catalogue={catalogue.data} />
+    <DataProvider>
+      <Nav />
+      <main>
+        <Suspense fallback={<p className="empty">Cargando…</p>}>
+          <Switch>
+            <Route path="/">
+              <AreaPage />
+            </Route>
+            <Route path="/d/:dep" component={DepartamentoRoute} />
+            <Route path="/m/:mun" component={MunicipioRoute} />
+            <Route path="/s/:mun/:sede" component={SedeRoute} />
+            <Route path="/mesa/:mun/:sede/:mesa" component={MesaRoute} />
+            <Route path="/votos" component={VotesPage} />
+            <Route>
+              <section className="panel">
+                <h1>Página no encontrada</h1>
+                <p>
+                  <Link href="/">Volver a los resultados nacionales</Link>
+                </p>
+              </section>
+            </Route>
+          </Switch>
+        </Suspense>
       </main>
-      <footer className="foot">
-        Datos de la API de resultados; la página se actualiza sola cada segundo, sin recargar.
-      </footer>
-    </>
+    </DataProvider>
   );
 }

@@ -1,6 +1,7 @@
-// Hand-written charts: a few dozen lines each, no chart library in the bundle. Every chart
-// carries its numbers as text and data-* attributes, so screen readers and tests read
-// numbers, not pixels.
+// Charts drawn with Recharts (chosen in docs/frontend.md: SVG with its text in the DOM, and
+// keyboard navigation through its accessibility layer). Every chart also carries its numbers
+// as text and data-* attributes, so screen readers and tests read numbers, not pixels.
+import { Bar, BarChart as RBarChart, Cell, LabelList, Pie, PieChart as RPieChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { formatInt, formatPercent } from "./format";
 
 export interface Bar {
@@ -11,22 +12,27 @@ export interface Bar {
 
 /** Horizontal bars: long Spanish place names stay readable on a phone. */
 export function BarChart({ name, bars, unit }: { name: string; bars: Bar[]; unit: string }) {
-  const max = Math.max(1, ...bars.map((b) => b.value));
   if (bars.length === 0) return <p className="empty" data-chart={name} data-empty="true">Aún no hay votos.</p>;
   return (
-    <ol className="bars" data-chart={name} aria-label={bars.map((b) => `${b.label}: ${b.value} ${unit}`).join("; ")}>
-      {bars.map((bar, i) => (
-        <li key={bar.key} className="bar" data-key={bar.key} data-label={bar.label} data-value={bar.value} data-rank={i + 1}>
-          <span className="bar-label">{bar.label}</span>
-          <span className="bar-track" aria-hidden="true">
-            <span className="bar-fill" style={{ width: `${(bar.value / max) * 100}%` }} />
-          </span>
-          <span className="bar-value">
-            {formatInt(bar.value)} <span className="unit">{unit}</span>
-          </span>
-        </li>
-      ))}
-    </ol>
+    <div className="bar-chart" data-chart={name}>
+      <ResponsiveContainer width="100%" height={bars.length * 44 + 10}>
+        <RBarChart data={bars} layout="vertical" margin={{ top: 4, right: 64, bottom: 4, left: 4 }} accessibilityLayer>
+          <XAxis type="number" hide domain={[0, "dataMax"]} />
+          <YAxis type="category" dataKey="label" width={150} tick={{ fontSize: 12 }} interval={0} />
+          <Tooltip formatter={(value) => [`${formatInt(Number(value))} ${unit}`, ""]} separator="" />
+          <Bar dataKey="value" fill="var(--accent)" isAnimationActive={false} radius={[0, 4, 4, 0]}>
+            <LabelList dataKey="value" position="right" formatter={(v: unknown) => formatInt(Number(v))} className="bar-value" />
+          </Bar>
+        </RBarChart>
+      </ResponsiveContainer>
+      <ol className="sr-only">
+        {bars.map((bar, i) => (
+          <li key={bar.key} data-key={bar.key} data-label={bar.label} data-value={bar.value} data-rank={i + 1}>
+            {bar.label}: {formatInt(bar.value)} {unit}
+          </li>
+        ))}
+      </ol>
+    </div>
   );
 }
 
@@ -38,36 +44,24 @@ export interface Slice {
   color: string;
 }
 
-function arcPath(start: number, end: number): string {
-  // Angles in turns (0..1) from 12 o'clock, clockwise, on a circle of radius 1 at the origin.
-  const point = (t: number) => [Math.sin(2 * Math.PI * t), -Math.cos(2 * Math.PI * t)];
-  const [x0, y0] = point(start);
-  const [x1, y1] = point(end);
-  const large = end - start > 0.5 ? 1 : 0;
-  return `M0 0 L${x0.toFixed(5)} ${y0.toFixed(5)} A1 1 0 ${large} 1 ${x1.toFixed(5)} ${y1.toFixed(5)} Z`;
-}
-
 export function PieChart({ name, slices, total }: { name: string; slices: Slice[]; total: number }) {
   if (total === 0 || slices.length === 0) {
     return <p className="empty" data-chart={name} data-empty="true">Sin votos en esta área.</p>;
   }
-  let at = 0;
-  const shapes = slices.map((slice) => {
-    const start = at;
-    at += slice.value / total;
-    return { slice, start, end: at };
-  });
   return (
     <div className="pie" data-chart={name} data-total={total}>
-      <svg viewBox="-1.05 -1.05 2.1 2.1" role="img" aria-label={slices.map((s) => `${s.label} ${formatPercent(s.percent)}`).join("; ")}>
-        {shapes.map(({ slice, start, end }) =>
-          end - start >= 0.99999 ? (
-            <circle key={slice.key} r="1" fill={slice.color} />
-          ) : (
-            <path key={slice.key} d={arcPath(start, end)} fill={slice.color} stroke="#fff" strokeWidth="0.01" />
-          ),
-        )}
-      </svg>
+      <div className="pie-graphic" role="img" aria-label={slices.map((s) => `${s.label} ${formatPercent(s.percent)}`).join("; ")}>
+        <ResponsiveContainer width="100%" height="100%">
+          <RPieChart>
+            <Pie data={slices} dataKey="value" nameKey="label" outerRadius="95%" isAnimationActive={false} stroke="#fff">
+              {slices.map((s) => (
+                <Cell key={s.key} fill={s.color} />
+              ))}
+            </Pie>
+            <Tooltip formatter={(value, label) => [`${formatInt(Number(value))} votos`, String(label)]} />
+          </RPieChart>
+        </ResponsiveContainer>
+      </div>
       <ul className="legend">
         {slices.map((slice) => (
           <li key={slice.key} data-label={slice.label} data-value={slice.value} data-percent={slice.percent.toFixed(2)}>
@@ -81,16 +75,4 @@ export function PieChart({ name, slices, total }: { name: string; slices: Slice[
       </ul>
     </div>
   );
-}
-
-// Twenty colours that stay apart from each other (after Kelly's colours of maximum contrast).
-const PALETTE = [
-  "#1f5fa8", "#e6194b", "#3cb44b", "#f58231", "#911eb4", "#42a5b5", "#f032e6", "#9a6324",
-  "#808000", "#000075", "#800000", "#469990", "#e6a800", "#5c6bc0", "#aa6e28", "#2e7d32",
-  "#c2185b", "#546e7a", "#7b1fa2", "#00838f",
-];
-
-/** A stable colour per partido (its place in the catalogue), the same in every chart. */
-export function partidoColor(index: number): string {
-  return PALETTE[index % PALETTE.length];
 }

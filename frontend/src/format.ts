@@ -11,3 +11,5 @@ export const formatTime = (iso: string): string => time.format(new Date(iso));
 export const formatMs = (n: number | null | undefined): string => (n == null ? "—" : `${decimal.format(n)} ms`);
 
 export const ROUTE_LABEL: Record<string, string> = { grpc: "gRPC", redis: "Redis/Celery" };
+const dateTime = new Intl.DateTimeFormat("es-GT", { dateStyle: "medium", timeStyle: "medium" });
+export const formatDateTime = (iso: string): string => dateTime.format(new Date(iso));

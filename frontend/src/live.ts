@@ -1,6 +1,8 @@
 // Live updates by polling: one cheap conditional request per second for the summary, and
 // the other panels are re-read only when the summary says votes were stored.
 import { useEffect, useRef, useState } from "react";
+import { useDataState } from "./data/live";
+import { panelUrl, SNAPSHOT_MODE } from "./data/source";
 import { ApiError, apiUrl, getJson, type Route, type Summary } from "./api";
 import { HIDDEN_POLL_MS, POLL_MS } from "./config";
 
@@ -44,6 +46,24 @@ export function ratesOf(samples: RateSample[]): Partial<Record<Route, number>> |
 }
 
 export function useLiveSummary(): Live {
+  return SNAPSHOT_MODE ? useSnapshotSummary() : useApiSummary();
+}
+
+/** Snapshot mode: the summary written with the newest snapshot; its id is the version. */
+function useSnapshotSummary(): Live {
+  const { manifest, manifestError } = useDataState();
+  const id = manifest?.id ?? null;
+  const summary = useResource<Summary>(panelUrl(id, "/api/results/summary", {}, "summary.json"), id);
+  return {
+    summary: summary.data,
+    version: summary.data ? id : null,
+    rates: null,
+    error: manifestError ?? summary.error,
+    updatedAt: manifest ? new Date(manifest.time) : null,
+  };
+}
+
+function useApiSummary(): Live {
   const [live, setLive] = useState<Live>({
     summary: null,
     version: null,

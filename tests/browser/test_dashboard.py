@@ -192,7 +192,7 @@ def test_the_dashboard_shows_the_votes_and_follows_new_ones_without_reload(
     page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="es-GT")
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(system.url("api") + "/")
+    page.goto(system.url("api") + "/votos")  # the original panels, under "Votos transmitidos"
     page.evaluate("window.__notReloaded = true")  # gone if the page ever reloads
 
     def text(selector: str, attribute: str) -> Any:

@@ -1,8 +1,9 @@
 import { useState } from "react";
-import { apiUrl, cursorOf, type Catalogue, type VotePage } from "./api";
-import { Panel, VoteTable, papeletaLabel } from "./common";
-import { ROUTE_LABEL } from "./format";
-import { useResource } from "./live";
+import { cursorOf, type Catalogue, type VotePage } from "../api";
+import { Panel, VoteTable, papeletaLabel } from "../common";
+import { ROUTE_LABEL } from "../format";
+import { panelUrl, SNAPSHOT_MODE } from "../data/source";
+import { useResource } from "../live";
 
 const PAGE_SIZE = 10;
 
@@ -33,7 +34,9 @@ function filtersWith(previous: Filters, field: keyof Filters, value: string): Fi
 export function VotesPanel({ version, catalogue }: { version: string | null; catalogue: Catalogue | null }) {
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
   const [cursor, setCursor] = useState<string | null>(null);
-  const url = apiUrl("/api/votes/", { ...filters, sede: filters.sede.trim(), page_size: PAGE_SIZE, cursor });
+  const unfiltered = cursor === null && Object.values(filters).every((v) => v === "");
+  // Snapshot mode: the newest page only, as written with the snapshot; filters need the API.
+  const url = panelUrl(version, "/api/votes/", { ...filters, sede: filters.sede.trim(), page_size: PAGE_SIZE, cursor }, unfiltered ? "votes.json" : null);
   // The first page follows new votes; an older page stays put while it is being read.
   const page = useResource<VotePage>(url, cursor === null ? version : version && "fixed");
 
@@ -47,7 +50,8 @@ export function VotesPanel({ version, catalogue }: { version: string | null; cat
 
   return (
     <Panel id="votes" title="Todos los votos" wide error={page.error}>
-      <form className="controls" onSubmit={(e) => e.preventDefault()} aria-label="Filtros">
+      {SNAPSHOT_MODE ? <p className="note">Los votos más recientes de la última instantánea; los filtros y las páginas anteriores están en la API.</p> : null}
+      <form hidden={SNAPSHOT_MODE} className="controls" onSubmit={(e) => e.preventDefault()} aria-label="Filtros">
         <Select label="Departamento" name="departamento" value={filters.departamento} onChange={set("departamento")}
           options={catalogue?.departamentos.map((d) => [d.nombre, d.nombre]) ?? []} />
         <Select label="Municipio" name="municipio" value={filters.municipio} onChange={set("municipio")}
@@ -68,7 +72,7 @@ export function VotesPanel({ version, catalogue }: { version: string | null; cat
         </button>
       </form>
       <VoteTable name="votes" votes={page.data?.results ?? []} empty="Ningún voto con estos filtros." />
-      <nav className="pager" aria-label="Páginas">
+      <nav hidden={SNAPSHOT_MODE} className="pager" aria-label="Páginas">
         <button type="button" name="newer" disabled={cursor === null} onClick={() => setCursor(null)}>
           « Primera página
         </button>

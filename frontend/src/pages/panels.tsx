@@ -1,9 +1,11 @@
 import { useEffect, useState } from "react";
-import { apiUrl, type Ballots, type Catalogue, type Partidos, type Route, type TopDepartamentos, type TopSedes, type Vote } from "./api";
-import { BarChart, PieChart, partidoColor } from "./charts";
-import { Panel, VoteTable, papeletaLabel } from "./common";
-import { formatDecimal, formatInt, formatMs, formatPercent, ROUTE_LABEL } from "./format";
-import { useResource, type Live, type Resource } from "./live";
+import { type Ballots, type Catalogue, type Partidos, type Route, type TopDepartamentos, type TopSedes, type Vote } from "../api";
+import { BarChart, PieChart } from "../charts";
+import { partidoColor } from "../labels";
+import { Panel, VoteTable, papeletaLabel } from "../common";
+import { formatDecimal, formatInt, formatMs, formatPercent, ROUTE_LABEL } from "../format";
+import { panelUrl, SNAPSHOT_MODE } from "../data/source";
+import { useResource, type Live, type Resource } from "../live";
 
 const ROUTES: Route[] = ["grpc", "redis"];
 
@@ -99,21 +101,27 @@ export function TopDepartamentosPanel({ top }: { top: Resource<TopDepartamentos>
 }
 
 export function TopSedesPanel({ version }: { version: string | null }) {
-  const top = useResource<TopSedes>(apiUrl("/api/results/top-sedes", { limit: 5 }), version);
+  const top = useResource<TopSedes>(
+    panelUrl(version, "/api/results/top-sedes", { limit: 5 }, "votes/presidente/top-sedes.json"),
+    version,
+  );
   const bars = (top.data?.results ?? []).map((r) => ({
     key: `${r.departamento}|${r.municipio}|${r.sede}`,
     label: `Sede ${r.sede} · ${r.municipio}, ${r.departamento}`,
     value: r.votes,
   }));
   return (
-    <Panel id="top-sedes" title="Sedes con más papeletas emitidas · todas las papeletas" error={top.error}>
+    <Panel id="top-sedes" title={`Sedes con más papeletas emitidas · ${SNAPSHOT_MODE ? "Presidente" : "todas las papeletas"}`} error={top.error}>
       <BarChart name="top-sedes" bars={bars} unit="votos" />
     </Panel>
   );
 }
 
 export function LatestPanel({ version }: { version: string | null }) {
-  const latest = useResource<{ results: Vote[] }>(apiUrl("/api/votes/latest", { limit: 5 }), version);
+  const latest = useResource<{ results: Vote[] }>(
+    panelUrl(version, "/api/votes/latest", { limit: 5 }, "latest-votes.json"),
+    version,
+  );
   return (
     <Panel id="latest" title="Últimos 5 votos guardados" wide error={latest.error}>
       <VoteTable name="latest" votes={latest.data?.results ?? []} empty="Aún no hay votos." />
@@ -125,10 +133,9 @@ interface PartidosProps {
   version: string | null;
   top: Resource<TopDepartamentos>;
   catalogue: Catalogue | null;
-  partidoIndex: Map<string, number>;
 }
 
-export function PartidosPanel({ version, top, catalogue, partidoIndex }: PartidosProps) {
+export function PartidosPanel({ version, top, catalogue }: PartidosProps) {
   const [departamento, setDepartamento] = useState<string | null>(null);
   const [municipio, setMunicipio] = useState<string | null>(null);
   const [papeleta, setPapeleta] = useState("presidente");
@@ -145,12 +152,12 @@ export function PartidosPanel({ version, top, catalogue, partidoIndex }: Partido
 
   const papeletaParam = papeleta === "" ? null : papeleta;
   const byDepartamento = useResource<Partidos>(
-    departamento ? apiUrl("/api/results/partidos", { departamento, papeleta: papeletaParam }) : null,
+    departamento ? panelUrl(version, "/api/results/partidos", { departamento, papeleta: papeletaParam }, null) : null,
     version,
   );
   const byMunicipio = useResource<Partidos>(
     departamento && chosenMunicipio
-      ? apiUrl("/api/results/partidos", { departamento, municipio: chosenMunicipio, papeleta: papeletaParam })
+      ? panelUrl(version, "/api/results/partidos", { departamento, municipio: chosenMunicipio, papeleta: papeletaParam }, null)
       : null,
     version,
   );
@@ -161,7 +168,7 @@ export function PartidosPanel({ version, top, catalogue, partidoIndex }: Partido
       label: r.partido,
       value: r.votes,
       percent: r.percent,
-      color: partidoColor(partidoIndex.get(r.partido) ?? 0),
+      color: partidoColor(r.partido),
     }));
 
   return (
