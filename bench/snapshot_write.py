@@ -133,44 +133,89 @@ def child(out: Path) -> None:
 # --- The parent: the data, then one process per snapshot --------------------------------
 
 
+def snapshot_process(directory: Path, database_url: str, redis_url: str) -> dict[str, Any]:
+    """One snapshot written into `directory` by a fresh process (as `manage.py snapshots --once`),
+    with what it measured of itself and its resource usage as the kernel counted it."""
+    report = directory.parent / f"{directory.name}-child.json"
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        ESCRUTINIO_DEV="1",
+        LOG_LEVEL="WARNING",
+        SNAPSHOT_STORAGE="file",
+        SNAPSHOT_DIR=str(directory),
+    )
+    started, load_before = time.perf_counter(), os.getloadavg()[0]
+    process = subprocess.Popen([sys.executable, __file__, "--child", str(report)], env=env, cwd=ROOT)
+    _, status, usage = os.wait4(process.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"the snapshot process failed ({os.waitstatus_to_exitcode(status)})")
+    measured: dict[str, Any] = json.loads(report.read_text())
+    report.unlink()
+    return {
+        **measured,
+        # The machine's 1-minute load average before and after: the wall time is only the
+        # snapshot's own when nothing else runs (CPU time is, either way).
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "process_seconds": round(time.perf_counter() - started, 2),  # Django's start-up included
+        "process_cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+        "process_peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+    }
+
+
 def run_once(database_url: str, redis_url: str) -> dict[str, Any]:
-    """One snapshot written by a fresh process into an empty directory, measured."""
+    """One snapshot into an empty directory, measured; its files and bytes by part."""
     with tempfile.TemporaryDirectory(prefix="snapshot-bench-") as scratch:
-        directory, report = Path(scratch) / "snapshots", Path(scratch) / "child.json"
-        env = dict(
-            os.environ,
-            DATABASE_URL=database_url,
-            REDIS_URL=redis_url,
-            ESCRUTINIO_DEV="1",
-            LOG_LEVEL="WARNING",
-            SNAPSHOT_STORAGE="file",
-            SNAPSHOT_DIR=str(directory),
-        )
-        started = time.perf_counter()
-        process = subprocess.Popen([sys.executable, __file__, "--child", str(report)], env=env, cwd=ROOT)
-        _, status, usage = os.wait4(process.pid, 0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"the snapshot process failed ({os.waitstatus_to_exitcode(status)})")
-        measured = json.loads(report.read_text())
-        manifest = json.loads((directory / measured["id"] / "manifest.json").read_bytes())
+        directory = Path(scratch) / "snapshots"
+        measured = snapshot_process(directory, database_url, redis_url)
+        manifest_path = directory / measured["id"] / "manifest.json"
+        manifest = json.loads(manifest_path.read_bytes())
         files: dict[str, int] = defaultdict(int)
         sizes: dict[str, int] = defaultdict(int)
         for entry in manifest["files"]:
             files[part_of(entry["path"])] += 1
             sizes[part_of(entry["path"])] += entry["bytes"]
-        manifest_bytes = (directory / measured["id"] / "manifest.json").stat().st_size
+        manifest_bytes = manifest_path.stat().st_size
         on_disk = sum(f.stat().st_size for f in directory.rglob("*") if f.is_file())
     return {
         **measured,
-        "process_seconds": round(time.perf_counter() - started, 2),  # Django's start-up included
-        "process_cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
-        "process_peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
         "files": sum(files.values()) + 1,  # and the manifest
         "bytes": sum(sizes.values()) + manifest_bytes,
         "bytes_on_disk_with_latest": on_disk,
         "files_by_part": dict(files) | {"manifest": 1},
         "bytes_by_part": dict(sizes) | {"manifest": manifest_bytes},
     }
+
+
+def bench_data(*, quick: bool, votes: int | None, actas_mesas: int | None) -> dict[str, Any]:
+    """bench/results_api.py's database, loaded (or reused): its URLs and what was loaded."""
+    votes = votes or (50_000 if quick else 1_000_000)
+    suffix = "_quick" if quick else ""
+    database_url = os.environ.get(
+        "RESULTS_BENCH_DATABASE_URL", f"mysql://root@127.0.0.1:3306/esc_bench_api{suffix}"
+    )
+    redis_url = os.environ.get("RESULTS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
+
+    from bench.results_api import database_create, django_setup, load
+
+    database_create(database_url)
+    django_setup(database_url, redis_url)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    print(f"loading {votes:,} votes into {database_url}")
+    loaded = load(votes)
+    from bench.actas_seed import actas_load, mesas_ensure
+
+    mesas = mesas_ensure()
+    actas_mesas = actas_mesas or (2_000 if quick else mesas)
+    print(f"loading the counted actas of {actas_mesas:,} mesas (5 papeletas each)")
+    loaded["actas"] = actas_load(actas_mesas)
+    from django.db import connection
+
+    connection.close()  # the children open their own
+    return {"database_url": database_url, "redis_url": redis_url, "votes": votes, "load": loaded}
 
 
 def main() -> None:
@@ -186,49 +231,25 @@ def main() -> None:
     if args.child:
         child(args.child)
         return
-    args.votes = args.votes or (50_000 if args.quick else 1_000_000)
-    args.runs = args.runs or (1 if args.quick else 2)
-    suffix = "_quick" if args.quick else ""
-    database_url = os.environ.get(
-        "RESULTS_BENCH_DATABASE_URL", f"mysql://root@127.0.0.1:3306/esc_bench_api{suffix}"
-    )
-    redis_url = os.environ.get("RESULTS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
-
-    from bench.results_api import database_create, django_setup, load
-
-    database_create(database_url)
-    django_setup(database_url, redis_url)
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    print(f"loading {args.votes:,} votes into {database_url}")
-    loaded = load(args.votes)
-    from bench.actas_seed import actas_load, mesas_ensure
-
-    mesas = mesas_ensure()
-    actas_mesas = args.actas_mesas or (2_000 if args.quick else mesas)
-    print(f"loading the counted actas of {actas_mesas:,} mesas (5 papeletas each)")
-    loaded["actas"] = actas_load(actas_mesas)
-    from django.db import connection
-
-    connection.close()
+    runs_wanted = args.runs or (1 if args.quick else 2)
+    data = bench_data(quick=args.quick, votes=args.votes, actas_mesas=args.actas_mesas)
     runs = []
-    for n in range(args.runs):
-        print(f"snapshot {n + 1} of {args.runs} ...", flush=True)
-        runs.append(run_once(database_url, redis_url))
+    for n in range(runs_wanted):
+        print(f"snapshot {n + 1} of {runs_wanted} ...", flush=True)
+        runs.append(run_once(data["database_url"], data["redis_url"]))
     report = {
         "benchmark": "snapshot_write",
         "quick": args.quick,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
-        "votes": args.votes,
-        "counted_actas": loaded["actas"]["actas"],
-        "load": loaded,
-        "storage": "file (SNAPSHOT_STORAGE=file, a local directory)",
+        "votes": data["votes"],
+        "counted_actas": data["load"]["actas"]["actas"],
+        "load": data["load"],
+        "storage": "SNAPSHOT_STORAGE=file: a local directory, each file fsynced and renamed into place",
         "runs": runs,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"snapshot_write{suffix}.json"
+    out = RESULTS / f"snapshot_write{'_quick' if args.quick else ''}.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
     print_table(runs)
     print(f"written to {out}")
@@ -239,7 +260,7 @@ def print_table(runs: list[dict[str, Any]]) -> None:
         print(
             f"\nsnapshot {n} ({run['id']}): {run['seconds']} s wall, {run['cpu_seconds']} s CPU, "
             f"peak RSS {run['peak_rss_mib']} MiB (from {run['rss_before_mib']}), "
-            f"{run['files']:,} files, {run['bytes'] / 1e6:,.1f} MB"
+            f"{run['files']:,} files, {run['bytes'] / 1e6:,.1f} MB; load average {run['load_average']}"
         )
         print(f"  {'part':<18}{'wall s':>9}{'CPU s':>9}{'files':>9}{'MB':>10}")
         for part in ("counts_and_chain", *PARTS, "other", "manifest"):
