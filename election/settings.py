@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from datetime import date
 from pathlib import Path
 
 import dj_database_url
@@ -280,6 +281,15 @@ CELERY_METRICS_PORT = env_int("CELERY_METRICS_PORT", 9102)
 # --- Catalogue ------------------------------------------------------------
 # How long a process trusts its in-memory copy of the catalogue before re-reading it.
 CATALOGUE_CACHE_SECONDS = env_int("CATALOGUE_CACHE_SECONDS", 300)
+
+# --- Open data ------------------------------------------------------------
+# The election's day (YYYY-MM-DD) in the NIST report's Election (election/results/opendata);
+# empty: the day the report is generated, in TIME_ZONE (results night).
+ELECTION_DATE = env_str("ELECTION_DATE", "")
+try:
+    date.fromisoformat(ELECTION_DATE or "2000-01-01")
+except ValueError:
+    raise ImproperlyConfigured(f"ELECTION_DATE must be a day, YYYY-MM-DD, not {ELECTION_DATE!r}.") from None
 
 # --- i18n, static ---------------------------------------------------------
 LANGUAGE_CODE = "es"
