@@ -13,14 +13,13 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from django.db import connection
 
 from election.actas.types import ActaStatus
 from election.models import (
     Acta,
-    ActaEntry,
     ActaProgress,
     ActaSedeTally,
     ActaSedeTotal,
@@ -66,6 +65,40 @@ class NonZero(NamedTuple):
     sede_totals: dict[SedeKey, int]
 
 
+class CountedNumbers(Protocol):
+    """What the tallies read of a counted entry (an ActaEntry, or its columns read in bulk)."""
+
+    @property
+    def votes(self) -> Mapping[str, int]: ...
+    @property
+    def nulos(self) -> int: ...
+    @property
+    def blancos(self) -> int: ...
+    @property
+    def voters(self) -> int: ...
+    @property
+    def total_cast(self) -> int: ...
+
+
+def progress_of(status: str | None, counted: CountedNumbers | None, padron: int) -> Counter[str]:
+    """One acta's share of its ActaProgress row: one acta of its status and, when it counts,
+    its mesa's padrón and its numbers. The one rule of the progress: the tallies add it up per
+    municipio, the area view (election.results.areas) per sede and per mesa."""
+    row: Counter[str] = Counter()
+    if status is not None:
+        row[STATUS_COLUMNS[ActaStatus(status)]] += 1
+    if counted is None:
+        return row
+    valid = sum(counted.votes.values())
+    row["padron"] += padron
+    row["voters"] += counted.voters
+    row["valid"] += valid
+    row["nulos"] += counted.nulos
+    row["blancos"] += counted.blancos
+    row["cast"] += counted.total_cast
+    return row
+
+
 @dataclass
 class Counts:
     """The acta tallies as deltas (or as whole tables, in a recount): ActaTally (votes),
@@ -81,27 +114,22 @@ class Counts:
         return cls(Counter(), defaultdict(Counter), Counter(), Counter())
 
     def add(
-        self, place: ActaPlace, status: str | None, counted: ActaEntry | None, padron: int, sign: int
+        self, place: ActaPlace, status: str | None, counted: CountedNumbers | None, padron: int, sign: int
     ) -> None:
         """Add (sign 1) or take away (-1) one acta of this status, counting `counted`'s numbers."""
         dep, mun, sede, papeleta = place
         key = (dep, mun, papeleta)
-        if status is not None:
-            self.progress[key][STATUS_COLUMNS[ActaStatus(status)]] += sign
+        delta = progress_of(status, counted, padron)
+        if delta:
+            row = self.progress[key]
+            for column, n in delta.items():
+                row[column] += sign * n
         if counted is None:
             return
         for sigla, votes in counted.votes.items():
             self.votes[(dep, mun, papeleta, sigla)] += sign * votes
-        valid = sum(counted.votes.values())
-        row = self.progress[key]
-        row["padron"] += sign * padron
-        row["voters"] += sign * counted.voters
-        row["valid"] += sign * valid
-        row["nulos"] += sign * counted.nulos
-        row["blancos"] += sign * counted.blancos
-        row["cast"] += sign * counted.total_cast
         # The sedes are ranked by ballots, as the stream's are: valid, null and blank alike.
-        ballots = valid + counted.nulos + counted.blancos
+        ballots = delta["valid"] + counted.nulos + counted.blancos
         self.sedes[(dep, mun, sede, papeleta)] += sign * ballots
         self.sede_totals[(dep, mun, sede)] += sign * ballots
 

@@ -54,7 +54,7 @@ class SourceField(serializers.ChoiceField):
         super().__init__(choices=[SOURCE_VOTES, SOURCE_ACTAS], allow_blank=True, **kwargs)
 
     def to_internal_value(self, data: Any) -> str:
-        return super().to_internal_value(data) or SOURCE_VOTES
+        return str(super().to_internal_value(data) or self.default)
 
 
 class AreaQuery(serializers.Serializer):

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from election.api import acta_views, catalogue_views, views
+from election.api import acta_views, area_views, catalogue_views, views
 
 urlpatterns = [
     path("", views.ApiRootView.as_view(), name="api-root"),
@@ -15,6 +15,7 @@ urlpatterns = [
     path("results/top-sedes", views.TopSedesView.as_view(), name="api-top-sedes"),
     path("results/summary", views.SummaryView.as_view(), name="api-summary"),
     path("results/progress", acta_views.ProgressView.as_view(), name="api-progress"),
+    path("results/area", area_views.AreaView.as_view(), name="api-area"),
     path("actas/", acta_views.ActaListView.as_view(), name="api-actas"),
     path("actas/<str:mesa>/<str:papeleta>", acta_views.ActaDetailView.as_view(), name="api-acta"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

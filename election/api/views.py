@@ -36,6 +36,7 @@ from election.api.filters import VoteFilter
 from election.catalogue.index import catalogue_index
 from election.models import Departamento, Papeleta, Partido, Vote
 from election.results import acta_results, selectors
+from election.results.selectors import ballots_answer
 from election.writer import live_feed as live
 
 CACHE_CONTROL = "public, max-age=1"
@@ -104,21 +105,11 @@ def _content_etag(data: Any) -> str:
     return f'W/"{digest}"'
 
 
-def content_tagged(request: Request, data: Any) -> Any:
-    """`data` answered with its content as the ETag, or 304 when the client holds it."""
-    etag = _content_etag(data)
+def content_tagged(request: Request, data: Any, tagged: Any = None) -> Any:
+    """`data` answered with its content as the ETag (or `tagged`'s, the part of it that names
+    its version), or 304 when the client holds it."""
+    etag = _content_etag(data if tagged is None else tagged)
     return _conditional(request, etag) or _cache_headers(Response(data), etag)
-
-
-def ballots_answer(ballots: selectors.Ballots) -> dict[str, Any]:
-    valid, nulos, blancos = ballots.percents
-    return {
-        "valid": ballots.valid,
-        "nulos": ballots.nulos,
-        "blancos": ballots.blancos,
-        "cast": ballots.cast,
-        "percent": {"valid": valid, "nulos": nulos, "blancos": blancos},
-    }
 
 
 class ResultsView(PublicReadView):
@@ -387,6 +378,7 @@ class ApiRootView(PublicReadView):
             "api-top-sedes",
             "api-summary",
             "api-progress",
+            "api-area",
             "api-actas",
             "api-schema",
             "api-docs",

@@ -135,6 +135,7 @@ class CatalogueIndex:
     valid_partidos: frozenset[str] = frozenset()
     departamento_names: dict[str, str] = field(default_factory=dict)  # code -> nombre
     municipio_names: dict[str, str] = field(default_factory=dict)  # code -> nombre
+    partido_names: dict[str, str] = field(default_factory=dict)  # sigla -> nombre
 
     def add(self, table: dict[Any, Any], key: Any, value: Any, what: str) -> None:
         if key in table and table[key] != value:
@@ -176,6 +177,7 @@ def build_index() -> CatalogueIndex:
         for key in (name_key(pap.code), name_key(pap.color)):
             index.add(index.papeletas, key, pap.code, "papeleta")
     for par in Partido.objects.prefetch_related("aliases"):
+        index.partido_names[par.sigla] = par.nombre
         if par.kind != PartidoKind.VALID:
             index.partido_kinds[par.sigla] = par.kind
         keys = [name_key(par.sigla), name_key(par.nombre)]

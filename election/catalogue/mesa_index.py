@@ -30,6 +30,10 @@ class MesaIndex:
     mesas: dict[int, MesaPlace] = field(default_factory=dict)  # JRV number -> where it is
     per_departamento: Counter[str] = field(default_factory=Counter)  # code -> mesas
     per_municipio: Counter[str] = field(default_factory=Counter)  # code -> mesas
+    # (municipio code, sede) -> its mesas' numbers, ascending: a sede's mesas without a query
+    per_sede: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    # municipio code -> its sedes, in sede_order
+    municipio_sedes: dict[str, list[str]] = field(default_factory=dict)
 
     def count(self, *, departamento: str | None = None, municipio: str | None = None) -> int:
         """How many mesas the area has (codes; nationwide when both are None)."""
@@ -49,7 +53,19 @@ def build_mesa_index() -> MesaIndex:
         index.mesas[numero] = MesaPlace(departamento, municipio, sede, padron)
         index.per_departamento[departamento] += 1
         index.per_municipio[municipio] += 1
+        index.per_sede.setdefault((municipio, sede), []).append(numero)
+    for (municipio, sede), numbers in index.per_sede.items():
+        numbers.sort()
+        index.municipio_sedes.setdefault(municipio, []).append(sede)
+    for sedes in index.municipio_sedes.values():
+        sedes.sort(key=sede_order)
     return index
+
+
+def sede_order(sede: str) -> tuple[int, int, str]:
+    """Sedes as a reader counts them: numbered ones by number ("2" before "10"), then any other
+    text (a sede is an integer or a string, catalogue/sedes.py)."""
+    return (0, int(sede), "") if sede.isdecimal() else (1, 0, sede)
 
 
 _cache: _IndexCache[MesaIndex] = _IndexCache(build_mesa_index, what="catalogue of mesas")

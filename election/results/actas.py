@@ -47,13 +47,21 @@ def acta_detail(*, mesa: int, papeleta: str) -> dict[str, Any] | None:
     versions = list(ActaVersion.objects.filter(acta=acta).order_by("number"))
     # Through the entries' (mesa, papeleta) index, oldest first.
     entries = list(ActaEntry.objects.filter(mesa_id=mesa, papeleta_id=papeleta).order_by("id"))
+    return acta_detail_shaped(acta, versions, entries, mesa_stream(mesa=mesa, papeleta=papeleta))
+
+
+def acta_detail_shaped(
+    acta: Acta, versions: Sequence[ActaVersion], entries: Sequence[ActaEntry], stream: dict[str, int]
+) -> dict[str, Any]:
+    """The answer of acta_detail from its rows: the head (its counted entry joined), its
+    versions by number, its entries oldest first, and the mesa's stream on its papeleta. The
+    one shape of an acta's detail: the API's, and the bulk reads' (election.results.mesa_actas)."""
     acta_id_of = {entry.pk: str(entry.acta_id) for entry in entries}
     counted = entry_numbers(acta.counted_entry) if acta.counted_entry is not None else None
     shown = acta.counted_entry or (entries[-1] if entries else None)
-    stream = mesa_stream(mesa=mesa, papeleta=papeleta)
     return {
-        "mesa": mesa,
-        "papeleta": papeleta,
+        "mesa": acta.mesa_id,
+        "papeleta": acta.papeleta_id,
         "status": acta.status,
         "failed_rules": list(acta.failed_rules),
         "differing_fields": list(acta.differing_fields),
@@ -231,6 +239,21 @@ class Progress:
     @property
     def turnout_percent(self) -> float:
         return percent(self.voters, self.padron)
+
+
+def progress_answer(progress: Progress) -> dict[str, Any]:
+    """The count's progress and the turnout, as /api/results/progress and the area view give them."""
+    return {
+        "actas_expected": progress.actas_expected,
+        "actas_counted": progress.actas_counted,
+        "actas_inconsistent": progress.actas_inconsistent,
+        "actas_in_review": progress.actas_in_review,
+        "actas_pending": progress.actas_pending,
+        "percent_counted": progress.percent_counted,
+        "padron": progress.padron,
+        "voters": progress.voters,
+        "turnout_percent": progress.turnout_percent,
+    }
 
 
 PROGRESS_SUMS = (

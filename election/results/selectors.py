@@ -24,6 +24,7 @@ from election.models import AreaTally, PartidoKind, Route, RouteTally, SedeTally
 from election.votes import tallies
 
 PERCENT_DECIMALS = 2
+PARTIDO_KINDS = tuple(PartidoKind.values)  # read once: the choices' `values` builds a list each time
 M = TypeVar("M", bound=Model)
 
 
@@ -69,10 +70,22 @@ class Ballots:
     def of(cls, votes_by_sigla: dict[str, int]) -> Ballots:
         """Split per-sigla counts by the catalogue's kinds (a sigla not NULO or BLANCO is valid)."""
         kinds = catalogue_index().partido_kinds
-        by_kind = dict.fromkeys(PartidoKind.values, 0)
+        by_kind = dict.fromkeys(PARTIDO_KINDS, 0)
         for sigla, votes in votes_by_sigla.items():
             by_kind[kinds.get(sigla, PartidoKind.VALID)] += votes
         return cls(by_kind[PartidoKind.VALID], by_kind[PartidoKind.NULO], by_kind[PartidoKind.BLANCO])
+
+
+def ballots_answer(ballots: Ballots) -> dict[str, Any]:
+    """Ballots as every results answer gives them (docs/api.md)."""
+    valid, nulos, blancos = ballots.percents
+    return {
+        "valid": ballots.valid,
+        "nulos": ballots.nulos,
+        "blancos": ballots.blancos,
+        "cast": ballots.cast,
+        "percent": {"valid": valid, "nulos": nulos, "blancos": blancos},
+    }
 
 
 def ballots_cast(*, papeleta: str | None) -> Ballots:
