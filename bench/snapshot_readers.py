@@ -15,7 +15,8 @@ statically (the Procfile's `snapshots-web:`) against the same answers from the A
    `<id>/area/actas/presidente/pais.json`, `.../municipio/<code>.json`, and the sede's file,
    `<id>/sede/<municipio>-<sede>.json`, which holds all ten of the sede's views and its actas
    where the API answers one view), and the route comparison (`/api/results/summary` against
-   `<id>/panels/summary.json`). wrk reads each URL for --seconds with --readers connections,
+   `<id>/panels/summary.json`), and the newest manifest (`/api/snapshots/latest` against
+   `latest.json`, which every reader polls). wrk reads each URL for --seconds with --readers connections,
    back to back, without If-None-Match (bench/read_latency.lua), then with one reader. The
    static files are read again with `Accept-Encoding: gzip`, as browsers ask (the API answers
    uncompressed either way).
@@ -64,6 +65,8 @@ def pairs(snapshot: Path, snapshot_id: str) -> dict[str, tuple[str, str]]:
         "municipio": (f"{AREA}&municipio={MUNICIPIO}", f"{area}/municipio/{MUNICIPIO}.json"),
         "sede": (f"{AREA}&municipio={MUNICIPIO}&sede={sede}", f"/{snapshot_id}/sede/{MUNICIPIO}-{sede}.json"),
         "summary": ("/api/results/summary", f"/{snapshot_id}/panels/summary.json"),
+        # What every reader polls first: the newest manifest, whose size grows with the files.
+        "latest": ("/api/snapshots/latest", "/latest.json"),
     }
 
 
