@@ -23,7 +23,8 @@ What it gives, and what is added here:
 - bodies from memory (FileBodies): each file is read, and gzipped, once per process, up to
   SNAPSHOT_WEB_CACHE_BYTES; larger files (the open data) stream from disk through
   StaticFiles' FileResponse and Starlette's GZipMiddleware. Streaming every answer from
-  disk through worker threads served about a sixth as many requests a second here;
+  disk through worker threads served a third to a half as many requests a second here
+  (docs/performance.md);
 - no directory listing and no path outside the directory (StaticFiles resolves symlinks and
   `..` and refuses what lands outside); names starting with a dot are never served either,
   so a file the writer has not finished (and renames into place) cannot be read half-written.
