@@ -77,8 +77,8 @@ class FileBodies:
     """The bytes of recently served files, and their gzip form once asked for, bounded by bytes
     (least recently used dropped first), keyed by the file's identity on disk (device, inode,
     size, modification time): a file replaced in place (latest.json) is a new key, never a
-    stale body. StaticFiles streams every body from disk through worker threads, which costs
-    about eight times an answer from memory on this project's machine (docs/performance.md);
+    stale body. StaticFiles streams every body from disk through worker threads, which served
+    a third to a half as many requests a second on this project's machine (docs/performance.md);
     a snapshot's files are read by every reader and never change, so each is read once."""
 
     def __init__(self, max_bytes: int, max_file_bytes: int) -> None:
