@@ -63,7 +63,9 @@ LATEST_MAX_AGE = "public, max-age=5"
 GZIP_LEVEL = 6
 GZIP_MINIMUM_BYTES = 1024  # below a packet, compressing saves nothing worth the CPU
 CACHE_BYTES = env_int("SNAPSHOT_WEB_CACHE_BYTES", 64 * 1024 * 1024)  # per process
-CACHE_MAX_FILE_BYTES = 2 * 1024 * 1024  # the open-data files, larger, stream from disk
+# latest.json (the manifest: 2.2 MB at the demo catalogue's 17,734 files) is every reader's
+# first request and must be kept; the open-data files, hundreds of MB, stream from disk.
+CACHE_MAX_FILE_BYTES = 16 * 1024 * 1024
 
 
 def snapshot_dir() -> Path:

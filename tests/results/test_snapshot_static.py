@@ -186,7 +186,8 @@ def test_only_reads_are_allowed(server: Server) -> None:
 
 def test_files_too_big_to_keep_in_memory_stream_from_disk(server: Server) -> None:
     """The open-data files outgrow the per-file bound (CACHE_MAX_FILE_BYTES): the same answer."""
-    big = b"".join(b"%d,presidente,SEMILLA,%d\n" % (n, n % 97) for n in range(200_000))
+    rows = b"".join(b"%d,presidente,SEMILLA,%d\n" % (n, n % 97) for n in range(200_000))
+    big = rows * (CACHE_MAX_FILE_BYTES // len(rows) + 1)
     assert len(big) > CACHE_MAX_FILE_BYTES
     path = server.directory / SNAPSHOT_ID / "open" / "results.csv"
     path.parent.mkdir(parents=True)
