@@ -137,7 +137,7 @@ def measure(
             name: same_answer(name, fetch_json(api_port, api), fetch_json(files_port, static))
             for name, (api, static) in chosen.items()
         }
-        urls = {}
+        urls: dict[str, tuple[str, tuple[str, ...]]] = {}
         for name, (api, static) in chosen.items():
             urls[f"{name} api"] = (f"http://127.0.0.1:{api_port}{api}", ())
             urls[f"{name} static"] = (f"http://127.0.0.1:{files_port}{static}", ())
