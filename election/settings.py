@@ -304,6 +304,43 @@ DASHBOARD_DIR = BASE_DIR / "frontend" / "dist"
 # Where the dashboard finds the API, without a trailing slash; empty: the same origin.
 API_URL = env_str("API_URL").rstrip("/")
 
+# --- Snapshots (election/results/snapshots/, docs/snapshots.md) -------------
+# Every SNAPSHOT_INTERVAL_S the `snapshots` process writes the whole of the results as files
+# (SNAPSHOT_STORAGE: `file`, a directory at SNAPSHOT_DIR served as static files; or `gcs`, the
+# bucket GS_BUCKET_NAME behind Cloud CDN), which readers fetch from SNAPSHOT_PUBLIC_URL.
+SNAPSHOT_INTERVAL_S = env_float("SNAPSHOT_INTERVAL_S", 60.0)
+if SNAPSHOT_INTERVAL_S <= 0:
+    raise ImproperlyConfigured(
+        f"SNAPSHOT_INTERVAL_S={SNAPSHOT_INTERVAL_S} must be a positive number of seconds."
+    )
+# How many snapshots to keep, the newest (0: all). make run keeps 30 (scripts/run.sh).
+SNAPSHOT_KEEP = env_int("SNAPSHOT_KEEP", 0)
+SNAPSHOT_DIR = Path(env_str("SNAPSHOT_DIR", str(VAR_DIR / "snapshots"))).resolve()
+SNAPSHOT_PUBLIC_URL = env_str("SNAPSHOT_PUBLIC_URL", "http://127.0.0.1:8003/").rstrip("/") + "/"
+SNAPSHOT_STORAGE = env_str("SNAPSHOT_STORAGE", "file").lower()
+GS_BUCKET_NAME = env_str("GS_BUCKET_NAME")
+if SNAPSHOT_STORAGE == "file":
+    _snapshot_storage = {
+        "BACKEND": "election.results.snapshots.storage.SnapshotFileStorage",
+        "OPTIONS": {"location": SNAPSHOT_DIR, "base_url": SNAPSHOT_PUBLIC_URL},
+    }
+elif SNAPSHOT_STORAGE == "gcs":
+    if not GS_BUCKET_NAME:
+        raise ImproperlyConfigured(
+            "SNAPSHOT_STORAGE=gcs needs GS_BUCKET_NAME, the bucket the snapshots go to."
+        )
+    _snapshot_storage = {
+        "BACKEND": "election.results.snapshots.gcs_storage.SnapshotGoogleCloudStorage",
+        "OPTIONS": {"bucket_name": GS_BUCKET_NAME},  # credentials: the pod's service account (ADC)
+    }
+else:
+    raise ImproperlyConfigured(f"SNAPSHOT_STORAGE={SNAPSHOT_STORAGE!r} is not `file` or `gcs`.")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "snapshots": _snapshot_storage,
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from election.api import acta_views, area_views, catalogue_views, views
+from election.api import acta_views, area_views, catalogue_views, snapshot_views, views
 
 urlpatterns = [
     path("", views.ApiRootView.as_view(), name="api-root"),
@@ -18,6 +18,9 @@ urlpatterns = [
     path("results/area", area_views.AreaView.as_view(), name="api-area"),
     path("actas/", acta_views.ActaListView.as_view(), name="api-actas"),
     path("actas/<str:mesa>/<str:papeleta>", acta_views.ActaDetailView.as_view(), name="api-acta"),
+    path("snapshots/", snapshot_views.SnapshotListView.as_view(), name="api-snapshots"),
+    path("snapshots/latest", snapshot_views.SnapshotLatestView.as_view(), name="api-snapshots-latest"),
+    path("snapshots/timeline", snapshot_views.SnapshotTimelineView.as_view(), name="api-snapshots-timeline"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

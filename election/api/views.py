@@ -380,6 +380,9 @@ class ApiRootView(PublicReadView):
             "api-progress",
             "api-area",
             "api-actas",
+            "api-snapshots",
+            "api-snapshots-latest",
+            "api-snapshots-timeline",
             "api-schema",
             "api-docs",
         ]

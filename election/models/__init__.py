@@ -28,6 +28,7 @@ from election.models.catalogue import (
     PartidoAlias,
     PartidoKind,
 )
+from election.models.snapshots import Snapshot, SnapshotLease
 from election.models.votes import AreaTally, MesaTally, Route, RouteTally, SedeTally, SedeTotal, Vote
 
 __all__ = [
@@ -58,5 +59,7 @@ __all__ = [
     "RouteTally",
     "SedeTally",
     "SedeTotal",
+    "Snapshot",
+    "SnapshotLease",
     "Vote",
 ]

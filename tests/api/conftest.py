@@ -14,6 +14,7 @@ from election.votes.recording import votes_record
 from election.writer import live_feed
 from tests.conftest import field_vote
 from tests.support.acta_counts import sample_actas, sample_mesas  # noqa: F401  # fixtures
+from tests.support.snapshots import empty_chain, snapshot_root  # noqa: F401  # fixtures
 
 # (departamento, municipio, sede, papeleta, partido, route, how many), as the field writes them.
 KNOWN_VOTES: list[tuple[str, str, Any, str, str, str, int]] = [

@@ -43,6 +43,9 @@ DJANGO_FREE = (
     "election.actas.trep",
     "election.admission.credentials",
     "election.results.snapshot_static",  # the snapshot file server holds no secret either
+    # The snapshot verifier checks the published files as an outsider would: no Django, no models.
+    "election.results.snapshots.manifest",
+    "election.results.snapshots.verify",
     *package_modules("election.ingest", "election.lib", "election.observability"),
 )
 FRAMEWORKS = ("django", "celery", "kombu")
