@@ -14,7 +14,8 @@ What it gives, and what is added here:
 - ETag and Last-Modified, and 304 to If-None-Match / If-Modified-Since (StaticFiles);
 - `Cache-Control`: a snapshot's files never change once written (the manifest's hashes name
   them), so they are cached for a year, `immutable`; `latest.json` is the one file replaced
-  in place, so caches keep it 5 seconds (a snapshot is written every SNAPSHOT_INTERVAL_S, 60);
+  in place, so caches keep it 5 seconds, then revalidate (a snapshot is written every
+  SNAPSHOT_INTERVAL_S, 60); the same headers the bucket's objects carry on GKE;
 - `Access-Control-Allow-Origin: *` on every answer: the results are public, and the page
   reading them may be served from another origin;
 - gzip when the client accepts it, level 6 (level 9 costs about twice the CPU for a body a
@@ -59,7 +60,9 @@ from election.lib.env import env_int, env_str
 ROOT = Path(__file__).resolve().parents[2]
 LATEST = "latest.json"
 IMMUTABLE = "public, max-age=31536000, immutable"
-LATEST_MAX_AGE = "public, max-age=5"
+# The bucket's objects carry the same (election/results/snapshots/storage.py, which imports
+# Django; tests/results/test_snapshot_static.py holds the two to one policy).
+LATEST_MAX_AGE = "public, max-age=5, must-revalidate"
 GZIP_LEVEL = 6
 GZIP_MINIMUM_BYTES = 1024  # below a packet, compressing saves nothing worth the CPU
 CACHE_BYTES = env_int("SNAPSHOT_WEB_CACHE_BYTES", 64 * 1024 * 1024)  # per process
