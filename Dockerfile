@@ -1,11 +1,11 @@
 # syntax=docker/dockerfile:1
 # One image for every part of Escrutinio; the command names the part (see scripts/part.py):
-#   api | grpc | gateway | publisher | worker | locust   (the lines of Procfile)
+#   api | grpc | gateway | publisher | worker | snapshots | snapshots-web | locust   (the lines of Procfile)
 #   migrate                                            (migrations + catalogue, a Job)
 # Build: docker build -t escrutinio:0.1.0 .
 # Its final stage has no compiler, no Node and no package manager cache, and runs as uid 10001.
 #
-# checkov:skip=CKV_DOCKER_2: one image, seven parts; compose and Kubernetes give each part its own health check or probe.
+# checkov:skip=CKV_DOCKER_2: one image, every part; compose and Kubernetes give each part its own health check or probe.
 
 # --- 1. the dashboard, built with Node ------------------------------------------------
 FROM node:22.14.0-bookworm-slim AS dashboard
@@ -43,9 +43,11 @@ WORKDIR /app
 COPY . .
 COPY --from=dashboard /frontend/dist /app/frontend/dist
 # Bytecode and static files are made now: the pods' root filesystem is read-only.
+# /var/snapshots belongs to the runtime user, so a volume mounted there (compose) starts writable.
 RUN python -m compileall -q /app \
- && ESCRUTINIO_DEV=1 python manage.py collectstatic --noinput -v0
+ && ESCRUTINIO_DEV=1 python manage.py collectstatic --noinput -v0 \
+ && install -d -o 10001 -g 10001 /var/snapshots
 USER 10001:10001
-EXPOSE 8000 8001 8002 8089 50051
+EXPOSE 8000 8001 8002 8003 8089 50051
 ENTRYPOINT ["python", "-m", "scripts.part"]
 CMD ["api"]

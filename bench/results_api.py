@@ -240,11 +240,14 @@ def writer(database_url: str, redis_url: str, rate: int, stop: Any, written: Any
 # --- Readers: wrk, one endpoint at a time ---------------------------------------------
 
 
-def wrk_read(url: str, connections: int, seconds: float) -> dict[str, Any]:
+def wrk_read(url: str, connections: int, seconds: float, headers: tuple[str, ...] = ()) -> dict[str, Any]:
     """Closed-loop readers (back to back, no think time) on one URL; wrk's percentiles."""
     threads = min(2, connections)
     argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "-s", str(WRK_SCRIPT)]
-    argv += ["-H", "Accept: application/json", url]
+    argv += ["-H", "Accept: application/json"]
+    for header in headers:
+        argv += ["-H", header]
+    argv.append(url)
     output = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 

@@ -323,6 +323,8 @@ SNAPSHOT_KEEP = env_int("SNAPSHOT_KEEP", 0)
 SNAPSHOT_DIR = Path(env_str("SNAPSHOT_DIR", str(VAR_DIR / "snapshots"))).resolve()
 SNAPSHOT_PUBLIC_URL = env_str("SNAPSHOT_PUBLIC_URL", "http://127.0.0.1:8003/").rstrip("/") + "/"
 SNAPSHOT_STORAGE = env_str("SNAPSHOT_STORAGE", "file").lower()
+# A file the loop touches while it works, whose age the probes read (snapshots/heartbeat.py).
+SNAPSHOT_HEARTBEAT_FILE = env_str("SNAPSHOT_HEARTBEAT_FILE")
 GS_BUCKET_NAME = env_str("GS_BUCKET_NAME")
 if SNAPSHOT_STORAGE == "file":
     _snapshot_storage = {

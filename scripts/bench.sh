@@ -8,8 +8,8 @@ source "$(dirname "$0")/venv.sh" requirements-bench.txt bench
 full=false
 [ "${1:-}" = --full ] && full=true && shift
 # cpu_share and gateway_stream have no quick form: they always write their committed results.
-if $full; then benches=(access_overhead grpc_route redis_route actas_route compare_routes cpu_share gateway_stream results_api opendata faults)
-else benches=(access_overhead grpc_route redis_route actas_route compare_routes results_api opendata faults); fi
+if $full; then benches=(access_overhead grpc_route redis_route actas_route compare_routes cpu_share gateway_stream results_api opendata snapshot_write snapshot_readers faults)
+else benches=(access_overhead grpc_route redis_route actas_route compare_routes results_api opendata snapshot_write snapshot_readers faults); fi
 [ $# -gt 0 ] && benches=("$@")
 
 # MariaDB and Redis: those at DATABASE_URL / REDIS_URL when they answer, else throwaway servers

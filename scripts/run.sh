@@ -29,6 +29,7 @@ echo "     ESCRUTINIO_DEV=1 .venv/bin/python manage.py ingest_tokens issue --dep
 host="http://${BIND_HOST:-127.0.0.1}"
 echo "== starting (Ctrl-C stops everything). Then open:"
 echo "     $host:${API_PORT:-8000}/   the dashboard; the API at /api/ (/api/docs/), the admin at /admin/"
+echo "     $host:${SNAPSHOT_WEB_PORT:-8003}/latest.json   the newest results snapshot (its files under /<id>/), served as static files"
 echo "     $host:${LOCUST_WEB_PORT:-8089}/   Locust, the load (votes to the gateway :${GATEWAY_PORT:-8001} and the publisher :${PUBLISHER_PORT:-8002})"
 echo "   An admin login (in another shell): ESCRUTINIO_DEV=1 .venv/bin/python manage.py createsuperuser"
 exec python -m scripts.run

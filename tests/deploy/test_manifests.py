@@ -155,9 +155,9 @@ def test_compose_runs_commands_of_the_local_run_and_keeps_redis_on_aof() -> None
     assert services["redis"]["command"][services["redis"]["command"].index("--appendonly") + 1] == "yes"
 
 
-def test_compose_publishes_only_the_dashboard_the_ingest_entry_points_and_locust() -> None:
+def test_compose_publishes_only_the_dashboard_the_ingest_entry_points_the_snapshots_and_locust() -> None:
     published = {name for name, service in compose()["services"].items() if service.get("ports")}
-    assert published == {"api", "gateway", "publisher", "locust"}
+    assert published == {"api", "gateway", "publisher", "snapshots-web", "locust"}
 
 
 def test_compose_starts_each_part_after_what_it_needs_is_healthy() -> None:
@@ -251,3 +251,14 @@ def deployment_env_names() -> set[str]:
     for dockerfile in DOCKERFILES:
         names |= dockerfile_env_names(dockerfile) - {"PATH", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED"}
     return names
+
+
+def test_compose_serves_the_writers_snapshots_read_only_from_one_volume() -> None:
+    services = compose()["services"]
+    writer, server = services["snapshots"], services["snapshots-web"]
+    directory = writer["environment"]["SNAPSHOT_DIR"]
+    assert server["environment"]["SNAPSHOT_DIR"] == directory
+    assert f"snapshots-data:{directory}" in writer["volumes"]
+    assert f"snapshots-data:{directory}:ro" in server["volumes"]
+    # The file server holds no secret and reaches no store.
+    assert not {"DATABASE_URL", "REDIS_URL", "INGEST_TOKEN"} & set(server["environment"])

@@ -32,8 +32,12 @@ MEMORYSTORE_PLACEHOLDER = "192.0.2.20"
 # overlay has one, else Cloud SQL; Redis is the in-cluster Redis, else Memorystore.
 HTTP_PORT = {"api": 8000, "gateway": 8001, "publisher": 8002}
 METRICS_PORT = {**HTTP_PORT, "grpc": 9101, "worker": 9102}
-MYSQL_CLIENTS = {"api", "grpc", "migrate", "publisher", "worker"}
-REDIS_CLIENTS = {"api", "grpc", "publisher", "worker"}
+MYSQL_CLIENTS = {"api", "grpc", "migrate", "publisher", "worker", "snapshots"}
+REDIS_CLIENTS = {"api", "grpc", "publisher", "worker", "snapshots"}
+# On GKE the snapshot writer alone reaches Cloud Storage (Private Google Access) and the
+# metadata server that hands it its Workload Identity token.
+CLOUD_STORAGE_CLIENTS = {"snapshots"}
+PRIVATE_GOOGLE_ACCESS = "199.36.153.9"  # in private.googleapis.com, 199.36.153.8/30
 GRPC_CLIENTS = {"gateway"}
 DNS_RESOLVERS = ("kube-dns", "node-local-dns", "cloud-dns")
 
@@ -67,11 +71,13 @@ SURROUNDINGS = (
     address("internet", "8.8.8.8", *DNS, (80, TCP), (443, TCP), (3306, TCP), (6379, TCP)),
     address("cloud-sql", CLOUD_SQL_PLACEHOLDER, (3306, TCP), (443, TCP)),
     address("memorystore", MEMORYSTORE_PLACEHOLDER, (6379, TCP), (443, TCP)),
+    address("google-apis", PRIVATE_GOOGLE_ACCESS, (443, TCP), (80, TCP)),
 )
 
 
-def expected_connections(parts: set[str]) -> set[Connection]:
-    """PEERS as connections, for an overlay that runs `parts`."""
+def expected_connections(parts: set[str], *, cloud_storage: bool) -> set[Connection]:
+    """PEERS as connections, for an overlay that runs `parts` (and stores the snapshots in a
+    Cloud Storage bucket, `cloud_storage`, or in the writer's own volume)."""
     mysql, redis = (
         ("mariadb" if "mariadb" in parts else "cloud-sql"),
         ("redis" if "redis" in parts else "memorystore"),
@@ -87,6 +93,9 @@ def expected_connections(parts: set[str]) -> set[Connection]:
     allowed |= {(part, resolver, *port) for part in ours for resolver in DNS_RESOLVERS for port in DNS}
     if "locust" in parts:
         allowed.add(("locust", "ingress-controller", 80, TCP))
+    if cloud_storage:
+        allowed |= {(client, "google-apis", 443, TCP) for client in CLOUD_STORAGE_CLIENTS & parts}
+        allowed |= {(client, "cloud-dns", 80, TCP) for client in CLOUD_STORAGE_CLIENTS & parts}
     return allowed
 
 
@@ -100,7 +109,7 @@ def world(overlay: str) -> tuple[Policies, list[Endpoint]]:
 def test_each_part_reaches_and_is_reached_by_exactly_its_peers(overlay: str) -> None:
     policies, endpoints = world(overlay)
     parts = {e.name for e in endpoints if e.namespace == NAMESPACE and e.name != "stranger"}
-    expected = expected_connections(parts)
+    expected = expected_connections(parts, cloud_storage=overlay == "gke")
     sides = policies.connections(endpoints)
     in_namespace = {e.name for e in endpoints if e.namespace == NAMESPACE}
 
@@ -131,7 +140,8 @@ def test_every_pod_of_the_namespace_is_denied_both_ways_by_default(overlay: str)
 
 
 def test_the_gke_overlay_sends_the_database_clients_to_addresses_that_reach_nothing_until_set() -> None:
-    """The committed placeholders fail closed: a documentation range, never a wide block."""
+    """The committed placeholders fail closed: a documentation range, never a wide block. The
+    one block wider than an address is Google's published Private Google Access range."""
     blocks = {
         peer["ipBlock"]["cidr"]
         for policy in of_kind(rendered("gke"), "NetworkPolicy")
@@ -140,8 +150,12 @@ def test_the_gke_overlay_sends_the_database_clients_to_addresses_that_reach_noth
         if "ipBlock" in peer
     }
     resolvers = {"169.254.20.10/32", "169.254.169.254/32"}
-    assert blocks - resolvers == {f"{CLOUD_SQL_PLACEHOLDER}/32", f"{MEMORYSTORE_PLACEHOLDER}/32"}
-    for block in blocks:
+    private_google_access = "199.36.153.8/30"
+    assert blocks - resolvers - {private_google_access} == {
+        f"{CLOUD_SQL_PLACEHOLDER}/32",
+        f"{MEMORYSTORE_PLACEHOLDER}/32",
+    }
+    for block in blocks - {private_google_access}:
         assert ipaddress.ip_network(block).num_addresses == 1, block
 
 

@@ -6,8 +6,10 @@ so both are exercised here against real processes, MariaDB and Redis.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -92,3 +94,17 @@ def test_every_process_that_binds_an_address_takes_bind_host() -> None:
     for name, command in part_commands().items():
         if "--bind" in command:
             assert "--bind ${BIND_HOST:-127.0.0.1}:" in command, name
+
+
+def test_the_probe_reads_a_heartbeat_file_by_its_age(tmp_path: Path) -> None:
+    """The snapshot writer serves nothing: its probe is the age of the file its loop touches."""
+    heartbeat = tmp_path / "heartbeat"
+    target = f"file://{heartbeat}"
+    assert run_module("scripts.probe", "--max-age", "60", target).returncode == 1  # not yet touched
+    heartbeat.touch()
+    assert run_module("scripts.probe", "--max-age", "60", target).returncode == 0
+    stale = time.time() - 61
+    os.utime(heartbeat, (stale, stale))
+    result = run_module("scripts.probe", "--max-age", "60", target)
+    assert result.returncode == 1 and "not healthy" in result.stderr
+    assert healthy(target, max_age=120)

@@ -179,3 +179,28 @@ def test_the_migrations_run_with_only_their_manifest_env_and_no_redis(
         timeout=300,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_the_snapshot_writer_starts_with_only_its_manifest_env_and_passes_its_probe(
+    secrets: dict[str, str], spawn: Any, tmp_path: Path
+) -> None:
+    """The probe reads the very file the writer touches, and the writer needs nothing else."""
+    (writer,) = [d for d in of_kind(rendered(OVERLAY), "Deployment") if d["metadata"]["name"] == "snapshots"]
+    container = pod_spec(writer)["containers"][0]
+    env = manifest_env("snapshots", secrets) | machine_env(tmp_path)
+    manifest_heartbeat = env["SNAPSHOT_HEARTBEAT_FILE"]
+    for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert f"file://{manifest_heartbeat}" in container[kind]["exec"]["command"], kind
+    # The pod's own /tmp and /var/snapshots volumes, as this test's directories.
+    heartbeat, directory = tmp_path / "heartbeat", tmp_path / "snapshots"
+    env |= {"SNAPSHOT_HEARTBEAT_FILE": str(heartbeat), "SNAPSHOT_DIR": str(directory)}
+    env |= {"SNAPSHOT_INTERVAL_S": "1"}
+    child = spawn("snapshots", [sys.executable, "-m", "scripts.part", "snapshots"], env)
+    probe = [
+        p.replace(manifest_heartbeat, str(heartbeat)) for p in container["livenessProbe"]["exec"]["command"]
+    ]
+    child.wait_until(
+        lambda: subprocess.run(probe, env=env, check=False).returncode == 0, STARTUP_SECONDS, "the probe"
+    )
+    child.wait_until((directory / "latest.json").exists, STARTUP_SECONDS, "a snapshot")
+    assert STATEMENT_LIMIT not in process_env(child.popen.pid)

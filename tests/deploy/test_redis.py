@@ -128,7 +128,7 @@ def test_compose_redis_requires_the_password_every_client_url_carries() -> None:
     clients = {
         name: s["environment"] for name, s in services.items() if "REDIS_URL" in s.get("environment", {})
     }
-    assert set(clients) == {"api", "grpc", "publisher", "worker"}
+    assert set(clients) == {"api", "grpc", "publisher", "worker", "snapshots"}
     for name, environment in clients.items():
         url = urlsplit(compose_value(environment["REDIS_URL"]))
         assert (url.hostname, url.password) == ("redis", password), f"{name}: {environment['REDIS_URL']}"

@@ -33,6 +33,10 @@ SECRET_KEYS = {
     "publisher": DJANGO | STORES | {"INGEST_TOKEN", "VOTE_QUEUE_KEY"},
     "worker": DJANGO | STORES | {"VOTE_QUEUE_KEY"},
     "migrate": DJANGO | {"DATABASE_URL"},
+    # The snapshot writer reads the results and the latest-votes list; its file server
+    # (compose; a CDN on GKE) holds nothing at all.
+    "snapshots": DJANGO | STORES,
+    "snapshots-web": set(),
     "locust": {"INGEST_TOKEN"},
     "mariadb": {"MARIADB_PASSWORD", "MARIADB_ROOT_PASSWORD"},
     "redis": {"REDIS_PASSWORD"},

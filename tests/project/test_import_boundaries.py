@@ -42,6 +42,7 @@ DJANGO_FREE = (
     "election.actas.types",
     "election.actas.trep",
     "election.admission.credentials",
+    "election.results.snapshot_static",  # the snapshot file server holds no secret either
     # The snapshot verifier checks the published files as an outsider would: no Django, no models.
     "election.results.snapshots.manifest",
     "election.results.snapshots.verify",

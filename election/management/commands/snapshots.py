@@ -36,4 +36,9 @@ class Command(BaseCommand):
             if not snapshot_once(SNAPSHOT_SOURCES, stop):
                 raise CommandError("the snapshot failed (see the log)")
             return
-        snapshots_loop(interval_s=settings.SNAPSHOT_INTERVAL_S, sources=SNAPSHOT_SOURCES, stop=stop)
+        snapshots_loop(
+            interval_s=settings.SNAPSHOT_INTERVAL_S,
+            sources=SNAPSHOT_SOURCES,
+            stop=stop,
+            heartbeat=settings.SNAPSHOT_HEARTBEAT_FILE,
+        )

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 
 from election.results.snapshots.files import FileSource
+from election.results.snapshots.heartbeat import Heartbeat
 from election.results.snapshots.retention import snapshots_prune
 from election.results.snapshots.storage import snapshot_storage
 from election.results.snapshots.writer import SnapshotAbandoned, snapshot_take
@@ -41,10 +42,17 @@ def snapshot_once(sources: Sequence[FileSource], stop: threading.Event) -> bool:
     return True
 
 
-def snapshots_loop(*, interval_s: float, sources: Sequence[FileSource], stop: threading.Event) -> None:
+def snapshots_loop(
+    *, interval_s: float, sources: Sequence[FileSource], stop: threading.Event, heartbeat: str = ""
+) -> None:
+    """`heartbeat`: SNAPSHOT_HEARTBEAT_FILE, the file the probes read (heartbeat.py)."""
     logger.info("snapshots started", extra={"interval_s": interval_s})
+    alive = Heartbeat(heartbeat)
+    alive.beat(now=True)
+    sources = alive.sources(sources)
     while not stop.is_set():
         started = time.monotonic()
         snapshot_once(sources, stop)
+        alive.beat(now=True)
         stop.wait(max(0.0, interval_s - (time.monotonic() - started)))
     logger.info("snapshots stopped")
