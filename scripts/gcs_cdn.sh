@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The snapshots on GKE: a Cloud Storage bucket behind Cloud CDN, and the one identity that may
-# write it. Plain gcloud, since Kubernetes manifests cannot make a bucket (docs/deploy.md,
-# "Snapshots on Cloud Storage and Cloud CDN"). Safe to run again: what exists is left as it is.
+# The snapshots on GKE: a Cloud Storage bucket behind Cloud CDN, the one identity that may
+# write it and the one the API reads it with. Plain gcloud, since Kubernetes manifests cannot
+# make a bucket (docs/deploy.md, "Snapshots on Cloud Storage and Cloud CDN"). Safe to run
+# again: what exists is left as it is.
 #
 #   PROJECT_ID=my-election REGION=us-central1 SNAPSHOTS_HOST=resultados.example.org bash scripts/gcs_cdn.sh
 #
@@ -11,10 +12,12 @@
 #   2. the Google service account escrutinio-snapshots, allowed to write objects in that bucket
 #      and nothing else (roles/storage.objectUser on the bucket: create, replace latest.json,
 #      delete an abandoned snapshot's files), and the Kubernetes ServiceAccount
-#      escrutinio/snapshots allowed to act as it (Workload Identity);
+#      escrutinio/snapshots allowed to act as it (Workload Identity); and the Google service
+#      account escrutinio-snapshots-reader, allowed only to read that bucket's objects
+#      (roles/storage.objectViewer on it), for escrutinio/api (/api/snapshots/latest);
 #   3. Private Google Access for the cluster's subnet and a private Cloud DNS zone sending
 #      *.googleapis.com to private.googleapis.com (199.36.153.8/30), the one Google range the
-#      writer's NetworkPolicy opens (k8s/overlays/gke/snapshots-gcs.yaml);
+#      writer's and the API's NetworkPolicy opens (k8s/overlays/gke/snapshots-gcs.yaml);
 #   4. Cloud CDN: a backend bucket (caching by the objects' own Cache-Control: a year for a
 #      snapshot's files, 5 s for latest.json; gzip/brotli for clients that take it;
 #      Access-Control-Allow-Origin: * on every answer) on a global external Application Load
@@ -31,6 +34,9 @@ NAMESPACE=escrutinio          # k8s/base/kustomization.yaml
 KSA=snapshots                 # k8s/base/snapshots.yaml
 GSA_NAME=escrutinio-snapshots
 GSA="$GSA_NAME@$PROJECT_ID.iam.gserviceaccount.com"
+READER_KSA=api                # k8s/base/api.yaml
+READER_GSA_NAME=escrutinio-snapshots-reader
+READER_GSA="$READER_GSA_NAME@$PROJECT_ID.iam.gserviceaccount.com"
 LB=escrutinio-snapshots       # the load balancer's pieces share this name
 gcloud() { command gcloud --project "$PROJECT_ID" --quiet "$@"; }
 exists() { gcloud "$@" >/dev/null 2>&1; }  # exists <describe command>
@@ -53,6 +59,14 @@ gcloud storage buckets add-iam-policy-binding "gs://$BUCKET" \
   --member="serviceAccount:$GSA" --role=roles/storage.objectUser >/dev/null
 gcloud iam service-accounts add-iam-policy-binding "$GSA" --role=roles/iam.workloadIdentityUser \
   --member="serviceAccount:$PROJECT_ID.svc.id.goog[$NAMESPACE/$KSA]" >/dev/null
+
+echo "== 2b. the API's identity: $READER_GSA, for $NAMESPACE/$READER_KSA (read only)"
+exists iam service-accounts describe "$READER_GSA" ||
+  gcloud iam service-accounts create "$READER_GSA_NAME" --display-name="Escrutinio API, snapshot reader"
+gcloud storage buckets add-iam-policy-binding "gs://$BUCKET" \
+  --member="serviceAccount:$READER_GSA" --role=roles/storage.objectViewer >/dev/null
+gcloud iam service-accounts add-iam-policy-binding "$READER_GSA" --role=roles/iam.workloadIdentityUser \
+  --member="serviceAccount:$PROJECT_ID.svc.id.goog[$NAMESPACE/$READER_KSA]" >/dev/null
 
 echo "== 3. Private Google Access and googleapis.com at private.googleapis.com"
 gcloud compute networks subnets update "$SUBNET" --region="$REGION" --enable-private-ip-google-access
@@ -89,6 +103,6 @@ cat <<EOF
 == done. Now:
   - DNS: an A record $SNAPSHOTS_HOST -> $address (the certificate becomes ACTIVE once it resolves)
   - the gke overlay (k8s/overlays/gke/kustomization.yaml):
-      sed -i "s|PROJECT_ID-escrutinio-snapshots|$BUCKET|; s|escrutinio-snapshots@PROJECT_ID|escrutinio-snapshots@$PROJECT_ID|; s|https://snapshots.example.org/|https://$SNAPSHOTS_HOST/|" k8s/overlays/gke/kustomization.yaml
+      sed -i "s|PROJECT_ID-escrutinio-snapshots|$BUCKET|; s|@PROJECT_ID.iam|@$PROJECT_ID.iam|g; s|https://snapshots.example.org/|https://$SNAPSHOTS_HOST/|" k8s/overlays/gke/kustomization.yaml
   - readers: https://$SNAPSHOTS_HOST/latest.json, then the files under https://$SNAPSHOTS_HOST/<id>/
 EOF

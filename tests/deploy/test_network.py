@@ -34,9 +34,10 @@ HTTP_PORT = {"api": 8000, "gateway": 8001, "publisher": 8002}
 METRICS_PORT = {**HTTP_PORT, "grpc": 9101, "worker": 9102}
 MYSQL_CLIENTS = {"api", "grpc", "migrate", "publisher", "worker", "snapshots"}
 REDIS_CLIENTS = {"api", "grpc", "publisher", "worker", "snapshots"}
-# On GKE the snapshot writer alone reaches Cloud Storage (Private Google Access) and the
-# metadata server that hands it its Workload Identity token.
-CLOUD_STORAGE_CLIENTS = {"snapshots"}
+# On GKE the snapshot writer (it writes the bucket) and the API (it reads the newest manifest)
+# alone reach Cloud Storage (Private Google Access) and the metadata server that hands them
+# their Workload Identity tokens; elsewhere nobody does.
+CLOUD_STORAGE_CLIENTS = {"snapshots", "api"}
 PRIVATE_GOOGLE_ACCESS = "199.36.153.9"  # in private.googleapis.com, 199.36.153.8/30
 GRPC_CLIENTS = {"gateway"}
 DNS_RESOLVERS = ("kube-dns", "node-local-dns", "cloud-dns")
