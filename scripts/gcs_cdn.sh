@@ -14,7 +14,7 @@
 #      delete an abandoned snapshot's files), and the Kubernetes ServiceAccount
 #      escrutinio/snapshots allowed to act as it (Workload Identity); and the Google service
 #      account escrutinio-snapshots-reader, allowed only to read that bucket's objects
-#      (roles/storage.objectViewer on it), for escrutinio/api (/api/snapshots/latest);
+#      (roles/storage.legacyObjectReader on it), for escrutinio/api (/api/snapshots/latest);
 #   3. Private Google Access for the cluster's subnet and a private Cloud DNS zone sending
 #      *.googleapis.com to private.googleapis.com (199.36.153.8/30), the one Google range the
 #      writer's and the API's NetworkPolicy opens (k8s/overlays/gke/snapshots-gcs.yaml);
@@ -64,7 +64,7 @@ echo "== 2b. the API's identity: $READER_GSA, for $NAMESPACE/$READER_KSA (read o
 exists iam service-accounts describe "$READER_GSA" ||
   gcloud iam service-accounts create "$READER_GSA_NAME" --display-name="Escrutinio API, snapshot reader"
 gcloud storage buckets add-iam-policy-binding "gs://$BUCKET" \
-  --member="serviceAccount:$READER_GSA" --role=roles/storage.objectViewer >/dev/null
+  --member="serviceAccount:$READER_GSA" --role=roles/storage.legacyObjectReader >/dev/null
 gcloud iam service-accounts add-iam-policy-binding "$READER_GSA" --role=roles/iam.workloadIdentityUser \
   --member="serviceAccount:$PROJECT_ID.svc.id.goog[$NAMESPACE/$READER_KSA]" >/dev/null
 

@@ -23,7 +23,7 @@ pytestmark = needs_kubectl
 # the script, and the one role that Google account gets on the bucket.
 IDENTITIES = {
     "snapshots": ("KSA", "GSA_NAME", "roles/storage.objectUser"),
-    "api": ("READER_KSA", "READER_GSA_NAME", "roles/storage.objectViewer"),
+    "api": ("READER_KSA", "READER_GSA_NAME", "roles/storage.legacyObjectReader"),
 }
 
 

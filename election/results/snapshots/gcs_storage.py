@@ -1,7 +1,7 @@
 """The bucket backend (SNAPSHOT_STORAGE=gcs): imported by STORAGES only when selected, so the
 directory backend never loads the Google client. Reading (the API's /api/snapshots/latest) needs
 only storage.objects.get: open() fetches the object's metadata and bytes, never the bucket's, so
-the API's identity holds roles/storage.objectViewer alone (scripts/gcs_cdn.sh)."""
+the API's identity holds roles/storage.legacyObjectReader alone (scripts/gcs_cdn.sh)."""
 
 from __future__ import annotations
 
