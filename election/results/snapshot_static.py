@@ -2,9 +2,9 @@
 
     gunicorn election.results.snapshot_static:app -k uvicorn_worker.UvicornWorker --bind 127.0.0.1:8003
 
-Readers of the results (the dashboard with DASHBOARD_SOURCE=snapshots, outside verifiers)
-fetch `latest.json` and the files under `<id>/` (docs/api.md, "Snapshots") from here, so
-they never touch the database or the API. On GKE the same files are in a Cloud Storage bucket
+Readers of the results (the dashboard with DASHBOARD_SOURCE=snapshots: `head.json`; outside
+verifiers: `latest.json`) fetch those and the files under `<id>/` (docs/api.md, "Snapshots")
+from here, so they never touch the database or the API. On GKE the same files are in a Cloud Storage bucket
 behind Cloud CDN (docs/deploy.md), with the same headers.
 
 Starlette's StaticFiles, not WhiteNoise: StaticFiles looks each request's file up on disk (one
@@ -13,9 +13,9 @@ directory at start and finds later files only in its autorefresh mode, meant for
 What it gives, and what is added here:
 - ETag and Last-Modified, and 304 to If-None-Match / If-Modified-Since (StaticFiles);
 - `Cache-Control`: a snapshot's files never change once written (the manifest's hashes name
-  them), so they are cached for a year, `immutable`; `latest.json` is the one file replaced
-  in place, so caches keep it 5 seconds, then revalidate (a snapshot is written every
-  SNAPSHOT_INTERVAL_S, 60); the same headers the bucket's objects carry on GKE;
+  them), so they are cached for a year, `immutable`; `latest.json` and `head.json` (its small
+  pointer) are the files replaced in place, so caches keep them 5 seconds, then revalidate (a
+  snapshot is written every SNAPSHOT_INTERVAL_S, 60); the same headers the bucket's objects carry on GKE;
 - `Access-Control-Allow-Origin: *` on every answer: the results are public, and the page
   reading them may be served from another origin;
 - gzip when the client accepts it, level 6 (level 9 costs about twice the CPU for a body a
@@ -59,6 +59,7 @@ from election.lib.env import env_int, env_str
 
 ROOT = Path(__file__).resolve().parents[2]
 LATEST = "latest.json"
+HEAD = "head.json"  # latest.json's small pointer, what the results site polls
 IMMUTABLE = "public, max-age=31536000, immutable"
 # The bucket's objects carry the same (election/results/snapshots/storage.py, which imports
 # Django; tests/results/test_snapshot_static.py holds the two to one policy).
@@ -160,7 +161,8 @@ class SnapshotFiles(StaticFiles):
     ) -> Response:
         # FileResponse computes the validators from the stat alone (no I/O until it is sent).
         response = FileResponse(full_path, status_code=status_code, stat_result=stat_result)
-        response.headers["Cache-Control"] = LATEST_MAX_AGE if self.get_path(scope) == LATEST else IMMUTABLE
+        replaced = self.get_path(scope) in (LATEST, HEAD)  # the two files rewritten in place
+        response.headers["Cache-Control"] = LATEST_MAX_AGE if replaced else IMMUTABLE
         compressible = stat_result.st_size >= GZIP_MINIMUM_BYTES
         if compressible:
             response.headers["Vary"] = "Accept-Encoding"

@@ -51,15 +51,15 @@ export function useLiveSummary(): Live {
 
 /** Snapshot mode: the summary written with the newest snapshot; its id is the version. */
 function useSnapshotSummary(): Live {
-  const { manifest, manifestError } = useDataState();
-  const id = manifest?.id ?? null;
+  const { head, headError } = useDataState();
+  const id = head?.id ?? null;
   const summary = useResource<Summary>(panelUrl(id, "/api/results/summary", {}, "summary.json"), id);
   return {
     summary: summary.data,
     version: summary.data ? id : null,
     rates: null,
-    error: manifestError ?? summary.error,
-    updatedAt: manifest ? new Date(manifest.time) : null,
+    error: headError ?? summary.error,
+    updatedAt: head ? new Date(head.time) : null,
   };
 }
 

@@ -179,11 +179,15 @@ def fetch(url: str) -> bytes:
 
 
 def verify_chain(site: Site) -> list[dict[str, Any]]:
-    """latest.json is the newest manifest; every file has its manifest's hash and size; each
-    manifest names the SHA-256 of the one before, the first names none. The manifests, oldest first."""
+    """latest.json is the newest manifest, and head.json (what the site polls) points at it by
+    path and hash; every file has its manifest's hash and size; each manifest names the SHA-256
+    of the one before, the first names none. The manifests, oldest first."""
     listing = json.loads(fetch(site.url + "/api/snapshots/"))["results"]  # newest first
     manifests: list[bytes] = [fetch(row["url"]) for row in reversed(listing)]
     assert fetch(site.snapshots_url + "latest.json") == manifests[-1]
+    head = json.loads(fetch(site.snapshots_url + "head.json"))
+    assert hashlib.sha256(fetch(site.snapshots_url + head["manifest"])).hexdigest() == head["sha256"]
+    assert head["sha256"] == hashlib.sha256(manifests[-1]).hexdigest()
     previous: str | None = None
     parsed = []
     for raw in manifests:
@@ -218,12 +222,15 @@ def test_the_results_site_shows_the_count_the_map_the_acta_and_the_verifiable_do
     check_map(page, expected_leaders, "map")
     wait_for(page, lambda: page.text_content('[data-testid="snapshot-id"]'), chain[-1]["id"], "snapshot id")
 
-    # Both downloads are the newest snapshot's files, byte for byte as its manifest lists them.
+    # Both downloads are the newest snapshot's files, byte for byte as its manifest lists them
+    # (in its detail generation's folder when it names one).
     hashes = {f["path"]: f["sha256"] for f in chain[-1]["files"]}
+    detail_path = (chain[-1]["counts"].get("detail") or {}).get("path", "")
     for name, path in (("csv", "open/results.csv"), ("nist", "open/nist-1500-100.json")):
         href = page.get_attribute(f'a[data-download="{name}"]', "href")
-        assert href == f"{site.snapshots_url}{chain[-1]['id']}/{path}"
-        assert hashlib.sha256(fetch(href)).hexdigest() == hashes[path]
+        assert href == f"{site.snapshots_url}{chain[-1]['id']}/{detail_path}{path}"
+        if not detail_path:  # else the detail files are listed by their generation, not this manifest
+            assert hashlib.sha256(fetch(href)).hexdigest() == hashes[path]
     # Their content is the database's: the clean mesa's counted votes, a partial count.
     clean = Acta.objects.select_related("counted_entry").get(mesa_id=CLEAN_MESA, papeleta_id="presidente")
     assert clean.counted_entry is not None
@@ -278,16 +285,32 @@ def test_the_results_site_shows_the_count_the_map_the_acta_and_the_verifiable_do
             body=f"window.ESCRUTINIO_CONFIG = {json.dumps(config)};", content_type="text/javascript"
         ),
     )
+    # head.json naming a detail generation, older than the snapshot, at "./" (the snapshot's own
+    # folder, today's layout): the site reads sede files through its path and shows its time.
+    detail = {"id": "prueba", "time": chain[0]["time"], "path": "./"}
+
+    def head_with_detail(route: Any) -> None:
+        head = json.loads(route.fetch().text())
+        route.fulfill(json={**head, "detail": detail}, headers={"Access-Control-Allow-Origin": "*"})
+
+    page.route("**/head.json", head_with_detail)
     asked: list[str] = []
     page.on("request", lambda request: asked.append(request.url))
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(site.url + "/")
     wait_for(page, lambda: page.evaluate(READ_PROGRESS), expected_progress, "progress from the snapshot")
     check_map(page, expected_leaders, "map from the snapshot")
+    wait_for(
+        page, lambda: page.get_attribute('[data-testid="detail-time"]', "data-time"), detail["time"], "detail"
+    )
+    assert "detalle por sede y mesa: datos de" in (page.text_content('[data-testid="detail-time"]') or "")
     page.goto(f"{site.url}/mesa/{mesa.municipio_id}/{mesa.sede}/{CLEAN_MESA}")
     wait_for(page, lambda: page.evaluate(READ_VERSIONS), acta_versions(CLEAN_MESA), "acta from the snapshot")
     assert [u for u in asked if u.startswith(site.url + "/api/")] == []
-    assert any(u == site.snapshots_url + "latest.json" for u in asked)
+    assert any(u == site.snapshots_url + "head.json" for u in asked)
+    assert not any(u.endswith("/latest.json") for u in asked)  # the 2.2 MB manifest is for verifiers
+    sede_file = f"{site.snapshots_url}{chain[-1]['id']}/sede/{mesa.municipio_id}-{mesa.sede}.json"
+    assert sede_file in asked  # through the detail's path ("./" resolved by the browser)
 
     # A phone: nothing wider than the screen but the tables' own scroll boxes.
     page.goto(site.url + "/")

@@ -63,7 +63,7 @@ def server(tmp_path: Path, spawn: Spawn, port: int) -> Iterator[Server]:
 
 
 def write_snapshot(directory: Path) -> dict[str, bytes]:
-    """A snapshot as the writer lays it out (spec: latest.json, <id>/manifest.json, files)."""
+    """A snapshot as the writer lays it out (spec: latest.json, head.json, <id>/manifest.json, files)."""
     pais = json.dumps({"level": "pais", "results": [{"partido": "SEMILLA", "votes": n} for n in range(400)]})
     files = {
         f"{SNAPSHOT_ID}/area/actas/presidente/pais.json": pais.encode(),
@@ -80,6 +80,7 @@ def write_snapshot(directory: Path) -> dict[str, bytes]:
     ).encode()
     files[f"{SNAPSHOT_ID}/manifest.json"] = manifest
     files["latest.json"] = manifest
+    files["head.json"] = json.dumps({"id": SNAPSHOT_ID, "manifest": f"{SNAPSHOT_ID}/manifest.json"}).encode()
     for path, body in files.items():
         (directory / path).parent.mkdir(parents=True, exist_ok=True)
         (directory / path).write_bytes(body)
@@ -100,6 +101,10 @@ def test_files_written_after_start_are_served_with_their_cache_policy_and_cors(s
         # The very policy the writer gives the bucket's objects on GKE (Cloud CDN follows it).
         assert answer.headers["Cache-Control"] == cache_control_for(path), path
     assert server.get("/latest.json").headers["Cache-Control"] != IMMUTABLE
+    assert (
+        server.get("/head.json").headers["Cache-Control"]
+        == server.get("/latest.json").headers["Cache-Control"]
+    )
     assert server.get("/latest.json").headers["Content-Type"] == "application/json"
     assert server.get(f"/{SNAPSHOT_ID}/open/results.csv").headers["Content-Type"].startswith("text/csv")
     # Not found is readable cross-origin too, so a page can tell "no snapshot yet" from a failure.

@@ -34,6 +34,16 @@ def test_the_manifest_is_in_the_fixed_form_and_lists_every_file(snapshot_root: P
     raw, manifest = manifest_of(snapshot_root, snapshot)
     assert (snapshot_root / "latest.json").read_bytes() == raw
     assert hashlib.sha256(raw).hexdigest() == snapshot.sha256
+    # head.json: the small pointer readers poll, naming this manifest by path and hash.
+    head = (snapshot_root / "head.json").read_bytes()
+    assert json.loads(head) == {
+        "id": snapshot.id,
+        "time": manifest["time"],
+        "manifest": snapshot.manifest_path,
+        "sha256": snapshot.sha256,
+        "detail": manifest["counts"].get("detail"),
+    }
+    assert b" " not in head and len(head) < 1024 < len(raw)
     assert list(manifest) == ["id", "time", "previous", "counts", "files"]
     assert manifest["previous"] is None and snapshot.previous_sha256 is None
     assert re.fullmatch(r"\d{8}T\d{6}\.\d{3}Z", manifest["id"]) and manifest["id"] == snapshot.id
@@ -180,7 +190,7 @@ def test_a_failed_snapshot_leaves_nothing_referenced(snapshot_root: Path) -> Non
         snapshot_take(sources=[failing_source(3)])
     assert list(Snapshot.objects.values_list("id", flat=True)) == [first.id]
     assert (snapshot_root / "latest.json").read_bytes() == latest
-    assert {p.name for p in snapshot_root.iterdir()} == {first.id, "latest.json"}
+    assert {p.name for p in snapshot_root.iterdir()} == {first.id, "latest.json", "head.json"}
 
 
 def test_a_snapshot_stopped_on_purpose_is_abandoned_before_its_manifest(snapshot_root: Path) -> None:
@@ -196,6 +206,7 @@ def test_latest_json_is_put_back_when_the_row_cannot_be_stored(
 ) -> None:
     first = take()
     latest = (snapshot_root / "latest.json").read_bytes()
+    head = (snapshot_root / "head.json").read_bytes()
 
     def refuse(**fields: Any) -> None:
         raise RuntimeError("row refused")
@@ -204,4 +215,32 @@ def test_latest_json_is_put_back_when_the_row_cannot_be_stored(
     with pytest.raises(RuntimeError, match="row refused"):
         take()
     assert (snapshot_root / "latest.json").read_bytes() == latest
+    assert (snapshot_root / "head.json").read_bytes() == head
+    assert {p.name for p in snapshot_root.iterdir() if p.is_dir()} == {first.id}
+
+
+def test_latest_json_is_put_back_when_head_json_cannot_be_written(
+    snapshot_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """head.json fails after latest.json was replaced: as if the row had failed (nothing new is
+    referenced), and head.json still points at the first snapshot."""
+    first = take()
+    latest = (snapshot_root / "latest.json").read_bytes()
+    head = (snapshot_root / "head.json").read_bytes()
+    store = writer._head_store
+    calls: list[bytes] = []
+
+    def fail_once(storage: Any, manifest: bytes) -> None:
+        calls.append(manifest)
+        if len(calls) == 1:
+            raise OSError("disk full")
+        store(storage, manifest)
+
+    monkeypatch.setattr(writer, "_head_store", fail_once)
+    with pytest.raises(OSError, match="disk full"):
+        take()
+    assert calls[1] == latest  # the restore wrote head.json from the first snapshot's manifest
+    assert (snapshot_root / "latest.json").read_bytes() == latest
+    assert (snapshot_root / "head.json").read_bytes() == head
+    assert list(Snapshot.objects.values_list("id", flat=True)) == [first.id]
     assert {p.name for p in snapshot_root.iterdir() if p.is_dir()} == {first.id}

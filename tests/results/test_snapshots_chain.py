@@ -111,6 +111,17 @@ def test_a_replaced_latest_json_is_caught(chain: list[Snapshot], snapshot_root: 
     assert_caught(snapshot_root, "latest.json: differs from")
 
 
+def test_a_head_json_pointing_elsewhere_is_caught(chain: list[Snapshot], snapshot_root: Path) -> None:
+    """head.json (what readers follow) must point where latest.json does; without it, nothing to check."""
+    head = snapshot_root / "head.json"
+    original = head.read_bytes()
+    assert verify(snapshot_root).ok
+    head.write_bytes(original.replace(chain[2].id.encode(), chain[1].id.encode()))
+    assert_caught(snapshot_root, "head.json: does not point where latest.json does")
+    head.unlink()
+    assert verify(snapshot_root).ok
+
+
 def test_a_reordered_chain_is_caught(chain: list[Snapshot], snapshot_root: Path) -> None:
     """The two older snapshots' folders swapped: each manifest sits under the other's id."""
     first, second = (snapshot_root / s.id for s in chain[:2])
@@ -153,7 +164,7 @@ def test_pruning_keeps_the_newest_and_leaves_nothing_of_the_rest(
     assert snapshots_prune(snapshot_storage(), 2) == 1
     assert list(Snapshot.objects.order_by("id").values_list("id", flat=True)) == [chain[1].id, chain[2].id]
     assert sorted(p.name for p in snapshot_root.iterdir()) == sorted(
-        [chain[1].id, chain[2].id, "latest.json"]
+        [chain[1].id, chain[2].id, "latest.json", "head.json"]
     )
     report = verify(snapshot_root)
     assert report.problems == [f"{chain[1].id}: its previous manifest {chain[0].sha256} is not published"]

@@ -18,6 +18,7 @@ def test_the_bucket_backend_sets_each_objects_cache_control() -> None:
     bucket = SnapshotGoogleCloudStorage(bucket_name="escrutinio-snapshots-test")  # no call is made
     assert bucket.gzip is False and bucket.file_overwrite is True
     assert bucket.get_object_parameters("latest.json")["cache_control"] == LATEST
+    assert bucket.get_object_parameters("head.json")["cache_control"] == LATEST
     assert "max-age=5" in LATEST
     for name in ("20261207T140000.123Z/manifest.json", "20261207T140000.123Z/open/results.csv"):
         assert bucket.get_object_parameters(name)["cache_control"] == IMMUTABLE

@@ -17,6 +17,7 @@ from typing import IO, Any
 
 MANIFEST_NAME = "manifest.json"
 LATEST_NAME = "latest.json"
+HEAD_NAME = "head.json"  # the readers' pointer to the newest snapshot: a few hundred bytes, not the manifest
 MANIFEST_KEYS = ("id", "time", "previous", "counts", "files")
 FILE_KEYS = ("path", "sha256", "bytes")
 
@@ -63,6 +64,26 @@ def manifest_bytes(
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def head_bytes(manifest: bytes) -> bytes:
+    """head.json for the manifest `manifest` (latest.json's bytes): what a reader polls instead
+    of the whole manifest (2.2 MB at the demo scale, listing every file), derived from it alone
+    so the two never disagree and the verifier can recompute it:
+
+        {"id","time","manifest":"<id>/manifest.json","sha256","detail":<counts.detail or null>}
+    """
+    parsed = json.loads(manifest)
+    counts = parsed.get("counts")
+    return json_bytes(
+        {
+            "id": parsed["id"],
+            "time": parsed["time"],
+            "manifest": f"{parsed['id']}/{MANIFEST_NAME}",
+            "sha256": sha256_hex(manifest),
+            "detail": counts.get("detail") if isinstance(counts, dict) else None,
+        }
+    )
 
 
 class HashingWriter:

@@ -2,8 +2,8 @@
 (SNAPSHOT_DIR, served as static files) or a Cloud Storage bucket behind Cloud CDN.
 
 Every file of a snapshot is written once under its own id and never changed, so it may be
-cached for good; latest.json is the one object replaced, every snapshot, so caches keep it for
-seconds. A reader must never see half a file: the directory backend writes each file beside
+cached for good; latest.json and head.json are the objects replaced, every snapshot, so caches
+keep them for seconds. A reader must never see half a file: the directory backend writes each file beside
 its place and renames it there (atomic on POSIX), and flushes them all to disk once before the
 manifest; a bucket upload is atomic and durable by itself.
 """
@@ -20,7 +20,7 @@ from typing import IO, Any
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage, storages
 
-from election.results.snapshots.manifest import LATEST_NAME
+from election.results.snapshots.manifest import HEAD_NAME, LATEST_NAME
 
 STORAGE_ALIAS = "snapshots"
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -31,7 +31,8 @@ CHUNK = 1 << 16
 
 def cache_control_for(name: str) -> str:
     """The Cache-Control of a stored snapshot object (the static server and the bucket send the same)."""
-    return LATEST if name.rsplit("/", 1)[-1] == LATEST_NAME else IMMUTABLE  # no snapshot file has that name
+    replaced = name.rsplit("/", 1)[-1] in (LATEST_NAME, HEAD_NAME)  # no snapshot file has either name
+    return LATEST if replaced else IMMUTABLE
 
 
 def snapshot_storage() -> Storage:

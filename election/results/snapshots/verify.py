@@ -24,10 +24,12 @@ from typing import Any, Protocol
 
 from election.results.snapshots.manifest import (
     FILE_KEYS,
+    HEAD_NAME,
     LATEST_NAME,
     MANIFEST_KEYS,
     MANIFEST_NAME,
     FileEntry,
+    head_bytes,
     manifest_bytes,
 )
 
@@ -179,6 +181,19 @@ def _form_problems(raw: bytes, folder: str | None) -> tuple[dict[str, Any] | Non
     return manifest, problems
 
 
+def _head_problems(published: Published, latest: bytes) -> list[str]:
+    """head.json, when published, must be the pointer latest.json implies (readers follow it)."""
+    try:
+        raw = published.read(HEAD_NAME)
+    except Missing:
+        return []
+    try:
+        expected = head_bytes(latest)
+    except (KeyError, TypeError, ValueError):  # latest.json's own problems are reported already
+        return []
+    return [] if raw == expected else [f"{HEAD_NAME}: does not point where {LATEST_NAME} does"]
+
+
 def verify_chain(published: Published, *, check_files: bool = True, last: int | None = None) -> Report:
     """The chain from latest.json back to its first snapshot, or to its `last` newest only (each
     snapshot of the demo at a million votes is 1.4 GB: a quick check of the head reads a few)."""
@@ -207,6 +222,7 @@ def verify_chain(published: Published, *, check_files: bool = True, last: int | 
                     report.problems.append(f"{LATEST_NAME}: differs from {id}/{MANIFEST_NAME}")
             except Missing:
                 report.problems.append(f"{LATEST_NAME}: names {id}, whose {MANIFEST_NAME} is missing")
+            report.problems.extend(_head_problems(published, raw))
         if report.snapshots and id >= report.snapshots[-1]:
             report.problems.append(
                 f"{where}: id {id} does not sort before its successor {report.snapshots[-1]}"

@@ -1,10 +1,12 @@
 """Writing one snapshot, and extending the chain with it.
 
 The order is what makes a snapshot safe to read while it is written: every file first (each
-hashed as it streams to storage), the manifest last, then latest.json, then the Snapshot row. A
-reader that follows latest.json, or the API's list, finds only manifests whose files are all
-there. A snapshot that fails or is abandoned before its manifest deletes what it wrote; one whose
-row cannot be stored puts latest.json back as it was; nothing ever references its files.
+hashed as it streams to storage), the manifest last, then latest.json and head.json (its small
+pointer, what the results site polls), then the Snapshot row. A reader that follows latest.json,
+head.json or the API's list finds only manifests whose files are all there. A snapshot that
+fails or is abandoned before its manifest deletes what it wrote; one whose head.json or row
+cannot be stored puts latest.json and head.json back as they were; nothing ever references its
+files.
 
 Every file is read inside one REPEATABLE READ transaction on MariaDB (read-only, so it locks
 nothing and writers never wait), so the counts, the areas and the open data are of one moment.
@@ -33,10 +35,12 @@ from election.results.snapshots.counts import snapshot_counts
 from election.results.snapshots.files import FileSource, SnapshotContext, SnapshotFile, snapshot_files
 from election.results.snapshots.lease import ChainLease, chain_lease, lease_seconds
 from election.results.snapshots.manifest import (
+    HEAD_NAME,
     LATEST_NAME,
     MANIFEST_NAME,
     FileEntry,
     HashingWriter,
+    head_bytes,
     iso_time,
     manifest_bytes,
     sha256_hex,
@@ -119,6 +123,7 @@ def _snapshot_write(
         storage_save(storage, manifest_name, io.BytesIO(manifest))
         storage_save(storage, LATEST_NAME, io.BytesIO(manifest))
         try:
+            _head_store(storage, manifest)
             snapshot = Snapshot.objects.create(
                 id=id,
                 time=time,
@@ -163,14 +168,22 @@ def _file_store(storage: Storage, name: str, file: SnapshotFile) -> FileEntry:
     return sink.entry(file.path)
 
 
+def _head_store(storage: Storage, manifest: bytes) -> None:
+    """head.json, right after latest.json: the small pointer readers poll (docs/snapshots.md)."""
+    storage_save(storage, HEAD_NAME, io.BytesIO(head_bytes(manifest)))
+
+
 def _latest_restore(storage: Storage, head: Snapshot | None) -> None:
-    """latest.json back to the head's manifest (or gone, when there is no head)."""
+    """latest.json and head.json back to the head's manifest (or gone, when there is no head)."""
     try:
         if head is None:
             storage.delete(LATEST_NAME)
+            storage.delete(HEAD_NAME)
             return
         with storage.open(head.manifest_path, "rb") as previous:
-            storage_save(storage, LATEST_NAME, io.BytesIO(previous.read()))
+            raw = previous.read()
+        storage_save(storage, LATEST_NAME, io.BytesIO(raw))
+        _head_store(storage, raw)
     except Exception:
         logger.exception("latest.json could not be put back", extra={"head": head.id if head else None})
 

@@ -1,25 +1,25 @@
-// What the results pages are up to date with. Snapshot mode: the newest manifest, polled
-// every MANIFEST_POLL_MS; every answer is then read under its <id>/ and refetched only when
+// What the results pages are up to date with. Snapshot mode: head.json (the newest snapshot's
+// pointer), polled every MANIFEST_POLL_MS; every answer is then read under its <id>/ and refetched only when
 // a new snapshot appears. API mode: a clock every RESULTS_POLL_MS (each read a conditional
 // request), and the newest manifest only to show its id and link its downloads.
 import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
 import { ApiError } from "../api";
 import { MANIFEST_POLL_MS, RESULTS_POLL_MS } from "../config";
-import { loadLatestManifest, SNAPSHOT_MODE, type Loader } from "./source";
-import type { Manifest } from "./types";
+import { loadHead, SNAPSHOT_MODE, type Loader } from "./source";
+import type { SnapshotHead } from "./types";
 
 export interface DataState {
-  manifest: Manifest | null;
-  manifestError: unknown;
+  head: SnapshotHead | null;
+  headError: unknown;
   /** Changes whenever the answers may have changed; null until the first manifest (snapshot mode). */
   version: string | null;
 }
 
-const DataContext = createContext<DataState>({ manifest: null, manifestError: null, version: null });
+const DataContext = createContext<DataState>({ head: null, headError: null, version: null });
 
 export function DataProvider({ children }: { children: ReactNode }) {
-  const [manifest, setManifest] = useState<Manifest | null>(null);
-  const [manifestError, setManifestError] = useState<unknown>(null);
+  const [head, setHead] = useState<SnapshotHead | null>(null);
+  const [headError, setHeadError] = useState<unknown>(null);
   const [tick, setTick] = useState(0);
 
   useEffect(() => {
@@ -27,12 +27,12 @@ export function DataProvider({ children }: { children: ReactNode }) {
     let timer: number | undefined;
     async function poll(): Promise<void> {
       try {
-        const latest = await loadLatestManifest(controller.signal);
-        setManifest((previous) => (previous?.id === latest?.id ? previous : latest));
-        setManifestError(null);
+        const latest = await loadHead(controller.signal);
+        setHead((previous) => (previous?.id === latest?.id ? previous : latest));
+        setHeadError(null);
       } catch (error) {
         if (controller.signal.aborted) return;
-        setManifestError(error);
+        setHeadError(error);
       }
       timer = window.setTimeout(poll, MANIFEST_POLL_MS);
     }
@@ -55,8 +55,8 @@ export function DataProvider({ children }: { children: ReactNode }) {
     };
   }, []);
 
-  const version = SNAPSHOT_MODE ? (manifest?.id ?? null) : `api-${tick}`;
-  return <DataContext.Provider value={{ manifest, manifestError, version }}>{children}</DataContext.Provider>;
+  const version = SNAPSHOT_MODE ? (head?.id ?? null) : `api-${tick}`;
+  return <DataContext.Provider value={{ head, headError, version }}>{children}</DataContext.Provider>;
 }
 
 export function useDataState(): DataState {
@@ -73,11 +73,12 @@ const RETRY_MS = 3_000;
 
 /** Load `loader` and reload it on every new version; keep the last answer meanwhile. */
 export function useLoaded<T>(loader: Loader<T> | null): Loaded<T> {
-  const { version, manifest } = useDataState();
+  const { version, head } = useDataState();
   const [state, setState] = useState<Loaded<T> & { key: string | null }>({ data: null, error: null, loading: true, key: null });
   const [retry, setRetry] = useState(0);
   const key = loader?.key ?? null;
-  const snapshotId = SNAPSHOT_MODE ? (manifest?.id ?? null) : null;
+  const snapshot = SNAPSHOT_MODE ? head : null; // one object per id (see setHead)
+  const snapshotId = snapshot?.id ?? null;
 
   useEffect(() => {
     if (loader === null || version === null) return;
@@ -85,7 +86,7 @@ export function useLoaded<T>(loader: Loader<T> | null): Loaded<T> {
     let retryTimer: number | undefined;
     setState((previous) => ({ ...previous, loading: true, ...(previous.key === key ? {} : { data: null, error: null, key }) }));
     loader
-      .load(snapshotId, controller.signal)
+      .load(snapshot, controller.signal)
       .then((data) => setState({ data, error: null, loading: false, key }))
       .catch((error: unknown) => {
         if (controller.signal.aborted) return;

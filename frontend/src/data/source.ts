@@ -1,23 +1,23 @@
 // Where each answer comes from: the results API (DASHBOARD_SOURCE=api, the default) or the
-// published snapshot files (DASHBOARD_SOURCE=snapshots: latest.json, then only files under
-// <id>/, never the API). Every page asks for its data through the loaders below, so this
+// published snapshot files (DASHBOARD_SOURCE=snapshots: head.json, then only files under
+// <id>/ and its detail generation's folder, never the API). Every page asks for its data through the loaders below, so this
 // module is the one place that knows both layouts (docs/api.md, docs/snapshots.md).
 import { ApiError, apiUrl, getJson, type Params } from "../api";
 import { DATA_SOURCE, SNAPSHOTS_URL } from "../config";
-import type { ActaDetail, Area, CountSource, Manifest, SedeFile, Timeline } from "./types";
+import type { ActaDetail, Area, CountSource, Manifest, SedeFile, SnapshotHead, Timeline } from "./types";
 
 export const SNAPSHOT_MODE = DATA_SOURCE === "snapshots";
 
 /** One answer to load: `key` names it (a new key means new data), `load` fetches it. */
 export interface Loader<T> {
   key: string;
-  load: (snapshotId: string | null, signal: AbortSignal) => Promise<T>;
+  load: (head: SnapshotHead | null, signal: AbortSignal) => Promise<T>;
 }
 
 /** A snapshot's files never change once written: the browser may keep them as they are. */
-async function snapshotFile<T>(snapshotId: string | null, path: string, signal: AbortSignal): Promise<T> {
-  if (!snapshotId) throw new ApiError(503, { detail: "Aún no hay instantánea publicada." });
-  const response = await fetch(`${SNAPSHOTS_URL}${snapshotId}/${path}`, { cache: "force-cache", signal });
+async function snapshotFile<T>(head: SnapshotHead | null, path: string, signal: AbortSignal): Promise<T> {
+  if (!head) throw new ApiError(503, { detail: "Aún no hay instantánea publicada." });
+  const response = await fetch(snapshotUrl(head.id, path), { cache: "force-cache", signal });
   const body = await response.json().catch(() => null);
   if (!response.ok) throw new ApiError(response.status, body);
   return body as T;
@@ -27,20 +27,41 @@ function api<T>(path: string, params: Params, signal: AbortSignal): Promise<T> {
   return getJson<T>(apiUrl(path, params), signal);
 }
 
-/** The newest manifest: latest.json in snapshot mode, /api/snapshots/latest otherwise (null when none yet). */
-export async function loadLatestManifest(signal: AbortSignal): Promise<Manifest | null> {
-  const url = SNAPSHOT_MODE ? `${SNAPSHOTS_URL}latest.json` : apiUrl("/api/snapshots/latest");
+/**
+ * The newest snapshot (null when none yet). Snapshot mode: head.json, a few hundred bytes,
+ * not latest.json, the whole manifest (2.2 MB at the demo scale) that only verifiers need.
+ * API mode: /api/snapshots/latest (the manifest), reduced to the same pointer.
+ */
+export async function loadHead(signal: AbortSignal): Promise<SnapshotHead | null> {
   try {
-    return await getJson<Manifest>(url, signal);
+    if (SNAPSHOT_MODE) {
+      const head = await getJson<SnapshotHead>(`${SNAPSHOTS_URL}head.json`, signal);
+      return { id: head.id, time: head.time, detail: head.detail ?? null };
+    }
+    const manifest = await getJson<Manifest>(apiUrl("/api/snapshots/latest"), signal);
+    const counts = manifest.counts as { detail?: SnapshotHead["detail"] } | null;
+    return { id: manifest.id, time: manifest.time, detail: counts?.detail ?? null };
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) return null;
     throw error;
   }
 }
 
-/** Public URL of a file of snapshot `id` (the open-data downloads). */
+/** Public URL of a file of snapshot `id` (area/, panels/, timeline/, manifest.json). */
 export function snapshotUrl(id: string, path: string): string {
   return `${SNAPSHOTS_URL}${id}/${path}`;
+}
+
+/**
+ * Public URL of a sede/ or open/ file of snapshot `head`: in its detail generation's folder
+ * when it names one (written apart, maybe older), else under the snapshot's own folder.
+ */
+export function detailUrl(head: SnapshotHead, path: string): string {
+  return snapshotUrl(head.id, `${head.detail?.path ?? ""}${path}`);
+}
+
+async function detailFile<T>(head: SnapshotHead | null, path: string, signal: AbortSignal): Promise<T> {
+  return snapshotFile<T>(head, `${head?.detail?.path ?? ""}${path}`, signal);
 }
 
 export interface AreaQuery {
@@ -55,21 +76,21 @@ export function areaLoader(q: AreaQuery): Loader<Area> {
   const key = `area|${q.source}|${q.papeleta}|${q.departamento ?? ""}|${q.municipio ?? ""}|${q.sede ?? ""}`;
   return {
     key,
-    load: async (id, signal) => {
+    load: async (head, signal) => {
       if (!SNAPSHOT_MODE) {
         const params = { source: q.source, papeleta: q.papeleta, departamento: q.departamento, municipio: q.municipio, sede: q.sede };
         return api<Area>("/api/results/area", params, signal);
       }
       const base = `area/${q.source}/${q.papeleta}`;
       if (q.municipio && q.sede) {
-        const file = await snapshotFile<SedeFile>(id, `sede/${q.municipio}-${q.sede}.json`, signal);
+        const file = await detailFile<SedeFile>(head, `sede/${q.municipio}-${q.sede}.json`, signal);
         const area = file.areas[q.source]?.[q.papeleta];
         if (!area) throw new ApiError(404, { detail: "Sin datos para esta papeleta." });
         return area;
       }
-      if (q.municipio) return snapshotFile<Area>(id, `${base}/municipio/${q.municipio}.json`, signal);
-      if (q.departamento) return snapshotFile<Area>(id, `${base}/departamento/${q.departamento}.json`, signal);
-      return snapshotFile<Area>(id, `${base}/pais.json`, signal);
+      if (q.municipio) return snapshotFile<Area>(head, `${base}/municipio/${q.municipio}.json`, signal);
+      if (q.departamento) return snapshotFile<Area>(head, `${base}/departamento/${q.departamento}.json`, signal);
+      return snapshotFile<Area>(head, `${base}/pais.json`, signal);
     },
   };
 }
@@ -78,9 +99,9 @@ export function areaLoader(q: AreaQuery): Loader<Area> {
 export function mesaLoader(municipio: string, sede: string, mesa: string, papeletas: string[]): Loader<Record<string, ActaDetail | null>> {
   return {
     key: `mesa|${municipio}|${sede}|${mesa}|${papeletas.join(",")}`,
-    load: async (id, signal) => {
+    load: async (head, signal) => {
       if (SNAPSHOT_MODE) {
-        const file = await snapshotFile<SedeFile>(id, `sede/${municipio}-${sede}.json`, signal);
+        const file = await detailFile<SedeFile>(head, `sede/${municipio}-${sede}.json`, signal);
         const actas = file.actas[mesa] ?? {};
         return Object.fromEntries(papeletas.map((p) => [p, actas[p] ?? null]));
       }
@@ -100,9 +121,9 @@ export function mesaLoader(municipio: string, sede: string, mesa: string, papele
 export function timelineLoader(source: CountSource, papeleta: string): Loader<Timeline> {
   return {
     key: `timeline|${source}|${papeleta}`,
-    load: (id, signal) =>
+    load: (head, signal) =>
       SNAPSHOT_MODE
-        ? snapshotFile<Timeline>(id, `timeline/${source}/${papeleta}.json`, signal)
+        ? snapshotFile<Timeline>(head, `timeline/${source}/${papeleta}.json`, signal)
         : api<Timeline>("/api/snapshots/timeline", { source, papeleta }, signal),
   };
 }
@@ -114,7 +135,7 @@ export function timelineLoader(source: CountSource, papeleta: string): Loader<Ti
 export function panelLoader<T>(apiPath: string, params: Params, snapshotPath: string): Loader<T> {
   return {
     key: `panel|${apiPath}|${JSON.stringify(params)}|${snapshotPath}`,
-    load: (id, signal) => (SNAPSHOT_MODE ? snapshotFile<T>(id, `panels/${snapshotPath}`, signal) : api<T>(apiPath, params, signal)),
+    load: (head, signal) => (SNAPSHOT_MODE ? snapshotFile<T>(head, `panels/${snapshotPath}`, signal) : api<T>(apiPath, params, signal)),
   };
 }
 

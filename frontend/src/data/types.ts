@@ -131,6 +131,21 @@ export interface Timeline {
   points: TimelinePoint[];
 }
 
+/** Where a snapshot's sede/ and open/ files are when they are a separate, slower "detail
+ * generation": `path` is relative to the snapshot's folder (`../detail/<id>/`). */
+export interface SnapshotDetail {
+  id: string;
+  time: string;
+  path: string;
+}
+
+/** head.json: the small pointer to the newest manifest that the site polls (docs/snapshots.md). */
+export interface SnapshotHead {
+  id: string;
+  time: string;
+  detail: SnapshotDetail | null;
+}
+
 export interface Manifest {
   id: string;
   time: string;

@@ -2,31 +2,33 @@
 import { Panel } from "../common";
 import { useDataState } from "../data/live";
 import { apiUrl } from "../api";
-import { SNAPSHOT_MODE, snapshotUrl } from "../data/source";
+import { detailUrl, SNAPSHOT_MODE, snapshotUrl } from "../data/source";
 import { formatDateTime } from "../format";
+import { DetailTime } from "./SummaryPanels";
 
 export function Downloads() {
-  const { manifest } = useDataState();
+  const { head } = useDataState();
   return (
     <Panel id="verificar" title="Datos abiertos y verificación" wide>
-      {manifest ? (
+      {head ? (
         <>
           <p>
-            Instantánea <code>{manifest.id}</code> del {formatDateTime(manifest.time)}.
+            Instantánea <code>{head.id}</code> del {formatDateTime(head.time)}
+            <DetailTime />.
           </p>
           <ul className="downloads">
             <li>
-              <a href={snapshotUrl(manifest.id, "open/results.csv")} data-download="csv" download>
+              <a href={detailUrl(head, "open/results.csv")} data-download="csv" download>
                 Resultados por mesa (results.csv)
               </a>
             </li>
             <li>
-              <a href={snapshotUrl(manifest.id, "open/nist-1500-100.json")} data-download="nist" download>
+              <a href={detailUrl(head, "open/nist-1500-100.json")} data-download="nist" download>
                 Resultados en formato NIST SP 1500-100 (nist-1500-100.json)
               </a>
             </li>
             <li>
-              <a href={snapshotUrl(manifest.id, "manifest.json")} data-download="manifest">
+              <a href={snapshotUrl(head.id, "manifest.json")} data-download="manifest">
                 Manifiesto de la instantánea (manifest.json)
               </a>
             </li>

@@ -3,11 +3,11 @@
 import { Panel } from "../common";
 import { useDataState } from "../data/live";
 import type { Area } from "../data/types";
-import { formatDateTime, formatInt, formatPercent } from "../format";
+import { formatDateTime, formatInt, formatPercent, formatTime } from "../format";
 import { partidoColor } from "../labels";
 
 export function ProgressPanel({ area }: { area: Area | null }) {
-  const { manifest } = useDataState();
+  const { head } = useDataState();
   const p = area?.progress;
   return (
     <Panel id="progress" title="Avance del conteo">
@@ -40,15 +40,29 @@ export function ProgressPanel({ area }: { area: Area | null }) {
       <p className="note" data-testid="data-time">
         {area ? <>Datos de las {formatDateTime(area.as_of)}</> : null}
         {" · "}
-        {manifest ? (
+        {head ? (
           <>
-            instantánea <code data-testid="snapshot-id">{manifest.id}</code>
+            instantánea <code data-testid="snapshot-id">{head.id}</code>
+            <DetailTime />
           </>
         ) : (
           "sin instantánea publicada aún"
         )}
       </p>
     </Panel>
+  );
+}
+
+/** The time of the sede and mesa detail (and open data), when it is older than the snapshot's
+ * own figures: the writer publishes that detail apart, less often (docs/snapshots.md). */
+export function DetailTime() {
+  const { head } = useDataState();
+  const detail = head?.detail;
+  if (!head || !detail || detail.time === head.time) return null;
+  return (
+    <span data-testid="detail-time" data-time={detail.time}>
+      {" · "}detalle por sede y mesa: datos de {formatTime(detail.time)}
+    </span>
   );
 }
 
