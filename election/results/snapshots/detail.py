@@ -72,6 +72,22 @@ class DetailHolder:
     def __init__(self, generation: DetailGeneration | None = None) -> None:
         self._lock = threading.Lock()
         self._generation = generation
+        self._referenced = generation.id if generation is not None else None
+
+    def referenced(self, generation: DetailGeneration | None) -> None:
+        """A snapshot listing `generation` is published."""
+        with self._lock:
+            self._referenced = generation.id if generation is not None else self._referenced
+
+    def unreferenced_forget(self, storage: Storage) -> None:
+        """At shutdown: a generation completed after the last snapshot is named by no manifest and
+        could not be taken back (detail_adopt reads the head's), so its files go."""
+        with self._lock:
+            generation = self._generation
+            if generation is None or generation.id == self._referenced:
+                return
+        forget(storage, [f"{DETAIL_FOLDER}/{generation.id}/{f.path}" for f in generation.files])
+        logger.info("unreferenced detail deleted", extra={"detail": generation.id})
 
     def current(self) -> DetailGeneration | None:
         with self._lock:

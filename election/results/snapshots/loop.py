@@ -36,7 +36,8 @@ def snapshot_once(
     close_old_connections()
     try:
         detail = holder.current() if holder is not None else None
-        snapshot_take(sources=sources, stop=stop.is_set, detail=detail)
+        if snapshot_take(sources=sources, stop=stop.is_set, detail=detail) is not None and holder is not None:
+            holder.referenced(detail)
         snapshots_prune(snapshot_storage(), settings.SNAPSHOT_KEEP, keep_detail=detail)
     except SnapshotAbandoned as exc:
         logger.warning("snapshot abandoned", extra={"reason": str(exc)})
@@ -107,4 +108,5 @@ def snapshots_loop(
         stop.set()
         if detail.is_alive():
             detail.join()
+        holder.unreferenced_forget(snapshot_storage())
     logger.info("snapshots stopped")
