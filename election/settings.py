@@ -318,6 +318,13 @@ if SNAPSHOT_INTERVAL_S <= 0:
     raise ImproperlyConfigured(
         f"SNAPSHOT_INTERVAL_S={SNAPSHOT_INTERVAL_S} must be a positive number of seconds."
     )
+# The detail tier (sede files, open data: most of a snapshot's cost) is written in the background
+# at most this often and referenced by the regular snapshots (docs/snapshots.md).
+SNAPSHOT_DETAIL_INTERVAL_S = env_float("SNAPSHOT_DETAIL_INTERVAL_S", 300.0)
+if SNAPSHOT_DETAIL_INTERVAL_S <= 0:
+    raise ImproperlyConfigured(
+        f"SNAPSHOT_DETAIL_INTERVAL_S={SNAPSHOT_DETAIL_INTERVAL_S} must be a positive number of seconds."
+    )
 # How many snapshots to keep, the newest (0: all). make run keeps 30 (scripts/run.sh).
 SNAPSHOT_KEEP = env_int("SNAPSHOT_KEEP", 0)
 SNAPSHOT_DIR = Path(env_str("SNAPSHOT_DIR", str(VAR_DIR / "snapshots"))).resolve()

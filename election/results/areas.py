@@ -93,16 +93,19 @@ def area_view(
 # --- In bulk -------------------------------------------------------------------------------
 
 
-def area_views(source: str, papeleta: str) -> Iterator[tuple[AreaKey, dict[str, Any]]]:
+def area_views(source: str, papeleta: str, *, sedes: bool = True) -> Iterator[tuple[AreaKey, dict[str, Any]]]:
     """Every area's view: pais, then the departamentos, then each municipio followed by its
-    sedes, in code order (sedes in sede_order). Six queries, whatever the count: the tallies
+    sedes, in code order (sedes in sede_order); `sedes=False` stops at the municipios (the
+    regular snapshot: the sedes' views go to the detail tier). The municipios' children are
+    their sedes' counts, so the per-sede reads stay either way; only the sede views are skipped.
+    Six queries, whatever the count: the tallies
     per municipio, every acta head of the papeleta, the sedes with votes, and for the votes the
     vote table grouped by sede and MesaTally. Memory: a few numbers per mesa, sede and partido."""
     assert source in SOURCES, source
     as_of = timezone.now()
     municipios = tally_counts(source, papeleta, by=MUNICIPIO)
     places = place_counts(source, papeleta)
-    sedes = _sedes_by_municipio(sedes_with_votes(), places)
+    with_votes = _sedes_by_municipio(sedes_with_votes(), places)
     names = catalogue_index().municipio_names
     departamentos = {code: AreaCount() for code in catalogue_index().departamento_names}
     for code, count in municipios.items():
@@ -117,8 +120,10 @@ def area_views(source: str, papeleta: str) -> Iterator[tuple[AreaKey, dict[str, 
     for municipio in sorted(set(names) | set(municipios)):
         departamento = municipio[:2]
         own = municipios.get(municipio, AreaCount())
-        view = _municipio(source, papeleta, municipio, own, places, sedes, as_of)
+        view = _municipio(source, papeleta, municipio, own, places, with_votes, as_of)
         yield AreaKey(MUNICIPIO, departamento, municipio), view
+        if not sedes:
+            continue
         for child in view["children"]:
             key = (municipio, child["code"])
             yield (

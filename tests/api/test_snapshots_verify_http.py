@@ -20,7 +20,7 @@ from django.core.wsgi import get_wsgi_application
 
 from election.results.snapshots.verify import Http, verify_chain
 from tests.api.conftest import KNOWN_VOTES, record
-from tests.support.snapshots import take
+from tests.support.snapshots import take, write_detail
 
 
 class Quiet(SimpleHTTPRequestHandler):
@@ -75,7 +75,9 @@ def test_the_chain_verifies_over_http_and_a_changed_byte_does_not(
     for rows in (KNOWN_VOTES[:2], KNOWN_VOTES[2:]):
         record(rows)
         chain.append(take())
-    chain.append(take())
+    detail = write_detail()
+    assert detail is not None
+    chain.append(take(detail))  # its sede and open files by reference, ../detail/<id>/...
     listing = f"{api_server}/api/snapshots/?page_size=1"  # three pages to follow
     report = verify_chain(Http(static_server, listing))
     assert report.problems == [] and report.snapshots == [s.id for s in reversed(chain)]
@@ -87,6 +89,10 @@ def test_the_chain_verifies_over_http_and_a_changed_byte_does_not(
     target.write_bytes(target.read_bytes().replace(b'"results":[', b'"results": ['))
     report = verify_chain(Http(static_server, listing))
     assert [p for p in report.problems if "panels/votes.json" in p]
+    shared = snapshot_root / "detail" / detail.id / "open" / "results.csv"
+    shared.write_bytes(shared.read_bytes() + b"\n")
+    report = verify_chain(Http(static_server, listing))
+    assert [p for p in report.problems if p.startswith(f"detail/{detail.id}/open/results.csv: ")]
     with pytest.raises(CommandError):
         call_command("snapshot_verify", "--url", static_server, "--api", listing)
     # Without the list the chain cannot be walked past the newest: said, not passed over.

@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
-from election.management.commands.snapshots import SNAPSHOT_SOURCES
+from election.management.commands.snapshots import DETAIL_SOURCES, SNAPSHOT_SOURCES
 from election.models import Snapshot, SnapshotLease
+from election.results.snapshots.detail import DetailGeneration, detail_write
+from election.results.snapshots.storage import snapshot_storage
 from election.results.snapshots.writer import snapshot_take
 
 PUBLIC_URL = "http://snapshots.test/"
@@ -44,8 +46,8 @@ def empty_chain() -> Iterator[None]:
     SnapshotLease.objects.all().delete()
 
 
-def take() -> Snapshot:
-    snapshot = snapshot_take(sources=SNAPSHOT_SOURCES)
+def take(detail: DetailGeneration | None = None) -> Snapshot:
+    snapshot = snapshot_take(sources=SNAPSHOT_SOURCES, detail=detail)
     assert snapshot is not None, "another writer held the chain"
     return snapshot
 
@@ -63,3 +65,14 @@ def stored_files(root: Path, snapshot_id: str) -> set[str]:
     """Every file under a snapshot's folder, relative to it."""
     folder = root / snapshot_id
     return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+
+def write_detail(previous: DetailGeneration | None = None) -> DetailGeneration | None:
+    """A detail generation with every source the `snapshots` command uses (None: skipped)."""
+    return detail_write(snapshot_storage(), DETAIL_SOURCES, previous=previous, stop=lambda: False)
+
+
+def detail_folder(root: Path, snapshot: Snapshot) -> Path:
+    """Where a snapshot's manifest says its sede and open files are (counts.detail.path)."""
+    _, manifest = manifest_of(root, snapshot)
+    return (root / snapshot.id / manifest["counts"]["detail"]["path"]).resolve()

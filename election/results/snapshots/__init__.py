@@ -7,7 +7,9 @@ a manifest of their SHA-256s, each manifest naming its predecessor's hash (docs/
   panels come in from election/api/snapshot_panels.py, which sits above this package);
 - `storage`: Django's STORAGES["snapshots"] (a directory, or a GCS bucket) and cache headers;
 - `lease`, `writer`: one writer extends the chain; files, then the manifest, then latest.json,
-  then the Snapshot row; `loop`: the `snapshots` command's loop.
+  then the Snapshot row; `loop`: the `snapshots` command's loop, with the detail thread;
+- `detail`: the detail tier (sede files, open data) written as generations in the background
+  and referenced by the snapshots; `retention`: SNAPSHOT_KEEP, generations kept while referenced.
 
 May import what election.results may, and election.results itself.
 """

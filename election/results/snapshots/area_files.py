@@ -1,7 +1,8 @@
-"""The area views and the sedes' files of a snapshot (election/results/areas.py computes them):
+"""The area views of a snapshot and the sedes' files of a detail generation (detail.py;
+election/results/areas.py computes them):
 
-    area/<source>/<papeleta>/pais.json, departamento/<code>.json, municipio/<code>.json
-    sede/<municipio code>-<sede>.json: {"areas": {source: {papeleta: the sede's view}},
+    area/<source>/<papeleta>/pais.json, departamento/<code>.json, municipio/<code>.json  (regular)
+    sede/<municipio code>-<sede>.json (detail): {"areas": {source: {papeleta: the sede's view}},
                                         "actas": {"<mesa>": {papeleta: acta detail}}}
 
 A sede's file gathers ten views (two sources, five papeletas) that the bulk reader hands out one
@@ -58,19 +59,27 @@ class SedeSpool:
 
 
 def area_files(context: SnapshotContext) -> Iterator[SnapshotFile]:
+    """pais, departamento and municipio views: the regular snapshot's, every interval."""
+    for source in SOURCES:
+        for papeleta in papeleta_codes():
+            for _key, view in area_views(source, papeleta, sedes=False):
+                level, prefix = view["level"], f"area/{source}/{papeleta}"
+                if level == "pais":
+                    yield json_file(f"{prefix}/pais.json", view)
+                elif level == "departamento":
+                    yield json_file(f"{prefix}/departamento/{view['departamento']['code']}.json", view)
+                else:
+                    yield json_file(f"{prefix}/municipio/{view['municipio']['code']}.json", view)
+
+
+def sede_files(context: SnapshotContext) -> Iterator[SnapshotFile]:
+    """Every sede's file: its views and its mesas' actas (the detail generation's)."""
     spool = SedeSpool()
     try:
         for source in SOURCES:
             for papeleta in papeleta_codes():
                 for _key, view in area_views(source, papeleta):
-                    level, prefix = view["level"], f"area/{source}/{papeleta}"
-                    if level == "pais":
-                        yield json_file(f"{prefix}/pais.json", view)
-                    elif level == "departamento":
-                        yield json_file(f"{prefix}/departamento/{view['departamento']['code']}.json", view)
-                    elif level == "municipio":
-                        yield json_file(f"{prefix}/municipio/{view['municipio']['code']}.json", view)
-                    else:
+                    if view["level"] == "sede":
                         spool.add((view["municipio"]["code"], str(view["sede"])), source, papeleta, view)
         written: set[SedeKey] = set()
         for municipio, sede, actas in sedes_actas():  # every sede of the catalogue, in chunks

@@ -8,12 +8,18 @@ the SHA-256 of a published manifest whose id sorts before. A folder publishes no
 manifests, so the predecessor named by hash is found among every `*/manifest.json` of a
 directory, or in the API's list (`GET /api/snapshots/`, each with its url) over HTTP: the list
 only says where to look, every byte is checked here.
+
+A manifest may list files outside its folder: the detail tier's (`../detail/<id>/sede/...`,
+shared by the snapshots until the next generation). Such a path must still resolve inside the
+snapshot root; one that escapes it, or is absolute, is refused. A shared file is hashed once per
+run and checked against every manifest that lists it, so a change to it fails each of them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -55,6 +61,7 @@ class Report:
     bytes: int = 0
     problems: list[str] = field(default_factory=list)
     complete: bool = True  # back to the first snapshot, not only the newest few
+    hashed: dict[str, tuple[str, int] | None] = field(default_factory=dict, repr=False)  # path -> (sha, size)
 
     @property
     def ok(self) -> bool:
@@ -162,9 +169,8 @@ def _form_problems(raw: bytes, folder: str | None) -> tuple[dict[str, Any] | Non
     if folder is not None and manifest["id"] != folder:
         problems.append(f"its id {manifest['id']!r} is not its folder's name {folder!r}")
     for f in files:
-        parts = PurePosixPath(str(f["path"])).parts
-        if not parts or str(f["path"]).startswith("/") or ".." in parts or parts[-1] == MANIFEST_NAME:
-            problems.append(f"file path {f['path']!r} is outside the snapshot")
+        if resolved_path(str(manifest["id"]), str(f["path"])) is None:
+            problems.append(f"file path {f['path']!r} is outside the snapshot root")
     try:
         entries = [FileEntry(f["path"], f["sha256"], f["bytes"]) for f in files]
         canonical = manifest_bytes(
@@ -254,14 +260,40 @@ def _relative(url: str) -> str:
     return "/".join(parts[-2:])
 
 
+def resolved_path(id: str, path: str) -> str | None:
+    """A manifest's file path from the root (`<id>/area/...`, `detail/<g>/sede/...`); None when
+    it is absolute, names a scheme or a manifest, or leads out of the root."""
+    if (
+        not path
+        or path.startswith(("/", "\\"))
+        or "\\" in path
+        or "://" in path
+        or "/" in id
+        or id in ("", ".", "..")
+    ):
+        return None
+    resolved = posixpath.normpath(f"{id}/{path}")
+    parts = PurePosixPath(resolved).parts
+    if resolved.startswith(("/", "..")) or not parts or parts[-1] in (MANIFEST_NAME, LATEST_NAME, ".."):
+        return None
+    return resolved
+
+
 def _files_check(published: Published, id: str, files: list[dict[str, Any]], report: Report) -> None:
     for f in files:
-        path = f"{id}/{f['path']}"
-        try:
-            sha, size = _sha256(published.chunks(path))
-        except Missing:
+        path = resolved_path(id, str(f["path"]))
+        if path is None:
+            continue  # reported with the manifest's form
+        if path not in report.hashed:
+            try:
+                report.hashed[path] = _sha256(published.chunks(path))
+            except Missing:
+                report.hashed[path] = None
+        hashed = report.hashed[path]
+        if hashed is None:
             report.problems.append(f"{path}: missing")
             continue
+        sha, size = hashed
         report.files += 1
         report.bytes += size
         if size != f["bytes"]:

@@ -23,6 +23,7 @@ import time as clock
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.files.storage import Storage
@@ -48,6 +49,9 @@ from election.results.snapshots.manifest import (
 )
 from election.results.snapshots.storage import SnapshotFileStorage, snapshot_storage, storage_save
 from election.results.snapshots.timeline import TIMELINE_POINTS, ChainCounts, chain_counts
+
+if TYPE_CHECKING:
+    from election.results.snapshots.detail import DetailGeneration
 
 logger = logging.getLogger(__name__)
 IN_MEMORY_UP_TO = 1 << 20  # a file larger than this is spooled to a temporary file on its way to storage
@@ -78,13 +82,15 @@ def snapshot_take(
     sources: Sequence[FileSource],
     storage: Storage | None = None,
     stop: Callable[[], bool] = never,
+    detail: DetailGeneration | None = None,
 ) -> Snapshot | None:
-    """Write the next snapshot of the chain; None when another writer holds the chain."""
+    """Write the next snapshot of the chain; None when another writer holds the chain. `detail`,
+    the newest completed detail generation, is listed by reference (detail.py)."""
     with chain_lease(lease_seconds(settings.SNAPSHOT_INTERVAL_S)) as lease:
         if lease is None:
             logger.info("snapshot skipped: another writer holds the chain")
             return None
-        return _snapshot_write(lease, storage or snapshot_storage(), sources, stop)
+        return _snapshot_write(lease, storage or snapshot_storage(), sources, stop, detail)
 
 
 def _next_time(head: Snapshot | None) -> datetime:
@@ -95,7 +101,11 @@ def _next_time(head: Snapshot | None) -> datetime:
 
 
 def _snapshot_write(
-    lease: ChainLease, storage: Storage, sources: Sequence[FileSource], stop: Callable[[], bool]
+    lease: ChainLease,
+    storage: Storage,
+    sources: Sequence[FileSource],
+    stop: Callable[[], bool],
+    detail: DetailGeneration | None,
 ) -> Snapshot:
     started = clock.monotonic()
     head = Snapshot.objects.order_by("-id").first()
@@ -104,7 +114,7 @@ def _snapshot_write(
     written: list[str] = []
     try:
         with snapshot_read():
-            counts = snapshot_counts()
+            counts = snapshot_counts() | {"detail": detail.counts() if detail is not None else None}
             chain = [*chain_counts(TIMELINE_POINTS - 1), ChainCounts(id, time, counts)]
             context = SnapshotContext(id=id, time=time, counts=counts, chain=chain)
             entries = []
@@ -112,7 +122,10 @@ def _snapshot_write(
                 if stop():
                     raise SnapshotAbandoned(f"snapshot {id} abandoned before its manifest")
                 written.append(f"{id}/{file.path}")
-                entries.append(_file_store(storage, written[-1], file))
+                entries.append(file_store(storage, written[-1], file))
+        own_bytes = sum(e.bytes for e in entries)
+        if detail is not None:
+            entries.extend(detail.manifest_entries())  # already on disk, immutable: by reference
         previous = head.sha256 if head is not None else None
         manifest = manifest_bytes(id=id, time=iso_time(time), previous=previous, counts=counts, files=entries)
         if isinstance(storage, SnapshotFileStorage):
@@ -138,7 +151,7 @@ def _snapshot_write(
             _latest_restore(storage, head)
             raise
     except BaseException:
-        _forget(storage, written)
+        forget(storage, written)
         raise
     logger.info(
         "snapshot written",
@@ -146,7 +159,8 @@ def _snapshot_write(
             "snapshot": id,
             "seconds": round(clock.monotonic() - started, 3),
             "files": snapshot.file_count,
-            "bytes": snapshot.byte_count,
+            "bytes": own_bytes,
+            "bytes_referenced": snapshot.byte_count - own_bytes,
             "manifest_sha256": snapshot.sha256,
             "votes_stored": counts["votes_stored"],
             "actas_counted": counts["actas"]["counted"],
@@ -155,7 +169,7 @@ def _snapshot_write(
     return snapshot
 
 
-def _file_store(storage: Storage, name: str, file: SnapshotFile) -> FileEntry:
+def file_store(storage: Storage, name: str, file: SnapshotFile) -> FileEntry:
     if isinstance(storage, SnapshotFileStorage):  # straight into place: no second copy
         with storage.writing(name) as out:
             sink = HashingWriter(out)
@@ -188,8 +202,9 @@ def _latest_restore(storage: Storage, head: Snapshot | None) -> None:
         logger.exception("latest.json could not be put back", extra={"head": head.id if head else None})
 
 
-def _forget(storage: Storage, names: list[str]) -> None:
-    """Delete what an unfinished snapshot wrote (best effort: nothing references it anyway)."""
+def forget(storage: Storage, names: list[str]) -> None:
+    """Delete what an unfinished snapshot or detail generation wrote (best effort: nothing
+    references it anyway)."""
     for name in reversed(names):
         try:
             storage.delete(name)
