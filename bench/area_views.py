@@ -7,7 +7,7 @@ sedes_actas), at 1,000,000 votes and the demo catalogue's actas (24,427 mesas x 
 
 The database is loaded as bench/results_api.py loads it (its `load`, and bench/actas_seed.py),
 into AREA_BENCH_DATABASE_URL; one already at the size is reused. Each read runs inside
-areas.consistent_reads(), as a snapshot would, and is timed with its query count and the
+areas.consistent_read(), as a snapshot would, and is timed with its query count and the
 bytes of its answers as compact JSON. Prints the figures; writes nothing.
 """
 
@@ -31,10 +31,10 @@ def timed(read: Any) -> dict[str, Any]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from election.results.areas import consistent_reads
+    from election.results.consistent import consistent_read
 
     started, cpu = time.perf_counter(), time.process_time()
-    with consistent_reads(), CaptureQueriesContext(connection) as queries:
+    with consistent_read(), CaptureQueriesContext(connection) as queries:
         items, size = 0, 0
         for item in read():
             items += 1

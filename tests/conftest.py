@@ -22,7 +22,7 @@ import pytest
 import redis as redis_lib
 from django.db import connection
 
-from election.models import Vote
+from election.models import Snapshot, Vote
 from election.votes.tallies import TALLIES
 from election.votes.types import ValidatedVote
 from election.votes.validation import vote_validate
@@ -39,6 +39,9 @@ AUTHORIZATION = f"Bearer {INGEST_TOKEN}"
 UNBOUND_RATE = {"INGEST_RATE_PER_SEDE": "1000000", "INGEST_RATE_BURST": "1000000"}
 # The vote table and every tally the recording transaction keeps in step with it.
 VOTE_TABLES = (Vote._meta.db_table, *(tally.model._meta.db_table for tally in TALLIES))
+# Emptied around every test that commits: the votes, and the snapshot chain's rows (whose files
+# live in a test's own directory, so a row left behind would name a manifest nobody can read).
+COMMITTED_TABLES = (*VOTE_TABLES, Snapshot._meta.db_table)
 
 
 def field_vote(
@@ -79,7 +82,7 @@ def committed_db(django_db_setup, django_db_blocker) -> Iterator[None]:  # type:
 
 def _empty_vote_tables() -> None:
     with connection.cursor() as cursor:
-        for table in VOTE_TABLES:
+        for table in COMMITTED_TABLES:
             cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
 
 

@@ -7,7 +7,7 @@ the streamed ballots), the progress of its actas, and each of its children's sum
 Both read their numbers through election.results.area_counts and shape them with `_view`, so
 the bulk answers are the per-request ones (tests/results/test_areas.py checks every key).
 
-For a consistent snapshot, call area_views inside `consistent_reads()`: its queries, and any
+For a consistent snapshot, call area_views inside `consistent.consistent_read()`: its queries, and any
 others made in the block, then see the database at one moment (the API's connection reads
 committed rows, so two queries may otherwise see two moments).
 """
@@ -15,12 +15,10 @@ committed rows, so two queries may otherwise see two moments).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from django.db import connection, transaction
 from django.utils import timezone
 
 from election.catalogue.index import catalogue_index, papeleta_partidos
@@ -130,22 +128,6 @@ def area_views(source: str, papeleta: str, *, sedes: bool = True) -> Iterator[tu
                 AreaKey(SEDE, departamento, municipio, child["code"]),
                 _sede(source, papeleta, key, places, as_of),
             )
-
-
-@contextmanager
-def consistent_reads() -> Iterator[None]:
-    """A transaction in which every read sees the same moment (REPEATABLE READ and a consistent
-    snapshot on MariaDB; SQLite's transactions already do). Read-only by intent. Inside a
-    transaction already, that one decides (its isolation cannot change once it has begun)."""
-    if connection.in_atomic_block:
-        yield
-        return
-    with transaction.atomic():
-        if connection.vendor == "mysql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                cursor.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
-        yield
 
 
 # --- The levels ------------------------------------------------------------------------------

@@ -29,7 +29,8 @@ from election.actas.validation import acta_validate
 from election.catalogue.mesa_index import mesa_index_clear
 from election.models import Acta, Departamento, Mesa, Municipio, Papeleta, PapeletaPartido, Partido, Vote
 from election.results.actas import acta_detail
-from election.results.areas import AreaKey, area_view, area_views, consistent_reads
+from election.results.areas import AreaKey, area_view, area_views
+from election.results.consistent import consistent_read
 from election.results.mesa_actas import mesa_actas, sedes_actas
 from election.votes.recording import votes_record
 from election.votes.validation import vote_validate
@@ -402,7 +403,7 @@ def test_consistent_reads_see_one_moment(committed_db: None, redis_client: Any) 
         finally:
             connection.close()  # this thread's own
 
-    with consistent_reads():
+    with consistent_read():
         before = area_view("votes", "presidente", "17")
         writer = threading.Thread(target=more_votes)
         writer.start()

@@ -348,7 +348,7 @@ def test_the_election_day_is_election_date_when_it_is_set(settings: Any) -> None
 def test_a_file_reads_one_state_while_rows_are_committed_beside_it(committed_db: None) -> None:
     """consistent_read: a mesa committed by another connection between two reads of a file is
     in neither, under the sessions' READ COMMITTED; after the file, it is seen."""
-    from election.results.opendata.reading import consistent_read
+    from election.results.consistent import consistent_read
 
     added = max(Mesa.objects.values_list("numero", flat=True), default=0) + 1
     place = Municipio.objects.order_by("code").first()

@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from election.catalogue.index import papeleta_partidos
 from election.models import Papeleta
+from election.results.consistent import consistent_read
 from election.results.opendata.nist_units import (
     COUNTRY_ID,
     Geography,
@@ -46,7 +47,7 @@ from election.results.opendata.nist_units import (
     party_id,
     text,
 )
-from election.results.opendata.reading import consistent_read, counted_actas
+from election.results.opendata.reading import counted_actas
 
 ISSUER = "Escrutinio"
 ELECTION_NAME = "Elecciones Generales"

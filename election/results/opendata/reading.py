@@ -9,11 +9,8 @@ papeleta) key, with their counted entries joined on the entry's primary key. At 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-
-from django.db import connection, transaction
 
 from election.actas.types import COUNT_FIELDS
 from election.models import Acta, ActaStatusChoice, Mesa
@@ -25,31 +22,6 @@ COUNTED_FIELDS = (
     "mesa_id", "papeleta_id", "counted_entry__votes", "counted_entry__nulos", "counted_entry__blancos",
 )  # fmt: skip
 COUNTED = ActaStatusChoice.COUNTED.value
-
-
-@contextmanager
-def consistent_read() -> Iterator[None]:
-    """Every query inside sees the database as of one moment, so a file read in pages while
-    actas are being counted never mixes two states (a municipio's sum off by an acta that
-    arrived between two pages).
-
-    The project's MariaDB sessions run READ COMMITTED (settings.py: no gap locks between the
-    routes' writers), where each statement sees the latest commit; this opens one read-only
-    REPEATABLE READ transaction instead, whose snapshot InnoDB takes at its first read and
-    which locks nothing, so writers never wait for it. SQLite's transactions are snapshots
-    already. Inside a transaction of the caller's, that transaction is used as it is: a caller
-    that wants several files to agree (the snapshot writer) opens this around all of them, and
-    writes nothing inside it (READ ONLY).
-    """
-    if connection.in_atomic_block:
-        yield
-        return
-    with transaction.atomic():
-        if connection.vendor == "mysql":
-            with connection.cursor() as cursor:
-                # Applies to the transaction the next statement starts: none has run yet.
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        yield
 
 
 # --- Every acta, in (mesa, papeleta) order: results.csv ---------------------------------------

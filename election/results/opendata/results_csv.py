@@ -17,7 +17,8 @@ from typing import BinaryIO
 
 from election.actas.types import COUNT_FIELDS
 from election.catalogue.index import catalogue_index
-from election.results.opendata.reading import ActaRow, actas_in_mesa_order, consistent_read
+from election.results.consistent import consistent_read
+from election.results.opendata.reading import ActaRow, actas_in_mesa_order
 
 COLUMNS = (
     "departamento_code",

@@ -32,10 +32,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from election.models import Acta, ActaEntry, RouteTally, Snapshot, Vote
+from election.results.consistent import consistent_read
 from election.results.snapshots.files import FileSource, SnapshotContext, snapshot_files
 from election.results.snapshots.manifest import FileEntry, iso_time, snapshot_id
 from election.results.snapshots.storage import SnapshotFileStorage
-from election.results.snapshots.writer import file_store, forget, snapshot_read
+from election.results.snapshots.writer import file_store, forget
 
 logger = logging.getLogger(__name__)
 DETAIL_FOLDER = "detail"
@@ -120,7 +121,7 @@ def detail_write(
     started = clock.monotonic()
     written: list[str] = []
     try:
-        with snapshot_read():
+        with consistent_read():
             fingerprint = detail_fingerprint()
             if previous is not None and previous.fingerprint == fingerprint:
                 logger.info("detail skipped: nothing changed", extra={"detail": previous.id})

@@ -20,18 +20,17 @@ import io
 import logging
 import tempfile
 import time as clock
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.files.storage import Storage
-from django.db import connection, transaction
 from django.utils import timezone
 
 from election.models import Snapshot
 from election.models.snapshots import FIRST
+from election.results.consistent import consistent_read
 from election.results.snapshots.counts import snapshot_counts
 from election.results.snapshots.files import FileSource, SnapshotContext, SnapshotFile, snapshot_files
 from election.results.snapshots.lease import ChainLease, chain_lease, lease_seconds
@@ -63,18 +62,6 @@ class SnapshotAbandoned(RuntimeError):
 
 def never() -> bool:
     return False
-
-
-@contextmanager
-def snapshot_read() -> Iterator[None]:
-    """One consistent, read-only view of the database on MariaDB; as it comes elsewhere."""
-    if connection.vendor != "mysql" or connection.in_atomic_block:
-        yield
-        return
-    with transaction.atomic():
-        with connection.cursor() as cursor:  # applies to the transaction the next statement starts
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        yield
 
 
 def snapshot_take(
@@ -113,7 +100,7 @@ def _snapshot_write(
     id = snapshot_id(time)
     written: list[str] = []
     try:
-        with snapshot_read():
+        with consistent_read():
             counts = snapshot_counts() | {"detail": detail.counts() if detail is not None else None}
             chain = [*chain_counts(TIMELINE_POINTS - 1), ChainCounts(id, time, counts)]
             context = SnapshotContext(id=id, time=time, counts=counts, chain=chain)
