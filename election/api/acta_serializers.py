@@ -125,10 +125,9 @@ class ActaListAnswer(serializers.Serializer):
     results = ActaListed(many=True)
 
 
-class ProgressAnswer(serializers.Serializer):
-    papeleta = serializers.CharField()
-    departamento = serializers.CharField(allow_null=True)
-    municipio = serializers.CharField(allow_null=True)
+class ActaProgressFields(serializers.Serializer):
+    """How far the count of actas has come in an area: in the progress answer and the area view."""
+
     actas_expected = serializers.IntegerField(help_text="One per mesa of the area")
     actas_counted = serializers.IntegerField()
     actas_inconsistent = serializers.IntegerField()
@@ -138,6 +137,12 @@ class ProgressAnswer(serializers.Serializer):
     padron = serializers.IntegerField(help_text="Registered voters of the counted actas' mesas")
     voters = serializers.IntegerField(help_text="Who voted at those mesas")
     turnout_percent = serializers.FloatField(help_text="voters of padron; two decimals")
+
+
+class ProgressAnswer(ActaProgressFields):
+    papeleta = serializers.CharField()
+    departamento = serializers.CharField(allow_null=True)
+    municipio = serializers.CharField(allow_null=True)
     valid = serializers.IntegerField()
     nulos = serializers.IntegerField()
     blancos = serializers.IntegerField()

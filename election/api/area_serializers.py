@@ -9,6 +9,7 @@ from typing import Any
 from rest_framework import serializers
 
 from election.actas.types import ActaStatus
+from election.api.acta_serializers import ActaProgressFields
 from election.api.names import names_resolve
 from election.api.serializers import SOURCE_ACTAS, BallotsSerializer, NameField, SourceField
 from election.catalogue.sedes import sede_canonical
@@ -48,18 +49,6 @@ class AreaName(serializers.Serializer):
     nombre = serializers.CharField()
 
 
-class AreaProgress(serializers.Serializer):
-    actas_expected = serializers.IntegerField(help_text="One per mesa of the area")
-    actas_counted = serializers.IntegerField()
-    actas_inconsistent = serializers.IntegerField()
-    actas_in_review = serializers.IntegerField()
-    actas_pending = serializers.IntegerField()
-    percent_counted = serializers.FloatField(help_text="Of the actas expected; two decimals")
-    padron = serializers.IntegerField(help_text="Registered voters of the counted actas' mesas")
-    voters = serializers.IntegerField(help_text="Who voted at those mesas")
-    turnout_percent = serializers.FloatField(help_text="voters of padron; two decimals")
-
-
 class AreaPartido(serializers.Serializer):
     partido = serializers.CharField(help_text="Sigla")
     nombre = serializers.CharField()
@@ -96,7 +85,7 @@ class AreaAnswer(serializers.Serializer):
     departamento = AreaName(allow_null=True)
     municipio = AreaName(allow_null=True)
     sede = serializers.CharField(allow_null=True)
-    progress = AreaProgress(help_text="Of the actas, whichever the source")
+    progress = ActaProgressFields(help_text="Of the actas, whichever the source")
     ballots = BallotsSerializer()
     total = serializers.IntegerField(help_text="Valid votes: the sum of the results")
     results = AreaPartido(many=True, help_text="Every partido of the papeleta, by votes then sigla")
