@@ -30,7 +30,8 @@ function api<T>(path: string, params: Params, signal: AbortSignal): Promise<T> {
 /**
  * The newest snapshot (null when none yet). Snapshot mode: head.json, a few hundred bytes,
  * not latest.json, the whole manifest (2.2 MB at the demo scale) that only verifiers need.
- * API mode: /api/snapshots/latest (the manifest), reduced to the same pointer.
+ * API mode: the first row of /api/snapshots/ (id, time, counts), not /api/snapshots/latest,
+ * which is the same whole manifest.
  */
 export async function loadHead(signal: AbortSignal): Promise<SnapshotHead | null> {
   try {
@@ -38,9 +39,14 @@ export async function loadHead(signal: AbortSignal): Promise<SnapshotHead | null
       const head = await getJson<SnapshotHead>(`${SNAPSHOTS_URL}head.json`, signal);
       return { id: head.id, time: head.time, detail: head.detail ?? null };
     }
-    const manifest = await getJson<Manifest>(apiUrl("/api/snapshots/latest"), signal);
-    const counts = manifest.counts as { detail?: SnapshotHead["detail"] } | null;
-    return { id: manifest.id, time: manifest.time, detail: counts?.detail ?? null };
+    const page = await getJson<{ results: Omit<Manifest, "files">[] }>(
+      apiUrl("/api/snapshots/", { page_size: "1" }),
+      signal,
+    );
+    const newest = page.results[0];
+    if (newest === undefined) return null;
+    const counts = newest.counts as { detail?: SnapshotHead["detail"] } | null;
+    return { id: newest.id, time: newest.time, detail: counts?.detail ?? null };
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) return null;
     throw error;
