@@ -30,6 +30,7 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 
@@ -226,15 +227,17 @@ def test_the_results_site_shows_the_count_the_map_the_acta_and_the_verifiable_do
     # (in its detail generation's folder when it names one).
     hashes = {f["path"]: f["sha256"] for f in chain[-1]["files"]}
     detail_path = (chain[-1]["counts"].get("detail") or {}).get("path", "")
+    downloads = {}
     for name, path in (("csv", "open/results.csv"), ("nist", "open/nist-1500-100.json")):
         href = page.get_attribute(f'a[data-download="{name}"]', "href")
         assert href == f"{site.snapshots_url}{chain[-1]['id']}/{detail_path}{path}"
-        if not detail_path:  # else the detail files are listed by their generation, not this manifest
-            assert hashlib.sha256(fetch(href)).hexdigest() == hashes[path]
+        downloads[name] = fetch(href)
+        # Listed by this manifest either way: in its own folder, or as ../detail/<id>/...
+        assert hashlib.sha256(downloads[name]).hexdigest() == hashes[f"{detail_path}{path}"]
     # Their content is the database's: the clean mesa's counted votes, a partial count.
     clean = Acta.objects.select_related("counted_entry").get(mesa_id=CLEAN_MESA, papeleta_id="presidente")
     assert clean.counted_entry is not None
-    results_csv = fetch(f"{site.snapshots_url}{chain[-1]['id']}/open/results.csv").decode()
+    results_csv = downloads["csv"].decode()
     rows = csv.DictReader(io.StringIO(results_csv))
     in_csv = {
         r["partido"]: int(r["votes"])
@@ -242,7 +245,7 @@ def test_the_results_site_shows_the_count_the_map_the_acta_and_the_verifiable_do
         if (r["mesa"], r["papeleta"], r["line"]) == (str(CLEAN_MESA), "presidente", "partido")
     }
     assert {p: n for p, n in in_csv.items() if n} == {p: n for p, n in clean.counted_entry.votes.items() if n}
-    report = json.loads(fetch(f"{site.snapshots_url}{chain[-1]['id']}/open/nist-1500-100.json"))
+    report = json.loads(downloads["nist"])
     assert report["@type"].endswith("ElectionReport") and report["Status"] == "unofficial-partial"
 
     SHOTS.mkdir(exist_ok=True)
@@ -285,13 +288,17 @@ def test_the_results_site_shows_the_count_the_map_the_acta_and_the_verifiable_do
             body=f"window.ESCRUTINIO_CONFIG = {json.dumps(config)};", content_type="text/javascript"
         ),
     )
-    # head.json naming a detail generation, older than the snapshot, at "./" (the snapshot's own
-    # folder, today's layout): the site reads sede files through its path and shows its time.
-    detail = {"id": "prueba", "time": chain[0]["time"], "path": "./"}
+    # head.json's detail generation made older than the snapshot: the site reads the sede files
+    # through the generation's path and shows the detail's own time.
+    detail = {"time": chain[0]["time"]}
 
     def head_with_detail(route: Any) -> None:
         head = json.loads(route.fetch().text())
-        route.fulfill(json={**head, "detail": detail}, headers={"Access-Control-Allow-Origin": "*"})
+        assert head["detail"] is not None, "the snapshot names its detail generation"
+        route.fulfill(
+            json={**head, "detail": {**head["detail"], **detail}},
+            headers={"Access-Control-Allow-Origin": "*"},
+        )
 
     page.route("**/head.json", head_with_detail)
     asked: list[str] = []
@@ -309,8 +316,10 @@ def test_the_results_site_shows_the_count_the_map_the_acta_and_the_verifiable_do
     assert [u for u in asked if u.startswith(site.url + "/api/")] == []
     assert any(u == site.snapshots_url + "head.json" for u in asked)
     assert not any(u.endswith("/latest.json") for u in asked)  # the 2.2 MB manifest is for verifiers
-    sede_file = f"{site.snapshots_url}{chain[-1]['id']}/sede/{mesa.municipio_id}-{mesa.sede}.json"
-    assert sede_file in asked  # through the detail's path ("./" resolved by the browser)
+    sede_path = f"{chain[-1]['counts']['detail']['path']}sede/{mesa.municipio_id}-{mesa.sede}.json"
+    assert (
+        urljoin(f"{site.snapshots_url}{chain[-1]['id']}/", sede_path) in asked
+    )  # "../" resolved by the browser
 
     # A phone: nothing wider than the screen but the tables' own scroll boxes.
     page.goto(site.url + "/")
