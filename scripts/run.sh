@@ -3,7 +3,7 @@
 source "$(dirname "$0")/venv.sh" requirements.txt run
 export ESCRUTINIO_DEV="${ESCRUTINIO_DEV:-1}"
 export LOG_FORMAT="${LOG_FORMAT:-plain}"
-export SNAPSHOT_KEEP="${SNAPSHOT_KEEP:-30}"  # a snapshot of the demo is 0.2 GB and more: keep the newest 30 (docs/snapshots.md)
+export SNAPSHOT_KEEP="${SNAPSHOT_KEEP:-30}"  # the demo: 10 MB a snapshot, 0.2 GB a detail generation; keep the newest 30 (docs/snapshots.md)
 echo "== migrating and loading the catalogue (${DATABASE_URL:-SQLite in var/})"
 python manage.py migrate --noinput -v0
 python manage.py load_catalogue
