@@ -10,9 +10,10 @@ after.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.db import DatabaseError, close_old_connections, connection
@@ -154,6 +155,11 @@ def ballots_prepare(ballots: Sequence[Ballot]) -> Admitted:
     """The first half of ballots_record, for a stream's pipeline: admission and the lookup."""
     with database_session():
         return ballots_plan(ballots_admit(ballots))
+
+
+def admitted_prepare(ballots: Sequence[Ballot]) -> Callable[[], list[Verdict]]:
+    """The group committer's first half for admitted ballots: the lookup now, the commit returned."""
+    return partial(admitted_record, ballots_plan(ballots))
 
 
 def admitted_record(admitted: Admitted) -> list[Verdict]:

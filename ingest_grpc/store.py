@@ -22,6 +22,7 @@ from ingest_grpc.recording import (
     ROUTE,
     Ballot,
     Verdict,
+    admitted_prepare,
     admitted_record,
     ballot_authenticate,
     ballots_admit,
@@ -69,6 +70,7 @@ class GroupCommitStore:
         self._committer: GroupCommitter[Ballot, Verdict] = GroupCommitter(
             ballots_record,  # of admitted ballots: admission is not made again
             admit=ballots_admit,  # once per ballot, so a group committed again is not charged twice
+            prepare=admitted_prepare,  # the lookup, while the group before commits
             route=ROUTE.value,
             max_items=max_batch,
             max_pending=max_pending,

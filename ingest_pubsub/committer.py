@@ -2,15 +2,17 @@
 
 Each task thread hands its validated votes to `committer.submit` and blocks until they are
 committed, so Celery (acks_late) acknowledges a message only after its commit. The commit
-thread and its failure rules are election.writer.group_committer's, shared with the gRPC server.
+threads and their failure rules are election.writer.group_committer's, shared with the gRPC
+server: while one group commits, the next is looked up on a second connection.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from election.models import Route
-from election.votes.recording import votes_record
+from election.votes.recording import plan_commit, votes_plan, votes_record
 from election.votes.types import RecordResult, ValidatedVote
 from election.writer.group_committer import GroupCommitter
 
@@ -22,5 +24,12 @@ def _record_redis(votes: Sequence[ValidatedVote]) -> list[RecordResult]:
     return votes_record(votes=votes, route=Route.REDIS)
 
 
+def _prepare_redis(votes: Sequence[ValidatedVote]) -> Callable[[], list[RecordResult]]:
+    """The lookup now; the commit returned, to run while the next group is looked up."""
+    return partial(plan_commit, votes_plan(votes=votes, route=Route.REDIS))
+
+
 # One per worker process: every task thread of the process shares its transactions.
-committer: GroupCommitter[ValidatedVote, RecordResult] = GroupCommitter(_record_redis, route=Route.REDIS)
+committer: GroupCommitter[ValidatedVote, RecordResult] = GroupCommitter(
+    _record_redis, prepare=_prepare_redis, route=Route.REDIS
+)

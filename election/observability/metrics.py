@@ -20,6 +20,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     Metric,
     generate_latest,
@@ -62,6 +63,12 @@ RECORD_SECONDS = Histogram(
     "Time of one recording transaction",
     ["route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+COMMIT_GROUPS_IN_FLIGHT = Gauge(
+    "escrutinio_commit_groups_in_flight",
+    "Groups a group committer has taken and not yet answered: one preparing, one committing",
+    ["route"],
+    multiprocess_mode="livesum",
 )
 RECEIPT_TO_STORAGE = Histogram(
     "escrutinio_receipt_to_storage_seconds",

@@ -49,9 +49,10 @@ def votes_record(*, votes: Sequence[ValidatedVote], route: Route | str) -> list[
 class RecordPlan:
     """A batch, and what storing it will write, decided from what was stored when it looked.
 
-    votes_record looks and commits in one go. A pipelined caller (the gRPC server) makes the
-    next batch's plan (`votes_plan`) while the previous batch commits (`plan_commit`), on two
-    connections.
+    votes_record looks and commits in one go. A pipelined caller (election.writer.group_committer,
+    a gRPC stream) makes the next batch's plan (`votes_plan`) while the previous batch commits
+    (`plan_commit`), on two connections. The plan's `stored_at` is when it looked: at most one
+    commit before its own.
     """
 
     votes: Sequence[ValidatedVote]
@@ -96,9 +97,12 @@ def plan_commit(plan: RecordPlan) -> list[RecordResult]:
         except IntegrityError as exc:
             if not _is_duplicate_key(exc):
                 raise
-            # A concurrent transaction stored one of these vote_ids after we looked:
-            # the next attempt sees it and reports it as a duplicate.
+            # A concurrent transaction stored one of these vote_ids after we looked (or the
+            # group committed just before this one): it is committed, so looking again at once
+            # sees it and reports it as a duplicate.
             logger.info("vote_id race, retrying batch", extra={"attempt": attempt})
+            results = None
+            continue
         except OperationalError as exc:
             if _is_connection_lost(exc) and attempt == 1:
                 # A connection the server dropped while idle (a restart, a timeout): the next

@@ -1,4 +1,5 @@
-"""The server's life around failures: SIGTERM with calls in flight, and a database outage."""
+"""The server's life around failures: SIGTERM with calls in flight (two commit groups among
+them), and a database outage."""
 
 from __future__ import annotations
 
@@ -9,17 +10,22 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
 import MySQLdb
 import pytest
+from django.db import connection
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from election.models import Vote
 from ingest_grpc.protos.escrutinio.v1 import votes_pb2, votes_pb2_grpc
-from scripts.devservices import MariaDBServer
+from scripts.devservices import MariaDBServer, free_port, wait_until
 from tests.conftest import AUTHORIZATION, INGEST_TOKEN, ROOT, UNBOUND_RATE
+from tests.support.locks import table_locked
+from tests.support.metrics import metric
+from tests.support.votes import recount_matches_tallies
 
 from .conftest import BearerToken, grpc_server_process
 from .helpers import cast_request
@@ -61,6 +67,51 @@ def test_sigterm_reports_not_serving_and_finishes_the_calls_in_flight(
     assert failed == []
     assert answered_before < len(stored) == len(requests)
     assert sorted(str(v) for v in Vote.objects.values_list("vote_id", flat=True)) == sorted(stored)
+
+
+def test_sigterm_with_two_groups_in_flight_commits_and_answers_both(
+    spawn, service_env, redis_client, port
+) -> None:  # type: ignore[no-untyped-def]
+    """One group's commit waits on a locked tally table while the next group is admitted and
+    looked up beside it; SIGTERM then. Both groups are committed and every call answered."""
+    if connection.vendor != "mysql":
+        pytest.skip("holds a MySQL table lock to keep the commit open")
+    metrics_port = free_port()
+    server = grpc_server_process(spawn, {**service_env, "GRPC_METRICS_PORT": str(metrics_port)}, port)
+    server.wait_for_port(metrics_port)  # opened just after the gRPC port
+    in_flight = 'escrutinio_commit_groups_in_flight{route="grpc"}'
+
+    async def scenario() -> list[object]:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = votes_pb2_grpc.VoteServiceStub(channel)
+
+            def cast(sede: int) -> asyncio.Future[object]:
+                call = stub.CastVote(cast_request(sede=sede), timeout=30, metadata=TOKEN_METADATA)
+                return asyncio.ensure_future(call)
+
+            with table_locked("election_routetally"):
+                calls = [cast(1)]  # the first group: its commit waits on the lock
+                await _until(lambda: metric(metrics_port, in_flight) == 1, "the first group taken")
+                calls += [cast(sede) for sede in range(2, 12)]  # the second, looked up meanwhile
+                await _until(lambda: metric(metrics_port, in_flight) == 2, "two groups in flight")
+                server.signal(signal.SIGTERM)
+                await asyncio.sleep(1)
+                assert server.popen.poll() is None  # it waits for both groups
+                assert not any(call.done() for call in calls)  # none answered before its commit
+            return await asyncio.gather(*calls, return_exceptions=True)
+
+    outcomes = asyncio.run(scenario())
+
+    assert server.popen.wait(timeout=30) == 0
+    assert [_code(o) for o in outcomes if not isinstance(o, votes_pb2.CastVoteResponse)] == []
+    assert {o.status for o in outcomes} == {votes_pb2.CAST_STATUS_STORED}  # type: ignore[attr-defined]
+    stored = sorted(str(v) for v in Vote.objects.values_list("vote_id", flat=True))
+    assert stored == sorted(o.vote.vote_id for o in outcomes)  # type: ignore[attr-defined]
+    recount_matches_tallies()
+
+
+async def _until(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    await asyncio.to_thread(wait_until, condition, timeout, what)
 
 
 @pytest.mark.slow

@@ -37,6 +37,7 @@ from scripts.processes import Spawn
 from tests.conftest import database_url_of_test_db
 from tests.pubsub.conftest import QUEUE_KEY, start_publisher
 from tests.support.field import new_sede, vote
+from tests.support.metrics import metric
 
 DB_CONNECT_TIMEOUT = 5  # the production default, set explicitly: the bound below depends on it
 CLIENT_TIMEOUT = 3.0  # below DB_CONNECT_TIMEOUT: an answer that waited on the database misses it
@@ -70,20 +71,6 @@ def queued_vote_ids(broker: redis.Redis) -> list[str]:
         args, _, _ = json.loads(body)
         found += [queued["vote_id"] for queued in args[0]]
     return found
-
-
-def metric(port: int, name: str) -> float:
-    """One sample of the publisher's /metrics (0 when absent)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request("GET", "/metrics")
-        text = conn.getresponse().read().decode()
-    finally:
-        conn.close()
-    for line in text.splitlines():
-        if line.startswith(name + " ") or line.startswith(name + "{"):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import MySQLdb
 import pytest
 import redis
 from django.conf import settings
@@ -37,6 +36,7 @@ from tests.pubsub.conftest import (
     start_publisher,
     start_worker,
 )
+from tests.support.locks import table_locked
 from tests.support.votes import recount_matches_tallies
 
 VOTE = {
@@ -180,7 +180,7 @@ def test_a_worker_killed_with_votes_in_flight_loses_none_and_doubles_none(  # ty
     port, _ = start_publisher(spawn, env)
     first_worker = start_worker(spawn, env, "worker-1")
 
-    with _table_locked("election_vote"):
+    with table_locked("election_vote"):
         # The worker takes messages but cannot commit them: they are in flight, unacknowledged.
         accepted = _post_many(port, [generator.vote() for _ in range(200)])
         # Killed at once, while it is still fetching: a message it has taken off the queue but
@@ -232,25 +232,3 @@ def _post_many(port: int, votes: list[dict[str, Any]]) -> list[str]:
         answers = list(pool.map(lambda vote: post_vote(port, vote), votes))
     assert [status for status, _ in answers] == [202] * len(votes)
     return [body["vote_id"] for _, body in answers]
-
-
-class _table_locked:
-    """LOCK TABLES ... WRITE on a connection of its own: others can neither read nor write it."""
-
-    def __init__(self, table: str) -> None:
-        self.table = table
-
-    def __enter__(self) -> None:
-        s = connection.settings_dict
-        self.conn = MySQLdb.connect(
-            host=s["HOST"] or "127.0.0.1",
-            port=int(s["PORT"] or 3306),
-            user=s["USER"] or "root",
-            password=s["PASSWORD"] or "",
-            database=s["NAME"],
-        )
-        self.conn.cursor().execute(f"LOCK TABLES {self.table} WRITE")
-
-    def __exit__(self, *exc: object) -> None:
-        self.conn.cursor().execute("UNLOCK TABLES")
-        self.conn.close()
