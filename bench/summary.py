@@ -171,7 +171,9 @@ def main(argv: list[str] | None = None, results: Path = RESULTS) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("benches", nargs="*", help="default: every bench with figures")
+    parser.add_argument(
+        "benches", nargs="*", help="default: every bench with a quick form (--full: every bench)"
+    )
     parser.add_argument(
         "--full", action="store_true", help="the full files alone (after make bench ARGS=--full)"
     )
@@ -180,7 +182,7 @@ def main(argv: list[str] | None = None, results: Path = RESULTS) -> int:
     )
     parser.add_argument("--results", type=Path, default=results, help="default: bench/results")
     args = parser.parse_args(argv)
-    benches = args.benches or list(BENCHES)
+    benches = args.benches or [b.name for b in BENCHES.values() if args.full or b.quick_file]
     unknown = [b for b in benches if b not in BENCHES]
     if unknown:
         print(f"no figures registered for {', '.join(unknown)} (bench/figures.py)", file=sys.stderr)
