@@ -47,7 +47,7 @@ a recount of the vote table (election.results.reconciliation); at the very end t
 manage.py reconcile` must agree. For each fault it also reports, per route, the rate offered
 and achieved, the rate acknowledged during the fault and the clients' p99 (first send to
 acknowledgement, retries included). It prints the table, writes bench/results/faults.json
-(--quick: faults.quick.json) and the table in docs/reliability.md (full runs of every fault
+(--quick: faults.quick.json) and the table in docs/performance.md (full runs of every fault
 only), and exits 1 on any loss, duplicate, difference or unacknowledged vote.
 """
 
@@ -88,7 +88,7 @@ from scripts.processes import ChildProcess, ProcessGroup  # noqa: E402
 from scripts.system import System  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
-DOC = ROOT / "docs" / "reliability.md"
+DOC = ROOT / "docs" / "performance.md"  # every measured figure lives there (issue 24)
 TABLE_START, TABLE_END = "<!-- faults table -->", "<!-- /faults table -->"
 FAULTS = (
     "baseline",
@@ -1248,7 +1248,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--drain-timeout", type=float, default=240, help="seconds to wait for queued votes")
     parser.add_argument("--results", type=Path, help="where to write the JSON")
     parser.add_argument(
-        "--no-doc", action="store_true", help="do not rewrite the table in docs/reliability.md"
+        "--no-doc", action="store_true", help="do not rewrite the table in docs/performance.md"
     )
     parser.add_argument(
         "--keep-logs", action="store_true", help="keep the processes' logs of a whole run too"
