@@ -226,6 +226,10 @@ if ACTA_ENTRIES_REQUIRED not in (1, 2):
 # Its address; the gateway reads the same variable for the server it calls.
 GRPC_ADDRESS = edge.GRPC_ADDRESS
 GRPC_MAX_BATCH = env_int("GRPC_MAX_BATCH", 300)
+# Both routes' group committers: look up the next group on a second connection while one
+# commits (election/writer/group_committer.py). Which wins depends on where the time goes:
+# docs/performance.md#pipelining-the-group-commit.
+GROUP_COMMIT_PIPELINE = env_bool("GROUP_COMMIT_PIPELINE", False)
 # Votes per transaction of a stream: large, since one sender's votes need no sharing.
 GRPC_STREAM_MAX_BATCH = env_int("GRPC_STREAM_MAX_BATCH", 2000)
 # What one server holds at worst, with the defaults below: 128 calls of a 1 MiB message, 8

@@ -10,10 +10,9 @@ after.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from django.db import DatabaseError, close_old_connections, connection
@@ -30,7 +29,7 @@ from election.admission.tokens import (
 )
 from election.catalogue.index import CatalogueError, catalogue_index
 from election.models import Route
-from election.votes.recording import RecordPlan, plan_commit, votes_plan
+from election.votes.recording import VotesLookup, lookups_commit, votes_lookup
 from election.votes.types import RecordResult, StorageUnavailable, ValidatedVote, VoteInvalid
 from election.writer.db_session import database_session
 
@@ -109,7 +108,7 @@ def ballots_record(ballots: Sequence[Ballot]) -> list[Verdict]:
     was stored.
     """
     with database_session():
-        return admitted_record(ballots_plan(ballots_admit(ballots)))
+        return admitted_commit([ballots_lookup(ballots_admit(ballots))])
 
 
 def ballots_admit(ballots: Sequence[Ballot]) -> Sequence[Ballot]:
@@ -129,44 +128,39 @@ def ballots_admit(ballots: Sequence[Ballot]) -> Sequence[Ballot]:
 
 @dataclass(frozen=True, slots=True)
 class Admitted:
-    """A batch after admission: each refused ballot's refusal, and the plan for the others."""
+    """Admitted ballots: each refused ballot's refusal, and the lookup of the others' vote_ids."""
 
     refusals: list[Refusal | None]  # None where the ballot was admitted, in ballot order
-    plan: RecordPlan
+    lookup: VotesLookup
 
 
-def ballots_plan(ballots: Sequence[Ballot]) -> Admitted:
-    """The lookup of admitted ballots' vote_ids (see election.votes.recording.votes_plan)."""
+def ballots_lookup(ballots: Sequence[Ballot]) -> Admitted:
+    """The lookup of admitted ballots' vote_ids (see election.votes.recording.votes_lookup)."""
     with database_session():
         refusals: list[Refusal | None] = []
         valid: list[ValidatedVote] = []
         for ballot in ballots:
             admission = ballot.admission
-            assert admission is not None, "plan admitted ballots only"
+            assert admission is not None, "look up admitted ballots only"
             if isinstance(admission, ValidatedVote):
                 valid.append(admission)
                 refusals.append(None)
             else:
                 refusals.append(admission)
-        return Admitted(refusals, votes_plan(votes=valid, route=ROUTE))
+        return Admitted(refusals, votes_lookup(valid))
 
 
 def ballots_prepare(ballots: Sequence[Ballot]) -> Admitted:
     """The first half of ballots_record, for a stream's pipeline: admission and the lookup."""
     with database_session():
-        return ballots_plan(ballots_admit(ballots))
+        return ballots_lookup(ballots_admit(ballots))
 
 
-def admitted_prepare(ballots: Sequence[Ballot]) -> Callable[[], list[Verdict]]:
-    """The group committer's first half for admitted ballots: the lookup now, the commit returned."""
-    return partial(admitted_record, ballots_plan(ballots))
-
-
-def admitted_record(admitted: Admitted) -> list[Verdict]:
-    """The second half: the commit. Verdicts in ballot order."""
+def admitted_commit(parts: Sequence[Admitted]) -> list[Verdict]:
+    """The second half: the parts' admitted votes in one transaction. Verdicts in ballot order."""
     with database_session():
-        results = iter(plan_commit(admitted.plan))
-        return [next(results) if refusal is None else refusal for refusal in admitted.refusals]
+        results = iter(lookups_commit([part.lookup for part in parts], route=ROUTE))
+        return [next(results) if refusal is None else refusal for part in parts for refusal in part.refusals]
 
 
 def _credential_refusal(ballot: Ballot, refused: AccessDenied) -> AccessDenied:

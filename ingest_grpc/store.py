@@ -22,11 +22,11 @@ from ingest_grpc.recording import (
     ROUTE,
     Ballot,
     Verdict,
-    admitted_prepare,
-    admitted_record,
+    admitted_commit,
     ballot_authenticate,
     ballots_admit,
     ballots_authenticate,
+    ballots_lookup,
     ballots_prepare,
     ballots_record,
     catalogue_warm,
@@ -70,7 +70,9 @@ class GroupCommitStore:
         self._committer: GroupCommitter[Ballot, Verdict] = GroupCommitter(
             ballots_record,  # of admitted ballots: admission is not made again
             admit=ballots_admit,  # once per ballot, so a group committed again is not charged twice
-            prepare=admitted_prepare,  # the lookup, while the group before commits
+            prepare=ballots_lookup,  # while the group before commits, on a second connection
+            commit=admitted_commit,  # the prepared parts of a group in one transaction
+            pipelined=settings.GROUP_COMMIT_PIPELINE,
             route=ROUTE.value,
             max_items=max_batch,
             max_pending=max_pending,
@@ -137,7 +139,7 @@ class GroupCommitStore:
 
     async def _record_chunk(self, ballots: Sequence[Ballot]) -> list[Verdict]:
         admitted = await in_thread(self._admitting, ballots_prepare, ballots)
-        verdicts = await in_thread(self._committing, admitted_record, admitted)
+        verdicts = await in_thread(self._committing, admitted_commit, [admitted])
         self._live.publish(verdicts)
         return verdicts
 

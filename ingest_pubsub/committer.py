@@ -9,10 +9,11 @@ server: while one group commits, the next is looked up on a second connection.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import partial
+
+from django.conf import settings
 
 from election.models import Route
-from election.votes.recording import plan_commit, votes_plan, votes_record
+from election.votes.recording import VotesLookup, lookups_commit, votes_lookup, votes_record
 from election.votes.types import RecordResult, ValidatedVote
 from election.writer.group_committer import GroupCommitter
 
@@ -24,12 +25,15 @@ def _record_redis(votes: Sequence[ValidatedVote]) -> list[RecordResult]:
     return votes_record(votes=votes, route=Route.REDIS)
 
 
-def _prepare_redis(votes: Sequence[ValidatedVote]) -> Callable[[], list[RecordResult]]:
-    """The lookup now; the commit returned, to run while the next group is looked up."""
-    return partial(plan_commit, votes_plan(votes=votes, route=Route.REDIS))
+def _commit_redis(lookups: Sequence[VotesLookup]) -> list[RecordResult]:
+    return lookups_commit(lookups, route=Route.REDIS)
 
 
 # One per worker process: every task thread of the process shares its transactions.
 committer: GroupCommitter[ValidatedVote, RecordResult] = GroupCommitter(
-    _record_redis, prepare=_prepare_redis, route=Route.REDIS
+    _record_redis,
+    prepare=votes_lookup,
+    commit=_commit_redis,
+    pipelined=settings.GROUP_COMMIT_PIPELINE,
+    route=Route.REDIS,
 )

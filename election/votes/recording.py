@@ -1,6 +1,6 @@
 """Recording: batches of validated votes stored in one transaction, idempotently on `vote_id`.
 
-Both routes end in `votes_record` (or its two steps, `votes_plan` then `plan_commit`);
+Both routes end in `votes_record` (or its two steps, `votes_lookup` then `lookups_commit`);
 nothing else decides how a vote is stored.
 """
 
@@ -11,7 +11,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db import DatabaseError, IntegrityError, OperationalError, connection
 from django.utils import timezone
@@ -42,55 +42,50 @@ def votes_record(*, votes: Sequence[ValidatedVote], route: Route | str) -> list[
     Raises StorageUnavailable when the database cannot take the batch; then nothing of
     the batch was written and the caller may retry it whole.
     """
-    return plan_commit(RecordPlan(votes, Route(route)))
+    return lookups_commit([VotesLookup(votes)], route=route)
 
 
 @dataclass(frozen=True, slots=True)
-class RecordPlan:
-    """A batch, and what storing it will write, decided from what was stored when it looked.
+class VotesLookup:
+    """Part of a batch, and what was stored under its vote_ids when it looked.
 
     votes_record looks and commits in one go. A pipelined caller (election.writer.group_committer,
-    a gRPC stream) makes the next batch's plan (`votes_plan`) while the previous batch commits
-    (`plan_commit`), on two connections. The plan's `stored_at` is when it looked: at most one
-    commit before its own.
+    a gRPC stream) looks up the next batch's parts (`votes_lookup`) on one connection while the
+    batch before commits on another, then commits the parts together (`lookups_commit`).
     """
 
     votes: Sequence[ValidatedVote]
-    route: Route
-    results: list[RecordResult] | None = None  # None: not looked yet, or looking failed
-    writes: list[Statement] = field(default_factory=list)
+    stored: dict[uuid.UUID, ContentKey] | None = None  # None: not looked yet, or looking failed
 
 
-def votes_plan(*, votes: Sequence[ValidatedVote], route: Route | str) -> RecordPlan:
-    """Look up a batch's vote_ids and prepare its writes; `plan_commit` stores them.
-
-    If the lookup fails, the plan is left unmade and `plan_commit` makes it, with its own
-    handling of database errors.
-    """
-    route = Route(route)
+def votes_lookup(votes: Sequence[ValidatedVote]) -> VotesLookup:
+    """What is stored under these votes' vote_ids now (one query). If the database does not
+    answer, the lookup is left to `lookups_commit`, with its own handling of database errors."""
     try:
-        results, writes = _record_plan(votes, route)
+        return VotesLookup(votes, stored_content([vote.vote_id for vote in votes]))
     except DatabaseError:
         connection.close()
-        return RecordPlan(votes, route)
-    return RecordPlan(votes, route, results, writes)
+        return VotesLookup(votes)
 
 
-def plan_commit(plan: RecordPlan) -> list[RecordResult]:
-    """Commit a plan's writes in one transaction and return its results (see votes_record).
+def lookups_commit(lookups: Sequence[VotesLookup], *, route: Route | str) -> list[RecordResult]:
+    """Store the parts' votes in one transaction and return their results (see votes_record).
 
-    A plan made stale by another commit since it looked (one of its vote_ids is now stored)
-    fails on the unique key: it is made again and retried, and then reports that vote as a
-    duplicate.
+    A part looked up before another commit stored one of its vote_ids (the group before, in a
+    pipeline) fails on the unique key: the batch is looked up again at once and retried, and
+    then reports that vote as a duplicate.
     """
-    votes, route, results, writes = plan.votes, plan.route, plan.results, plan.writes
+    route = Route(route)
+    votes = [vote for part in lookups for vote in part.votes]
     if not votes:
         return []
+    stored = _merged(lookups)
     for attempt in range(1, RECORD_ATTEMPTS + 1):
         try:
             started = time.perf_counter()
-            if results is None:
-                results, writes = _record_plan(votes, route)
+            if stored is None:
+                stored = stored_content([vote.vote_id for vote in votes])
+            results, writes = _record_plan(votes, route, stored)
             statements_commit(writes)
             _observe(results, route, time.perf_counter() - started)
             return results
@@ -101,7 +96,7 @@ def plan_commit(plan: RecordPlan) -> list[RecordResult]:
             # group committed just before this one): it is committed, so looking again at once
             # sees it and reports it as a duplicate.
             logger.info("vote_id race, retrying batch", extra={"attempt": attempt})
-            results = None
+            stored = None
             continue
         except OperationalError as exc:
             if _is_connection_lost(exc) and attempt == 1:
@@ -109,7 +104,7 @@ def plan_commit(plan: RecordPlan) -> list[RecordResult]:
                 # attempt opens a new one. Had the COMMIT gone through, it sees the votes stored.
                 logger.info("database connection lost, retrying batch on a new one")
                 connection.close()
-                results = None
+                stored = None
                 continue
             if not _is_transient_lock_error(exc):
                 connection.close()  # a fresh connection next time, once the server is back
@@ -118,9 +113,21 @@ def plan_commit(plan: RecordPlan) -> list[RecordResult]:
         except DatabaseError as exc:
             connection.close()
             raise StorageUnavailable(str(exc)) from exc
-        results = None
+        stored = None
         time.sleep(0.01 * 2**attempt)
     raise StorageUnavailable(f"batch of {len(votes)} votes failed {RECORD_ATTEMPTS} times")
+
+
+def _merged(lookups: Sequence[VotesLookup]) -> dict[uuid.UUID, ContentKey] | None:
+    """The parts' lookups as one, or None when a part was not looked up."""
+    if len(lookups) == 1:
+        return lookups[0].stored
+    merged: dict[uuid.UUID, ContentKey] = {}
+    for part in lookups:
+        if part.stored is None:
+            return None
+        merged.update(part.stored)
+    return merged
 
 
 def _observe(results: list[RecordResult], route: Route, seconds: float) -> None:
@@ -154,13 +161,12 @@ def _is_transient_lock_error(exc: OperationalError) -> bool:
     return code in (1205, 1213) or "locked" in str(exc)
 
 
-def _record_plan(votes: Sequence[ValidatedVote], route: Route) -> tuple[list[RecordResult], list[Statement]]:
-    """Each vote's outcome, from what is stored now, and the writes that store the new ones.
-
-    A vote another transaction stores between this look and the commit makes the commit fail
-    on the vote_id's unique key; votes_record then plans again and sees it.
-    """
-    stored_before = stored_content([vote.vote_id for vote in votes])
+def _record_plan(
+    votes: Sequence[ValidatedVote], route: Route, stored_before: dict[uuid.UUID, ContentKey]
+) -> tuple[list[RecordResult], list[Statement]]:
+    """Each vote's outcome, from what was stored when it looked, and the writes that store the
+    new ones. A vote another transaction stored since makes the commit fail on the vote_id's
+    unique key; lookups_commit then looks again and sees it."""
     stored_at = timezone.now()
     fresh: dict[uuid.UUID, ValidatedVote] = {}
     results: list[RecordResult] = []

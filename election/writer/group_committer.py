@@ -1,23 +1,20 @@
-"""Group commit, pipelined: the items of many callers in one transaction, while the next
-group is made ready on a second connection.
+"""Group commit: the items of many callers in one transaction, optionally pipelined.
 
 Callers hand their items to `GroupCommitter.submit` (a Celery task's thread, which blocks)
-or `submit_async` (a coroutine of the gRPC server, which awaits). Two threads per committer
-own the database work, each on its own connection:
-- the preparing thread takes every submission waiting (whole, up to `max_items`), admits
-  them and runs `prepare`, the first half of `record` (the lookup of their vote_ids and the
-  statements that store them), then hands the group over and waits until it is taken;
-- the committing thread runs the second half (the writes and the COMMIT, with its fsync),
-  answers the group's callers, and takes the next group at once.
-So while group N commits, group N+1 is admitted and looked up, and the cores that waited
-on MariaDB's commit do that work meanwhile. At most two groups are in flight. There is no
-timer: a lone submission goes through both halves at once, and a busy process forms large
-groups by itself.
+or `submit_async` (a coroutine of the gRPC server, which awaits). The committer's threads own
+the database work, each on its own connection; a caller is answered only after the COMMIT
+that stored its items. There is no timer: a lone submission is committed at once, and a busy
+process forms large groups by itself, since what arrives during a commit goes in the next.
 
-What does not change with the pipeline: a caller is answered only after the COMMIT that
-stored its items; a vote_id in both groups in flight is looked up as new by both, and the
-second COMMIT fails on the unique key, so that group is looked up again and reports it as a
-duplicate (election.votes.recording.plan_commit).
+- Serial (one group in flight): one thread takes every submission waiting (whole, up to
+  `max_items`), admits them, looks up their vote_ids (`prepare`), commits (`commit`), answers,
+  and takes the next group.
+- Pipelined (`pipelined=True`, two groups in flight): while the committing thread commits
+  group N, the preparing thread forms group N+1, admitting and looking up each submission as
+  it arrives (a part), and hands it over the moment the commit ends. A vote_id in both groups
+  is looked up as new by both; the second COMMIT fails on the unique key, so that group is
+  looked up again and reports it a duplicate (election.votes.recording.lookups_commit).
+  Which mode wins depends on where a process's time goes (docs/performance.md).
 
 Admission: a committer may be given an `admit` step (the gRPC server's: token, validity, sede,
 rate), run once per submission before its first commit. The items it returns are what
@@ -33,15 +30,13 @@ commit, from a thread of their own (election.writer.live_feed.LiveFeed).
 Bounds: at most `max_pending` items wait for `submit_async`; past that it raises Overloaded at
 once (the gRPC server answers RESOURCE_EXHAUSTED with retry-after), so a flood, or a database
 that has slowed down, cannot grow the process until it is killed. The blocking `submit` is not
-refused: its callers are the Celery worker's task threads, as many as the worker has, each
-holding one message; their number bounds what waits, and a task must not fail for a full
-queue (its message would be retried or parked for no fault of its own).
+refused: its callers are the Celery worker's task threads, each holding one message; their
+number bounds what waits, and a task must not fail for a full queue.
 
-After a commit whose callers include coroutines, the preparing thread lets each of their
-event loops run a few iterations before it takes the next group: the answered callers' calls
-go out, and the calls that have already reached the process (read, but with their handler not
-yet at `submit_async`) join the next group rather than the one after it. This is not a timer:
-an idle loop runs those iterations in about a tenth of a millisecond.
+After a commit whose callers include coroutines, the next group is taken only once each of
+their event loops has run a few iterations (election.writer.submissions): the calls already
+read by the process join it rather than the one after. Not a timer: an idle loop runs those
+iterations in about a tenth of a millisecond.
 """
 
 from __future__ import annotations
@@ -52,7 +47,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Generic, NoReturn, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 from django import db
 
@@ -60,101 +55,30 @@ from election.ingest.async_batcher import DEFAULT_MAX_PENDING, Overloaded
 from election.lib.singletons import thread_ensure
 from election.observability import metrics
 from election.votes.types import StorageUnavailable
+from election.writer import submissions
 from election.writer.db_session import database_session
 from election.writer.live_feed import LiveFeed
+from election.writer.submissions import Submission, loops_wake
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-# The second half of a group's recording, returned by its first (`prepare`).
-Commit = Callable[[], list[R]]
-
-
-@dataclass(eq=False)
-class _Submission(Generic[T, R]):
-    items: Sequence[T]
-    future: asyncio.Future[list[R]] | None = None  # an awaiting caller's
-    admitted: bool = False  # items are admit's output: a retry commits them as they are
-    done: threading.Event | None = None  # a blocked thread's
-    results: list[R] | None = None
-    error: BaseException | None = None
-
-    @property
-    def finished(self) -> bool:
-        return self.results is not None or self.error is not None
-
-    def finish(self, results: list[R] | None = None, error: BaseException | None = None) -> None:
-        """Record the outcome and wake a blocked thread; awaiting callers are woken per group
-        (`_wake`)."""
-        self.results, self.error = results, error
-        if self.done is not None:
-            self.done.set()
-
-    def settle(self) -> None:
-        """In the caller's event loop: hand the outcome to its future."""
-        assert self.future is not None
-        if self.future.done():  # the caller gave up (deadline): its items were committed all the same
-            return
-        if self.error is not None:
-            self.future.set_exception(self.error)
-        else:
-            self.future.set_result(self.results)  # type: ignore[arg-type]
-
-
-# Loop iterations each caller's event loop runs between a commit's answers and the next group
-# being taken.
-# gRPC bench, 64 callers, 10 interleaved rounds: 0 -> 25 took the server from 0.60 to 0.66 of
-# the no-database ceiling, higher in every round (12 gave 0.65).
-ITERATIONS_BEFORE_NEXT_GROUP = 25
-# A loop busy elsewhere must not hold up the commits of other callers for longer than this.
-ITERATIONS_WAIT_MAX_SECONDS = 0.01
-
-
-def _wake(group: list[_Submission[T, R]]) -> list[threading.Event]:
-    """One wake-up per event loop for a whole group, not one per caller: each crossing from
-    this thread to a loop costs both threads the interpreter lock. Returns, per loop, an event
-    set once it has run ITERATIONS_BEFORE_NEXT_GROUP iterations after answering."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[_Submission[T, R]]] = {}
-    for submission in group:
-        if submission.future is not None:
-            by_loop.setdefault(submission.future.get_loop(), []).append(submission)
-    iterated: list[threading.Event] = []
-    for loop, submissions in by_loop.items():
-        iterated.append(threading.Event())
-        loop.call_soon_threadsafe(_settle_all, loop, submissions, iterated[-1])
-    return iterated
-
-
-def _settle_all(
-    loop: asyncio.AbstractEventLoop, submissions: list[_Submission[T, R]], iterated: threading.Event
-) -> None:
-    for submission in submissions:
-        submission.settle()
-    _iterate(loop, iterated, ITERATIONS_BEFORE_NEXT_GROUP)
-
-
-def _iterate(loop: asyncio.AbstractEventLoop, iterated: threading.Event, left: int) -> None:
-    """Set `iterated` after `left` more loop iterations (each call_soon runs in the next one)."""
-    if left:
-        loop.call_soon(_iterate, loop, iterated, left - 1)
-    else:
-        iterated.set()
-
 
 @dataclass(eq=False)
 class _Group(Generic[T, R]):
-    """Submissions taken together, and the commit their preparation returned."""
+    """Submissions taken together: those admitted, the parts prepared from them (each a
+    `prepare` of the submissions taken at once), and an error that made preparing fail."""
 
-    submissions: list[_Submission[T, R]]
-    commit: Commit[R] | None = None  # None: nothing of the group left to store
-    admitted: list[_Submission[T, R]] = field(default_factory=list)
+    submissions: list[Submission[T, R]]
+    admitted: list[Submission[T, R]] = field(default_factory=list)
+    parts: list[Any] = field(default_factory=list)
+    error: BaseException | None = None
 
-
-def _unprepared(record: Callable[[Sequence[T]], list[R]], items: Sequence[T]) -> Commit[R]:
-    """Without a `prepare`: nothing done ahead, the whole of `record` is the commit."""
-    return partial(record, items)
+    @property
+    def items(self) -> int:
+        return sum(len(submission.items) for submission in self.submissions)
 
 
 def _raise(exc: BaseException) -> NoReturn:
@@ -162,12 +86,14 @@ def _raise(exc: BaseException) -> NoReturn:
 
 
 class GroupCommitter(Generic[T, R]):
-    """Commits submissions in groups through `record`, which stores items durably and returns
-    one result per item, in order (as votes_record and ingest_grpc.recording.ballots_record).
+    """Commits submissions in groups. `record` stores items durably and returns one result per
+    item, in order (as votes_record and ingest_grpc.recording.ballots_record).
 
-    `prepare`, when given, is `record` in two halves: it does the first (the lookup) and
-    returns the second (the commit), which runs while the next group is prepared. Without it
-    the whole of `record` runs in the committing thread. `admit`, when given, turns a
+    `prepare` and `commit`, given together, are `record` in two halves: `prepare(items)` does
+    the first (the lookup) on the preparing thread's connection and returns a part;
+    `commit(parts)` stores a group's parts in one transaction on the committing thread's.
+    Without them, the whole of `record` runs in the committing thread; `record` alone also
+    stores a submission again by itself after its group failed. `admit`, when given, turns a
     submission's items into what `record` takes, one for one and once (see the module
     docstring). At most `max_pending` items wait for `submit_async`. The stored votes go to
     `live`, a feed the caller shares with its other writers and closes itself, or else to a
@@ -182,11 +108,17 @@ class GroupCommitter(Generic[T, R]):
         max_items: int = 2000,
         max_pending: int = DEFAULT_MAX_PENDING,
         admit: Callable[[Sequence[T]], Sequence[T]] | None = None,
-        prepare: Callable[[Sequence[T]], Commit[R]] | None = None,
+        prepare: Callable[[Sequence[T]], Any] | None = None,
+        commit: Callable[[Sequence[Any]], list[R]] | None = None,
+        pipelined: bool = False,
         live: LiveFeed | None = None,
     ) -> None:
+        if (prepare is None) != (commit is None):
+            raise ValueError("prepare and commit go together")
         self._record = record
-        self._prepare = prepare if prepare is not None else partial(_unprepared, record)
+        self._prepare = prepare
+        self._commit_parts = commit
+        self._pipelined = pipelined
         self._admit = admit
         self._route = route
         self._owns_live = live is None
@@ -196,23 +128,25 @@ class GroupCommitter(Generic[T, R]):
         self._in_flight_gauge = metrics.COMMIT_GROUPS_IN_FLIGHT.labels(route)
         # Guarded by _state: what waits, the group handed over, and the threads' lives.
         self._state = threading.Condition()
-        self._pending: list[_Submission[T, R]] = []
+        self._pending: list[Submission[T, R]] = []
         self._pending_items = 0
-        self._ready: _Group[T, R] | None = None  # prepared, waiting for the committing thread
+        self._ready: _Group[T, R] | None = None  # handed over, for the committing thread to take
+        self._committer_free = False  # the committing thread waits for a group
         self._in_flight = 0  # groups taken and not yet answered (at most two)
         self._stopping = False
         self._preparing_done = False
         self._preparing: threading.Thread | None = None
         self._committing: threading.Thread | None = None
-        self._iterated: list[threading.Event] = []  # the last answered group's loops (see _wake)
+        self._iterated: list[threading.Event] = []  # the last answered group's loops (see loops_wake)
         self._answered = 0  # groups answered so far
         self.group_sizes: list[int] = []  # submissions per recent transaction, for tests and logs
+        self.part_counts: list[int] = []  # parts per recent group: how often it grew while waiting
 
     def submit(self, items: Sequence[T]) -> list[R]:
         """Record `items` (one result each, in order) once they are committed; raises as `record`."""
         if not items:
             return []
-        submission: _Submission[T, R] = _Submission(items, done=threading.Event())
+        submission: Submission[T, R] = Submission(items, done=threading.Event())
         self._enqueue(submission)
         submission.done.wait()  # type: ignore[union-attr]
         if submission.error is not None:
@@ -230,7 +164,7 @@ class GroupCommitter(Generic[T, R]):
         if not items:
             return []
         future: asyncio.Future[list[R]] = asyncio.get_running_loop().create_future()
-        self._enqueue(_Submission(items, future), bounded=True)
+        self._enqueue(Submission(items, future), bounded=True)
         return await future
 
     def waiting(self) -> int:
@@ -244,7 +178,7 @@ class GroupCommitter(Generic[T, R]):
             return self._pending_items
 
     def in_flight(self) -> int:
-        """Groups taken and not yet answered: 0, 1 (one preparing or committing) or 2."""
+        """Groups taken and not yet answered: 0, 1 (one forming or committing) or 2."""
         with self._state:
             return self._in_flight
 
@@ -264,7 +198,7 @@ class GroupCommitter(Generic[T, R]):
             self._live.close()
             self._live = LiveFeed(self._route)
 
-    def _enqueue(self, submission: _Submission[T, R], *, bounded: bool = False) -> None:
+    def _enqueue(self, submission: Submission[T, R], *, bounded: bool = False) -> None:
         with self._state:
             waiting = self._pending_items
             if bounded and waiting and waiting + len(submission.items) > self._max_pending:
@@ -272,7 +206,8 @@ class GroupCommitter(Generic[T, R]):
             self._pending.append(submission)
             self._pending_items += len(submission.items)
             route = self._route
-            self._committing = thread_ensure(self._committing, self._commit_loop, f"group-commit-{route}")
+            if self._pipelined:
+                self._committing = thread_ensure(self._committing, self._commit_loop, f"group-commit-{route}")
             self._preparing = thread_ensure(self._preparing, self._prepare_loop, f"group-prepare-{route}")
             self._state.notify_all()
 
@@ -281,12 +216,14 @@ class GroupCommitter(Generic[T, R]):
     def _prepare_loop(self) -> None:
         try:
             while (group := self._next_group()) is not None:
-                self._prepared(group)
-                with self._state:
-                    self._ready = group  # the committing thread has taken the one before
-                    self._state.notify_all()
-                    while self._ready is not None:  # two groups in flight at most
-                        self._state.wait()
+                self._grow(group, group.submissions)
+                if not self._pipelined:
+                    self._sizes_note(group)
+                    self._finish(group)
+                    continue
+                while (more := self._more_or_hand_over(group)) is not None:
+                    group.submissions += more
+                    self._grow(group, more)
         finally:
             db.connection.close()
             with self._state:
@@ -305,21 +242,37 @@ class GroupCommitter(Generic[T, R]):
             with self._state:
                 while not self._pending and not self._stopping and self._answered == answered:
                     self._state.wait()
+                while self._in_flight and not self._pipelined:  # serial: one group at a time
+                    self._state.wait()
                 if self._answered == answered:
                     if not self._pending:
                         return None
                     self._in_flight += 1
                     self._in_flight_gauge.inc()
-                    return _Group(self._take())
+                    return _Group(self._take(self._max_items))
                 answered, iterated = self._answered, self._iterated
             for loop_iterated in iterated:
-                loop_iterated.wait(ITERATIONS_WAIT_MAX_SECONDS)
+                loop_iterated.wait(submissions.ITERATIONS_WAIT_MAX_SECONDS)
 
-    def _take(self) -> list[_Submission[T, R]]:
-        """The oldest submissions, whole, up to max_items (at least one)."""
+    def _more_or_hand_over(self, group: _Group[T, R]) -> list[Submission[T, R]] | None:
+        """While the committing thread is busy, the submissions that arrive, to join the group
+        part by part (each admitted and looked up at once) as room allows; once it is free,
+        None: the group is handed over, and only its last part's work was left to wait for."""
+        with self._state:
+            while not self._committer_free:
+                if more := self._take(self._max_items - group.items, whole=True):
+                    return more
+                self._state.wait()
+            self._ready, self._committer_free = group, False
+            self._state.notify_all()
+            return None
+
+    def _take(self, room: int, *, whole: bool = False) -> list[Submission[T, R]]:
+        """The oldest submissions, whole, up to `room` items: at least one unless `whole`
+        (a group that grows takes none that would not fit)."""
         taken, items = 0, 0
         for submission in self._pending:
-            if taken and items + len(submission.items) > self._max_items:
+            if (taken or whole) and items + len(submission.items) > room:
                 break
             taken += 1
             items += len(submission.items)
@@ -328,24 +281,25 @@ class GroupCommitter(Generic[T, R]):
         self._pending_items -= items
         return group
 
-    def _prepared(self, group: _Group[T, R]) -> None:
-        """Admit the group's submissions and run the first half of their recording; a failure
-        of it is raised again by the group's commit, which handles it as a failed commit."""
-        self.group_sizes = [*self.group_sizes[-99:], len(group.submissions)]
+    def _grow(self, group: _Group[T, R], submissions: list[Submission[T, R]]) -> None:
+        """Admit `submissions` and prepare them as a part of `group`. A failure is kept and
+        raised again by the group's commit, which handles it as a failed commit."""
         try:
             with database_session():
-                group.admitted = self._admitted(group.submissions)
-                if group.admitted:
-                    group.commit = self._prepare([item for s in group.admitted for item in s.items])
+                admitted = self._admitted(submissions)
+                group.admitted += admitted
+                if admitted:
+                    items = [item for submission in admitted for item in submission.items]
+                    group.parts.append(items if self._prepare is None else self._prepare(items))
         except BaseException as exc:  # never leave a caller waiting forever
-            group.commit = partial(_raise, exc)
+            group.error = group.error or exc
 
-    def _admitted(self, group: list[_Submission[T, R]]) -> list[_Submission[T, R]]:
+    def _admitted(self, group: list[Submission[T, R]]) -> list[Submission[T, R]]:
         """The group's submissions, each admitted (once: a retry finds it done); those whose
         admission failed are answered with its error and left out."""
         if self._admit is None:
             return group
-        admitted: list[_Submission[T, R]] = []
+        admitted: list[Submission[T, R]] = []
         unavailable: StorageUnavailable | None = None
         for submission in group:
             if not submission.admitted:
@@ -372,32 +326,52 @@ class GroupCommitter(Generic[T, R]):
         try:
             while True:
                 with self._state:
+                    self._committer_free = True
+                    self._state.notify_all()
                     while self._ready is None and not self._preparing_done:
                         self._state.wait()
+                    self._committer_free = False
                     if self._ready is None:
                         return
                     group, self._ready = self._ready, None
-                    self._state.notify_all()  # the preparing thread may take the next group
-                try:
-                    if group.commit is not None:
-                        self._commit(group.admitted, group.commit)
-                except BaseException as exc:  # never leave a caller waiting forever
-                    for submission in group.submissions:
-                        if not submission.finished:
-                            submission.finish(error=exc)
-                    logger.exception("group commit thread failed")
-                finally:
-                    iterated = _wake(group.submissions)
-                    with self._state:
-                        self._iterated = iterated
-                        self._answered += 1
-                        self._in_flight -= 1
-                        self._in_flight_gauge.dec()
-                        self._state.notify_all()
+                self._sizes_note(group)
+                self._finish(group)
         finally:
             db.connection.close()
 
-    def _commit(self, group: list[_Submission[T, R]], commit: Commit[R]) -> None:
+    def _finish(self, group: _Group[T, R]) -> None:
+        """Commit a group and answer its callers, whatever happens."""
+        try:
+            self._commit_group(group)
+        except BaseException as exc:  # never leave a caller waiting forever
+            for submission in group.submissions:
+                if not submission.finished:
+                    submission.finish(error=exc)
+            logger.exception("group commit thread failed")
+        finally:
+            iterated = loops_wake(group.submissions)
+            with self._state:
+                self._iterated = iterated
+                self._answered += 1
+                self._in_flight -= 1
+                self._in_flight_gauge.dec()
+                self._state.notify_all()
+
+    def _sizes_note(self, group: _Group[T, R]) -> None:
+        self.group_sizes = [*self.group_sizes[-99:], len(group.submissions)]
+        self.part_counts = [*self.part_counts[-99:], len(group.parts)]
+
+    def _commit_group(self, group: _Group[T, R]) -> None:
+        if group.error is not None:
+            self._commit(group.admitted, partial(_raise, group.error))
+        elif group.parts:
+            parts = group.parts
+            if self._commit_parts is not None:
+                self._commit(group.admitted, partial(self._commit_parts, parts))
+            else:
+                self._commit(group.admitted, partial(self._record, [item for part in parts for item in part]))
+
+    def _commit(self, group: list[Submission[T, R]], commit: Callable[[], list[R]]) -> None:
         """Run a group's commit and answer each submission; on failure, as the module says."""
         try:
             with database_session():
@@ -422,7 +396,7 @@ class GroupCommitter(Generic[T, R]):
             start += len(submission.items)
         self._live.publish(results)  # from its own thread: the next group does not wait on Redis
 
-    def _record_each(self, group: list[_Submission[T, R]]) -> None:
+    def _record_each(self, group: list[Submission[T, R]]) -> None:
         """Each submission in a transaction of its own, both halves here (already admitted)."""
         for submission in group:
             self.group_sizes = [*self.group_sizes[-99:], 1]

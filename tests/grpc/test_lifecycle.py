@@ -72,12 +72,14 @@ def test_sigterm_reports_not_serving_and_finishes_the_calls_in_flight(
 def test_sigterm_with_two_groups_in_flight_commits_and_answers_both(
     spawn, service_env, redis_client, port
 ) -> None:  # type: ignore[no-untyped-def]
-    """One group's commit waits on a locked tally table while the next group is admitted and
-    looked up beside it; SIGTERM then. Both groups are committed and every call answered."""
+    """Pipelined: one group's commit waits on a locked tally table while the next group is
+    admitted and looked up beside it; SIGTERM then. Both groups are committed and every call
+    answered."""
     if connection.vendor != "mysql":
         pytest.skip("holds a MySQL table lock to keep the commit open")
     metrics_port = free_port()
-    server = grpc_server_process(spawn, {**service_env, "GRPC_METRICS_PORT": str(metrics_port)}, port)
+    env = {**service_env, "GRPC_METRICS_PORT": str(metrics_port), "GROUP_COMMIT_PIPELINE": "1"}
+    server = grpc_server_process(spawn, env, port)
     server.wait_for_port(metrics_port)  # opened just after the gRPC port
     in_flight = 'escrutinio_commit_groups_in_flight{route="grpc"}'
 

@@ -1,4 +1,5 @@
-"""A Celery worker told to stop (SIGTERM, a warm shutdown) with two commit groups in flight.
+"""A Celery worker told to stop (SIGTERM, a warm shutdown) with two commit groups in flight
+(GROUP_COMMIT_PIPELINE on).
 
 One group's commit waits on a locked tally table while the next group's votes are admitted
 and looked up beside it (election.writer.group_committer). The worker must finish both: every
@@ -35,7 +36,8 @@ def test_sigterm_with_two_groups_in_flight_stores_both_and_acknowledges_every_me
     broker = redis.Redis.from_url(route_env["REDIS_URL"])
     generator = VoteGenerator(seed=24)
     port, _ = start_publisher(spawn, route_env)
-    worker = start_worker(spawn, route_env, processes=1)  # its /metrics is then this process's own
+    env = {**route_env, "GROUP_COMMIT_PIPELINE": "1"}
+    worker = start_worker(spawn, env, processes=1)  # its /metrics is then this process's own
     metrics_port = int(worker.env["CELERY_METRICS_PORT"])
 
     with table_locked("election_routetally"):

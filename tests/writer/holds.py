@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from election.votes.recording import RecordPlan, plan_commit, votes_plan, votes_record
+from election.votes.recording import VotesLookup, lookups_commit, votes_lookup, votes_record
 from election.votes.types import RecordResult, ValidatedVote
 from election.writer.group_committer import GroupCommitter
 from scripts.devservices import wait_until
@@ -42,39 +42,41 @@ class HeldFirstCommit:
 
 
 class HeldPipeline:
-    """The Celery worker's two halves (votes_plan, then plan_commit), each group's commit held
-    until the test releases it: `commit_entered(i)`, then `release(i)` (groups numbered in the
-    order they were prepared). The one-by-one retry's `record` is not held."""
+    """The Celery worker's two halves (votes_lookup, then lookups_commit), each group's commit
+    held until the test releases it: `commit_entered(i)`, then `release(i)` (commits numbered
+    in the order they start). The one-by-one retry's `record` is not held."""
 
     def __init__(self) -> None:
-        self.plans: list[RecordPlan] = []
+        self.lookups: list[VotesLookup] = []
+        self.commits = 0
         self._entered: dict[int, threading.Event] = {}
         self._gates: dict[int, threading.Event] = {}
         self._lock = threading.Lock()
 
-    def prepare(self, votes: Sequence[ValidatedVote]) -> Callable[[], list[RecordResult]]:
-        plan = votes_plan(votes=votes, route="redis")
+    def prepare(self, votes: Sequence[ValidatedVote]) -> VotesLookup:
+        lookup = votes_lookup(votes)
         with self._lock:
-            index = len(self.plans)
-            self.plans.append(plan)
-        return lambda: self._commit(index, plan)
+            self.lookups.append(lookup)
+        return lookup
+
+    def commit(self, parts: Sequence[VotesLookup]) -> list[RecordResult]:
+        with self._lock:
+            index, self.commits = self.commits, self.commits + 1
+        self._event(self._entered, index).set()
+        self._event(self._gates, index).wait(30)
+        return lookups_commit(parts, route="redis")
 
     def record(self, votes: Sequence[ValidatedVote]) -> list[RecordResult]:
         return record_redis(votes)
 
-    def _commit(self, index: int, plan: RecordPlan) -> list[RecordResult]:
-        self._event(self._entered, index).set()
-        self._event(self._gates, index).wait(30)
-        return plan_commit(plan)
-
     def commit_entered(self, index: int) -> None:
-        assert self._event(self._entered, index).wait(30), f"group {index} never reached its commit"
+        assert self._event(self._entered, index).wait(30), f"commit {index} never started"
 
     def release(self, index: int) -> None:
         self._event(self._gates, index).set()
 
     def release_all(self) -> None:
-        for index in range(len(self.plans) + 10):
+        for index in range(self.commits + 10):
             self.release(index)
 
     def _event(self, events: dict[int, threading.Event], index: int) -> threading.Event:
@@ -118,15 +120,13 @@ def two_in_flight(committer: GroupCommitter[Any, Any]) -> None:
 def submit_all(
     committer: GroupCommitter[Any, Any], held: HeldFirstCommit, batches: Sequence[Sequence[Any]]
 ) -> list[list[Any] | BaseException]:
-    """The first batch's commit held, the second batch taken and prepared meanwhile, the rest
-    waiting behind both; then the hold released. Groups: [1], [1], [the rest]."""
+    """The first batch's commit held, the rest submitted meanwhile and waiting; then the hold
+    released. One group in flight at a time: [1], [the rest]."""
     submitter = Submitter(committer)
     submitter.submit(batches[0])
     assert held.entered.wait(30)
-    submitter.submit(batches[1])
-    two_in_flight(committer)
-    for batch in batches[2:]:
+    for batch in batches[1:]:
         submitter.submit(batch)
-    wait_until(lambda: committer.waiting() == len(batches) - 2, 30, "the other tasks waiting")
+    wait_until(lambda: committer.waiting() == len(batches) - 1, 30, "the other tasks waiting")
     held.release()
     return submitter.join()
