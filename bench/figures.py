@@ -169,6 +169,7 @@ BENCHES: dict[str, Bench] = {
         Bench("compare_routes", "compare_routes.json", "compare_routes.quick.json"),
         Bench("cpu_share", "cpu_share.json", None),
         Bench("gateway_stream", "gateway_stream.json", None),
+        Bench("grpc_profile", "grpc_profile.json", None),
         Bench("results_api", "results_api.json", "results_api_quick.json"),
         Bench("opendata", "opendata.json", "opendata_quick.json"),
         Bench("snapshot_write", "snapshot_write.json", "snapshot_write_quick.json"),
@@ -191,14 +192,17 @@ FIGURES: tuple[Figure, ...] = (
     # Issue 24 is judged on how busy each server keeps the two cores (see performance.md).
     *(
         _F("grpc_route", f"cores_busy, {server}", at("unary_64", server, "cores_busy"), "cores", "higher")
-        for server in ("ceiling", "naive", "group")
+        for server in ("ceiling", "naive", "group", "pipelined")
     ),
+    # GROUP_COMMIT_PIPELINE on: the same server with two groups in flight (off by default).
+    _F("grpc_route", "pipelined fraction_of_ceiling", at("pipelined_fraction_of_ceiling"), "", "higher"),
     _F("redis_route", "batching over one vote per task", at("speedup_vs_one_per_task"), "x", "higher",
        Goal(">=", 3)),
     _F("redis_route", "batching drain over accept",
        ratio(at("drain", "batching", "votes_per_second"), at("accept", "accept_votes_per_second")), "x",
        "higher", Goal(">", 1)),
     _F("redis_route", "end to end", at("accept", "end_to_end_votes_per_second"), "votes/s", "higher"),
+    _F("redis_route", "pipelined drain over serial", at("pipelined_over_serial_drain"), "x", "higher"),
     _F("actas_route", "gRPC end to end", at("routes", "grpc", "end_to_end_typings_per_second"),
        "typings/s", "higher"),
     _F("actas_route", "Redis end to end", at("routes", "redis", "end_to_end_typings_per_second"),
@@ -216,6 +220,11 @@ FIGURES: tuple[Figure, ...] = (
     _F("cpu_share", "split, CPU a vote without Locust",
        at("scenarios", "split", "cpu_ms_per_vote_without_locust"), "ms", "lower"),
     _F("gateway_stream", "stream over unary", at("stream_over_unary"), "x", "higher"),
+    # Where a unary call's time goes (the profile behind fraction_of_ceiling).
+    _F("grpc_profile", "interpreter lock held, serial server", at("servers", "group", "gil_held"), "",
+       "lower"),
+    _F("grpc_profile", "receipt to commit, serial server",
+       at("servers", "group", "server", "receipt_to_storage_ms"), "ms", "lower"),
     _F("results_api", "worst endpoint p95, 16 readers", worst("p95_ms", section="endpoints"), "ms", "lower",
        Goal("<", 20)),
     _F("results_api", "worst endpoint p95, one reader", worst("p95_ms_one_reader", section="endpoints"),

@@ -6,12 +6,15 @@ In one run, so the ratios hold on a noisy machine:
 1. Unary CastVote by 64 concurrent callers (one grpc.aio channel) against three servers:
    `ceiling` (the same server whose handler does no validation and no database work),
    `naive` (one transaction per call: votes_record per vote, 10 database threads, as
-   grpc's examples size a server's pool) and `group` (the product: python -m ingest_grpc.server).
-   The three run side by side and are loaded in turns, 5 s each, for 9 rounds: each figure is
+   grpc's examples size a server's pool), `group` (the product: python -m ingest_grpc.server)
+   and `pipelined` (the product with GROUP_COMMIT_PIPELINE on: two groups in flight).
+   The four run side by side and are loaded in turns, 5 s each, for 9 rounds: each figure is
    the median over the rounds, and each ratio the median of the rounds' ratios. Each load also
    reads the whole machine's busy CPU (/proc/stat), which splits fraction_of_ceiling in two:
    `fraction_of_ceiling_at_equal_cpu` (the ceiling's CPU a vote over the group server's: what
    the extra work allows) times the ratio of their `cores_busy` (what waiting leaves idle).
+   The product servers' own histograms, read around each load, say where a call's time goes
+   inside the server (`server`: votes a transaction, the transaction's ms, receipt to commit).
 2. Streaming: CastVoteBatches (1,000 pre-built votes per message) over 1 and 4 concurrent
    streams, the goal's figure; and CastVotes (one vote per message) over one stream, for
    comparison. Also `votes_record` alone, in-process, in batches of 2,000 (no gRPC): the
@@ -143,15 +146,55 @@ class CeilingStore:
 
 
 def grpc_server(store: str, env: dict[str, str], log_dir: Path) -> tuple[ChildProcess, str]:
+    """A compared server: the product (`group`; `pipelined`, the same with
+    GROUP_COMMIT_PIPELINE on), or one of this file's stores. Each serves /metrics on a port of
+    its own (GRPC_METRICS_PORT in the child's env), read by server_timings."""
     port = free_port()
     address = f"127.0.0.1:{port}"
-    if store == "group":
+    env = {**env, "GRPC_ADDRESS": address, "GRPC_METRICS_PORT": str(free_port())}
+    if store in PRODUCT_STORES:
         argv = [sys.executable, "-m", "ingest_grpc.server"]
+        env["GROUP_COMMIT_PIPELINE"] = "1" if store == "pipelined" else "0"
     else:
         argv = [sys.executable, str(Path(__file__)), "serve", "--store", store, "--address", address]
     name = f"grpc-{store}"
-    child = ChildProcess(name, argv, {**env, "GRPC_ADDRESS": address}, log_dir / f"{name}.log")
+    child = ChildProcess(name, argv, env, log_dir / f"{name}.log")
     return child.wait_for_port(port), address
+
+
+# The product's own histograms (election/observability/metrics.py), read around each load.
+TIMINGS = {
+    "votes_per_transaction": ("escrutinio_record_batch_votes", "escrutinio_record_batch_votes"),
+    "transaction_ms": ("escrutinio_record_transaction_seconds", "escrutinio_record_batch_votes"),
+    "receipt_to_storage_ms": ("escrutinio_receipt_to_storage_seconds",) * 2,
+}
+
+
+def metrics_sums(child: ChildProcess) -> dict[str, float]:
+    """The gRPC route's histogram sums and counts on a product server's /metrics."""
+    import urllib.request
+
+    port = child.env["GRPC_METRICS_PORT"]
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    sums: dict[str, float] = {}
+    for line in text.splitlines():
+        name, _, rest = line.partition('{route="grpc"} ')
+        if rest and name.endswith(("_sum", "_count")):
+            sums[name] = float(rest)
+    return sums
+
+
+def server_timings(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """Where a call's time goes inside the server over one load: votes a transaction, the
+    transaction's time, and from receipt to commit (the rest of a call's latency is gRPC, the
+    event loop and the load generator)."""
+    delta = {name: after.get(name, 0.0) - before.get(name, 0.0) for name in after}
+    timings = {}
+    for figure, (total, count) in TIMINGS.items():
+        if delta.get(f"{count}_count"):
+            value = delta[f"{total}_sum"] / delta[f"{count}_count"]
+            timings[figure] = round(value * (1 if figure == "votes_per_transaction" else 1000), 1)
+    return timings
 
 
 def gunicorn(
@@ -376,7 +419,9 @@ def bench_env() -> dict[str, str]:
     }
 
 
-STORES = ("ceiling", "naive", "group")
+STORES = ("ceiling", "naive", "group", "pipelined")
+PRODUCT_STORES = ("group", "pipelined")  # python -m ingest_grpc.server, serial and pipelined commit
+RATIOS = (("group", "ceiling"), ("group", "naive"), ("pipelined", "ceiling"), ("pipelined", "group"))
 
 
 def run(quick: bool, parts: set[str]) -> dict[str, Any]:
@@ -436,7 +481,11 @@ def unary_rounds(
             turn = round_number % len(STORES)
             order = STORES[turn:] + STORES[:turn]
             for store in order:
-                runs[store].append(asyncio.run(unary_load(servers[store][1], 64, seconds, warmup)))
+                child, address = servers[store]
+                before = metrics_sums(child) if store in PRODUCT_STORES else {}
+                runs[store].append(asyncio.run(unary_load(address, 64, seconds, warmup)))
+                if store in PRODUCT_STORES:
+                    runs[store][-1]["server"] = server_timings(before, metrics_sums(child))
             print(
                 f"round {round_number + 1}:",
                 json.dumps({store: runs[store][-1]["votes_per_s"] for store in STORES}),
@@ -449,11 +498,11 @@ def unary_rounds(
     for store in STORES:
         print(store, json.dumps(summary[store]), flush=True)
     summary["ratios_by_round"] = {
-        f"group_over_{other}": [
-            round(group["votes_per_s"] / base["votes_per_s"], 3)
-            for group, base in zip(runs["group"], runs[other], strict=True)
+        f"{store}_over_{other}": [
+            round(mine["votes_per_s"] / base["votes_per_s"], 3)
+            for mine, base in zip(runs[store], runs[other], strict=True)
         ]
-        for other in ("ceiling", "naive")
+        for store, other in RATIOS
     }
     if all("cpu_us_per_vote" in run for run in runs["group"] + runs["ceiling"]):
         summary["ratios_by_round"]["ceiling_cpu_over_group_cpu"] = [
@@ -481,6 +530,11 @@ def _unary_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
             for figure in ("cores_busy", "cpu_us_per_vote")
             if all(figure in r for r in runs)
         },
+        **(
+            {"server": {k: statistics.median(r["server"][k] for r in runs) for k in runs[0]["server"]}}
+            if all(r.get("server") for r in runs)
+            else {}
+        ),
     }
 
 
@@ -547,6 +601,8 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
     return {
         "speedup_vs_naive": round(statistics.median(by_round["group_over_naive"]), 2),
         "fraction_of_ceiling": round(statistics.median(by_round["group_over_ceiling"]), 2),
+        "pipelined_fraction_of_ceiling": round(statistics.median(by_round["pipelined_over_ceiling"]), 2),
+        "pipelined_over_group": round(statistics.median(by_round["pipelined_over_group"]), 2),
         "streaming_votes_per_s": max(r["votes_per_s"] for r in results["streaming"].values()),
         "recording_only_votes_per_s": results["recording_only"]["votes_per_s"],
         "gateway_fraction_of_http_ceiling": round(
@@ -620,7 +676,14 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / ("grpc_route.quick.json" if args.quick else "grpc_route.json")
     out.write_text(json.dumps(report, indent=2) + "\n")
-    shown = [*report["goals"], "recording_only_votes_per_s", "fraction_of_ceiling_at_equal_cpu", "cores_busy"]
+    shown = [
+        *report["goals"],
+        "pipelined_fraction_of_ceiling",
+        "pipelined_over_group",
+        "recording_only_votes_per_s",
+        "fraction_of_ceiling_at_equal_cpu",
+        "cores_busy",
+    ]
     print(json.dumps({k: report[k] for k in shown if k in report}, indent=2))
     print(f"wrote {out.relative_to(ROOT)}")
     return 0

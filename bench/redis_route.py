@@ -6,12 +6,14 @@
    `--concurrency` keep-alive connections while a worker (the Procfile's `worker:` line:
    threads pool, group commit) consumes; the accept rate (all answered 202) and the
    end-to-end rate (all in MySQL).
-2. Drain: with no worker running, the queue is filled with `--drain-votes` votes, once as
-   the batching design queues them (record_batch messages of the size the publisher formed
-   in step 1) and once one vote per message (record_one); then a worker is started and the
-   rate at which it commits them is measured from the votes' stored_at. The same worker
-   command both times; record_batch goes through the group committer (the votes of many
-   messages per transaction), record_one stores each vote in a transaction of its own.
+2. Drain: with no worker running, the queue is filled with `--drain-votes` votes, as the
+   batching design queues them (record_batch messages of the size the publisher formed in
+   step 1): twice with the serial group commit and twice pipelined (GROUP_COMMIT_PIPELINE), in
+   turns (once each with --quick); and once one vote per message (record_one). Each time a
+   worker is then started and the rate at which it commits them is measured from the votes'
+   stored_at. The same worker command every time; record_batch goes through the group
+   committer (the votes of many messages per transaction), record_one stores each vote in a
+   transaction of its own.
 
 Uses its own Redis (AOF, appendfsync always, like production) and the database at
 BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/escrutinio_bench_redis), whose
@@ -50,7 +52,9 @@ WORKER_PROCESSES = int(os.environ.get("CELERY_WORKER_PROCESSES") or 2)  # as the
 # --- processes ------------------------------------------------------------------
 
 
-def start_worker(log_dir: Path, name: str, include: str | None = None) -> ChildProcess:
+def start_worker(
+    log_dir: Path, name: str, include: str | None = None, pipelined: bool = False
+) -> ChildProcess:
     """The Procfile's `worker:` line, as `make run`, compose and Kubernetes start it; with
     `include`, that line loading one more task module (the one-vote baseline)."""
     argv = [sys.executable, "-m", "scripts.part", "worker"]
@@ -58,7 +62,11 @@ def start_worker(log_dir: Path, name: str, include: str | None = None) -> ChildP
         argv = ["sh", "-c", f"{worker_command()} --include {include}"]
     from election.celery import app
 
-    env = {**os.environ, "CELERY_METRICS_PORT": str(free_port())}
+    env = {
+        **os.environ,
+        "CELERY_METRICS_PORT": str(free_port()),
+        "GROUP_COMMIT_PIPELINE": str(int(pipelined)),
+    }
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     worker = ChildProcess(name, argv, env, log_dir / f"{name}.log")
     try:
@@ -271,12 +279,15 @@ def fill_queue(votes: int, batch_size: int) -> int:
     return messages
 
 
-def drain_phase(log_dir: Path, votes: int, batch_size: int, name: str) -> dict[str, Any]:
+def drain_phase(
+    log_dir: Path, votes: int, batch_size: int, name: str, pipelined: bool = False
+) -> dict[str, Any]:
     empty_vote_tables()
     filled = time.perf_counter()
     messages = fill_queue(votes, batch_size)
     fill_seconds = time.perf_counter() - filled
-    worker = start_worker(log_dir, f"worker-{name}", None if batch_size else "bench.one_vote_task")
+    include = None if batch_size else "bench.one_vote_task"
+    worker = start_worker(log_dir, f"worker-{name}", include, pipelined)
     try:
         wait_stored(votes, 900)
     finally:
@@ -292,6 +303,20 @@ def drain_phase(log_dir: Path, votes: int, batch_size: int, name: str) -> dict[s
         "votes_per_second": profile["votes_per_second"],
         "transactions": profile["transactions"],
         "votes_per_transaction": profile["votes_per_transaction"],
+    }
+
+
+DRAIN_TURNS = 2
+
+
+def median_drain(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first run's figures, with the rate and votes a transaction as medians of all, and
+    every run's rate."""
+    return {
+        **runs[0],
+        "votes_per_second": round(statistics.median(r["votes_per_second"] for r in runs)),
+        "votes_per_transaction": round(statistics.median(r["votes_per_transaction"] for r in runs), 1),
+        "votes_per_second_by_turn": [r["votes_per_second"] for r in runs],
     }
 
 
@@ -344,8 +369,16 @@ def main() -> int:
         print(json.dumps(accept, indent=2), flush=True)
         batch_size = args.batch_size or max(1, round(accept["votes_per_message"]))
         print(f"drain phase: {drain_votes} votes, batching ({batch_size} per message)", flush=True)
-        batching = drain_phase(run_dir, drain_votes, batch_size, "batching")
-        print(json.dumps(batching, indent=2), flush=True)
+        # The serial and the pipelined group commit (GROUP_COMMIT_PIPELINE) in turns, since
+        # this machine's speed drifts within minutes; each figure is the median of its turns.
+        turns: dict[str, list[dict[str, Any]]] = {"batching": [], "batching_pipelined": []}
+        for _ in range(1 if args.quick else DRAIN_TURNS):
+            for design in turns:
+                turns[design].append(
+                    drain_phase(run_dir, drain_votes, batch_size, design, design == "batching_pipelined")
+                )
+                print(design, json.dumps(turns[design][-1]), flush=True)
+        batching, pipelined = (median_drain(runs) for runs in turns.values())
         print(f"drain phase: {drain_votes} votes, one per task", flush=True)
         one_per_task = drain_phase(run_dir, drain_votes, 0, "one-per-task")
         print(json.dumps(one_per_task, indent=2), flush=True)
@@ -361,8 +394,9 @@ def main() -> int:
         "setup": "publisher: gunicorn 2 uvicorn workers; consumer: the Procfile's worker line "
         f"({worker_command()}); Redis AOF appendfsync {args.appendfsync}; MariaDB on the same machine",
         "accept": accept,
-        "drain": {"batching": batching, "one_per_task": one_per_task},
+        "drain": {"batching": batching, "batching_pipelined": pipelined, "one_per_task": one_per_task},
         "speedup_vs_one_per_task": round(speedup, 2),
+        "pipelined_over_serial_drain": round(pipelined["votes_per_second"] / batching["votes_per_second"], 2),
         "goals": {
             "batching_at_least_3x_one_per_task": speedup >= 3,
             "batching_drains_faster_than_publisher_accepts": batching["votes_per_second"]

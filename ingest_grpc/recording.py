@@ -147,7 +147,7 @@ def ballots_lookup(ballots: Sequence[Ballot]) -> Admitted:
                 refusals.append(None)
             else:
                 refusals.append(admission)
-        return Admitted(refusals, votes_lookup(valid))
+        return Admitted(refusals, votes_lookup(valid, route=ROUTE))
 
 
 def ballots_prepare(ballots: Sequence[Ballot]) -> Admitted:

@@ -25,6 +25,10 @@ def _record_redis(votes: Sequence[ValidatedVote]) -> list[RecordResult]:
     return votes_record(votes=votes, route=Route.REDIS)
 
 
+def _lookup_redis(votes: Sequence[ValidatedVote]) -> VotesLookup:
+    return votes_lookup(votes, route=Route.REDIS)
+
+
 def _commit_redis(lookups: Sequence[VotesLookup]) -> list[RecordResult]:
     return lookups_commit(lookups, route=Route.REDIS)
 
@@ -32,7 +36,7 @@ def _commit_redis(lookups: Sequence[VotesLookup]) -> list[RecordResult]:
 # One per worker process: every task thread of the process shares its transactions.
 committer: GroupCommitter[ValidatedVote, RecordResult] = GroupCommitter(
     _record_redis,
-    prepare=votes_lookup,
+    prepare=_lookup_redis,
     commit=_commit_redis,
     pipelined=settings.GROUP_COMMIT_PIPELINE,
     route=Route.REDIS,

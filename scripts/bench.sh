@@ -8,8 +8,8 @@
 source "$(dirname "$0")/venv.sh" requirements-bench.txt bench
 full=false
 [ "${1:-}" = --full ] && full=true && shift
-# cpu_share and gateway_stream have no quick form: they always write their committed results.
-if $full; then benches=(access_overhead grpc_route redis_route actas_route compare_routes cpu_share gateway_stream results_api opendata snapshot_write snapshot_readers faults)
+# cpu_share, gateway_stream and grpc_profile have no quick form: they always write their committed results.
+if $full; then benches=(access_overhead grpc_route redis_route actas_route compare_routes cpu_share gateway_stream grpc_profile results_api opendata snapshot_write snapshot_readers faults)
 else benches=(access_overhead grpc_route redis_route actas_route compare_routes results_api opendata snapshot_write snapshot_readers faults); fi
 [ $# -gt 0 ] && benches=("$@")
 
@@ -33,7 +33,7 @@ started=$(date +%s)  # quick files older than this are an earlier run's: the sum
 for bench in "${benches[@]}"; do
   args=()
   case "$bench" in
-    cpu_share|gateway_stream) $full || { echo "== $bench: no quick form; make bench ARGS=--full runs it" >&2; continue; } ;;
+    cpu_share|gateway_stream|grpc_profile) $full || { echo "== $bench: no quick form; make bench ARGS=--full runs it" >&2; continue; } ;;
     *) $full || args=(--quick) ;;
   esac
   ran+=("$bench")

@@ -56,16 +56,21 @@ class VotesLookup:
 
     votes: Sequence[ValidatedVote]
     stored: dict[uuid.UUID, ContentKey] | None = None  # None: not looked yet, or looking failed
+    # Its results and writes, made with the lookup: committed as they are when the part is
+    # committed alone (a stream's chunk), so that their Python runs while the part before commits.
+    plan: tuple[list[RecordResult], list[Statement]] | None = None
 
 
-def votes_lookup(votes: Sequence[ValidatedVote]) -> VotesLookup:
-    """What is stored under these votes' vote_ids now (one query). If the database does not
-    answer, the lookup is left to `lookups_commit`, with its own handling of database errors."""
+def votes_lookup(votes: Sequence[ValidatedVote], *, route: Route | str) -> VotesLookup:
+    """What is stored under these votes' vote_ids now (one query), and what storing them alone
+    would write. If the database does not answer, the lookup is left to `lookups_commit`, with
+    its own handling of database errors."""
     try:
-        return VotesLookup(votes, stored_content([vote.vote_id for vote in votes]))
+        stored = stored_content([vote.vote_id for vote in votes])
     except DatabaseError:
         connection.close()
         return VotesLookup(votes)
+    return VotesLookup(votes, stored, _record_plan(votes, Route(route), stored))
 
 
 def lookups_commit(lookups: Sequence[VotesLookup], *, route: Route | str) -> list[RecordResult]:
@@ -80,12 +85,14 @@ def lookups_commit(lookups: Sequence[VotesLookup], *, route: Route | str) -> lis
     if not votes:
         return []
     stored = _merged(lookups)
+    plan = lookups[0].plan if len(lookups) == 1 else None
     for attempt in range(1, RECORD_ATTEMPTS + 1):
         try:
             started = time.perf_counter()
             if stored is None:
                 stored = stored_content([vote.vote_id for vote in votes])
-            results, writes = _record_plan(votes, route, stored)
+            results, writes = plan or _record_plan(votes, route, stored)
+            plan = None  # a retry looks again and plans again
             statements_commit(writes)
             _observe(results, route, time.perf_counter() - started)
             return results

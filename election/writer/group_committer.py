@@ -234,7 +234,7 @@ class GroupCommitter(Generic[T, R]):
         """The next group, once something waits; None once stopping with nothing left.
 
         Whenever a group has been answered since the last look, its callers' event loops
-        iterate first (see ITERATIONS_BEFORE_NEXT_GROUP): the calls they already hold join
+        iterate first (submissions.ITERATIONS_BEFORE_NEXT_GROUP): the calls they already hold join
         this group instead of the first of them going alone.
         """
         answered = None

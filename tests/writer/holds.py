@@ -54,7 +54,7 @@ class HeldPipeline:
         self._lock = threading.Lock()
 
     def prepare(self, votes: Sequence[ValidatedVote]) -> VotesLookup:
-        lookup = votes_lookup(votes)
+        lookup = votes_lookup(votes, route="redis")
         with self._lock:
             self.lookups.append(lookup)
         return lookup

@@ -168,3 +168,27 @@ def test_a_caller_that_gives_up_in_the_forming_group_leaves_its_votes_in(
     assert committer.group_sizes == [1, 2]
     assert Vote.objects.count() == len(votes)  # the votes of the caller that gave up, too
     recount_matches_tallies()
+
+
+def test_the_forming_group_stays_within_max_items(
+    held: HeldPipeline, committed_db: None, redis_client: Any
+) -> None:
+    committer: Committer = GroupCommitter(
+        held.record, prepare=held.prepare, commit=held.commit, pipelined=True, route="redis", max_items=3
+    )
+    votes = make_votes(6)
+    tasks = Submitter(committer)
+    try:
+        tasks.submit([votes[0]])
+        held.commit_entered(0)
+        for vote in votes[1:]:
+            tasks.submit([vote])
+        wait_until(lambda: committer.waiting() == 2 and committer.in_flight() == 2, 30, "the group full")
+        held.release_all()
+        answers = tasks.join()
+    finally:
+        held.release_all()
+        committer.stop()
+
+    assert [outcomes(answer) for answer in answers] == [[Outcome.STORED]] * 6
+    assert committer.group_sizes == [1, 3, 2]  # the two that did not fit form the next group
