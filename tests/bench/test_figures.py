@@ -29,8 +29,8 @@ def test_every_figure_is_a_number_in_the_committed_result(figure: Figure) -> Non
 
 
 @pytest.mark.parametrize("bench", sorted(BENCHES))
-def test_every_bench_has_one_to_eight_figures_and_its_committed_file(bench: str) -> None:
-    assert 1 <= len(figures_of(bench)) <= 8
+def test_every_bench_has_one_to_ten_figures_and_its_committed_file(bench: str) -> None:
+    assert 1 <= len(figures_of(bench)) <= 10  # headline figures, not every number of the run
     assert (RESULTS / BENCHES[bench].full_file).is_file()
 
 
