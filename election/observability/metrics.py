@@ -66,8 +66,8 @@ RECORD_SECONDS = Histogram(
 )
 COMMIT_GROUPS_IN_FLIGHT = Gauge(
     "escrutinio_commit_groups_in_flight",
-    "Groups a group committer has taken and not yet answered: one preparing, one committing",
-    ["route"],
+    "Groups a group committer has taken and not yet answered (pipelined: one forming, one committing)",
+    ["committer"],  # grpc, grpc-actas, redis: a part may run several
     multiprocess_mode="livesum",
 )
 RECEIPT_TO_STORAGE = Histogram(

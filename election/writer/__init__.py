@@ -1,5 +1,6 @@
 """The runtime both routes' database writers share (the gRPC server and the Celery worker):
-the group committer thread, its database sessions, and the live feed updated after commit.
+the group committer (serial or pipelined) and its submissions, its database sessions, and
+the live feed updated after commit.
 
 This is the half of the shared runtime that needs the database, kept apart from
 election.ingest so that the Django-free edge stays Django-free.

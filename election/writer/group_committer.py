@@ -93,7 +93,8 @@ class GroupCommitter(Generic[T, R]):
     the first (the lookup) on the preparing thread's connection and returns a part;
     `commit(parts)` stores a group's parts in one transaction on the committing thread's.
     Without them, the whole of `record` runs in the committing thread; `record` alone also
-    stores a submission again by itself after its group failed. `admit`, when given, turns a
+    stores a submission again by itself after its group failed. `pipelined` keeps two groups in
+    flight, one forming while the other commits (module docstring). `admit`, when given, turns a
     submission's items into what `record` takes, one for one and once (see the module
     docstring). At most `max_pending` items wait for `submit_async`. The stored votes go to
     `live`, a feed the caller shares with its other writers and closes itself, or else to a
@@ -140,7 +141,6 @@ class GroupCommitter(Generic[T, R]):
         self._iterated: list[threading.Event] = []  # the last answered group's loops (see loops_wake)
         self._answered = 0  # groups answered so far
         self.group_sizes: list[int] = []  # submissions per recent transaction, for tests and logs
-        self.part_counts: list[int] = []  # parts per recent group: how often it grew while waiting
 
     def submit(self, items: Sequence[T]) -> list[R]:
         """Record `items` (one result each, in order) once they are committed; raises as `record`."""
@@ -359,7 +359,6 @@ class GroupCommitter(Generic[T, R]):
 
     def _sizes_note(self, group: _Group[T, R]) -> None:
         self.group_sizes = [*self.group_sizes[-99:], len(group.submissions)]
-        self.part_counts = [*self.part_counts[-99:], len(group.parts)]
 
     def _commit_group(self, group: _Group[T, R]) -> None:
         if group.error is not None:

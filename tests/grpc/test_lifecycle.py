@@ -81,7 +81,7 @@ def test_sigterm_with_two_groups_in_flight_commits_and_answers_both(
     env = {**service_env, "GRPC_METRICS_PORT": str(metrics_port), "GROUP_COMMIT_PIPELINE": "1"}
     server = grpc_server_process(spawn, env, port)
     server.wait_for_port(metrics_port)  # opened just after the gRPC port
-    in_flight = 'escrutinio_commit_groups_in_flight{route="grpc"}'
+    in_flight = 'escrutinio_commit_groups_in_flight{committer="grpc"}'
 
     async def scenario() -> list[object]:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:

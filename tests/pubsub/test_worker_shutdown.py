@@ -25,7 +25,7 @@ from tests.support.locks import table_locked
 from tests.support.metrics import metric
 from tests.support.votes import recount_matches_tallies
 
-IN_FLIGHT = 'escrutinio_commit_groups_in_flight{route="redis"}'
+IN_FLIGHT = 'escrutinio_commit_groups_in_flight{committer="redis"}'
 
 
 def test_sigterm_with_two_groups_in_flight_stores_both_and_acknowledges_every_message(  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ import http.client
 
 def metric(port: int, name: str) -> float:
     """The first sample of `name` on 127.0.0.1:`port`/metrics (0 when absent). `name` may carry
-    labels, as written in the exposition: 'escrutinio_commit_groups_in_flight{route="grpc"}'."""
+    labels, as written in the exposition: 'escrutinio_commit_groups_in_flight{committer="grpc"}'."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         conn.request("GET", "/metrics")
