@@ -70,7 +70,7 @@ class GroupCommitStore:
         self._committer: GroupCommitter[Ballot, Verdict] = GroupCommitter(
             ballots_record,  # of admitted ballots: admission is not made again
             admit=ballots_admit,  # once per ballot, so a group committed again is not charged twice
-            prepare=ballots_lookup,  # while the group before commits, on a second connection
+            prepare=ballots_lookup,  # pipelined: while the group before commits, on a second connection
             commit=admitted_commit,  # the prepared parts of a group in one transaction
             pipelined=settings.GROUP_COMMIT_PIPELINE,
             route=ROUTE.value,

@@ -1,9 +1,9 @@
 """The Celery worker's group committer: the votes of the tasks of one process in one transaction.
 
 Each task thread hands its validated votes to `committer.submit` and blocks until they are
-committed, so Celery (acks_late) acknowledges a message only after its commit. The commit
-threads and their failure rules are election.writer.group_committer's, shared with the gRPC
-server: while one group commits, the next is looked up on a second connection.
+committed, so Celery (acks_late) acknowledges a message only after its commit. How groups
+form and fail is election.writer.group_committer's, shared with the gRPC server; with
+GROUP_COMMIT_PIPELINE on, the next group is looked up on a second connection while one commits.
 """
 
 from __future__ import annotations

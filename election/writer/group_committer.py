@@ -234,15 +234,14 @@ class GroupCommitter(Generic[T, R]):
         """The next group, once something waits; None once stopping with nothing left.
 
         Whenever a group has been answered since the last look, its callers' event loops
-        iterate first (submissions.ITERATIONS_BEFORE_NEXT_GROUP): the calls they already hold join
-        this group instead of the first of them going alone.
+        iterate first (submissions.ITERATIONS_BEFORE_NEXT_GROUP): the calls they already hold
+        join this group instead of the first of them going alone. Serial, this thread has
+        answered the group before itself, so one group is in flight at a time.
         """
         answered = None
         while True:
             with self._state:
                 while not self._pending and not self._stopping and self._answered == answered:
-                    self._state.wait()
-                while self._in_flight and not self._pipelined:  # serial: one group at a time
                     self._state.wait()
                 if self._answered == answered:
                     if not self._pending:
