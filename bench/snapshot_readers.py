@@ -5,15 +5,16 @@ statically (the Procfile's `snapshots-web:`) against the same answers from the A
     flock /tmp/escrutinio-bench.lock .venv/bin/python bench/snapshot_readers.py --quick   # a minute
 
 1. bench/results_api.py's database (1,000,000 votes and every demo acta counted; --quick: 50,000
-   and 2,000 mesas'), loaded as bench/snapshot_write.py loads it, and one snapshot of it written
-   by a fresh process into a directory of its own.
+   and 2,000 mesas'), loaded as bench/snapshot_write.py loads it, and `manage.py snapshots
+   --once` into a directory of its own: a detail generation (the sede files) and one snapshot
+   referencing it.
 2. The API and the snapshot file server started exactly as `make run` starts them (their
    Procfile lines, 2 worker processes each by default), on this machine's two cores beside wrk.
    Nothing is written meanwhile, so the API's answers are the snapshot's moment: each pair is
    checked to be the same answer (but for `as_of`, the time an answer was computed) first.
 3. Each pair in turn: the nation, a municipio and a sede's area view (`/api/results/area` against
    `<id>/area/actas/presidente/pais.json`, `.../municipio/<code>.json`, and the sede's file,
-   `<id>/sede/<municipio>-<sede>.json`, which holds all ten of the sede's views and its actas
+   `detail/<id>/sede/<municipio>-<sede>.json`, which holds all ten of the sede's views and its actas
    where the API answers one view), and the route comparison (`/api/results/summary` against
    `<id>/panels/summary.json`), and the newest manifest (`/api/snapshots/latest` against
    `latest.json`, which every reader polls). wrk reads each URL for --seconds with --readers connections,
@@ -42,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.results_api import wrk_read  # noqa: E402
-from bench.snapshot_write import bench_data, snapshot_process  # noqa: E402
+from bench.snapshot_write import bench_data  # noqa: E402
 from scripts.devservices import free_port, wait_until  # noqa: E402
 from scripts.machine import machine  # noqa: E402
 from scripts.part import procfile_commands  # noqa: E402
@@ -53,17 +54,34 @@ AREA = "/api/results/area?source=actas&papeleta=presidente"
 VOLATILE = ("as_of",)  # when an answer was computed: the one field two equal answers may differ in
 
 
+def snapshot_once(directory: Path, database_url: str, redis_url: str) -> str:
+    """`manage.py snapshots --once` into `directory`: one detail generation (the sede files,
+    docs/snapshots.md) and one snapshot referencing it. The snapshot's id."""
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        ESCRUTINIO_DEV="1",
+        LOG_LEVEL="WARNING",
+        SNAPSHOT_STORAGE="file",
+        SNAPSHOT_DIR=str(directory),
+    )
+    subprocess.run([sys.executable, "manage.py", "snapshots", "--once"], env=env, cwd=ROOT, check=True)
+    return str(json.loads((directory / "latest.json").read_text())["id"])
+
+
 def pairs(snapshot: Path, snapshot_id: str) -> dict[str, tuple[str, str]]:
     """name -> (API path, snapshot path): the same answer from each side."""
-    sede_files = sorted((snapshot / snapshot_id / "sede").glob(f"{MUNICIPIO}-*.json"))
+    sede_files = sorted(snapshot.glob(f"detail/*/sede/{MUNICIPIO}-*.json"))
     if not sede_files:
-        raise SystemExit(f"the snapshot has no sede file of municipio {MUNICIPIO}")
+        raise SystemExit(f"the snapshot's detail generation has no sede file of municipio {MUNICIPIO}")
     sede = sede_files[0].stem.split("-", 1)[1]
     area = f"/{snapshot_id}/area/actas/presidente"
+    sede_path = "/" + sede_files[0].relative_to(snapshot).as_posix()
     return {
         "pais": (AREA, f"{area}/pais.json"),
         "municipio": (f"{AREA}&municipio={MUNICIPIO}", f"{area}/municipio/{MUNICIPIO}.json"),
-        "sede": (f"{AREA}&municipio={MUNICIPIO}&sede={sede}", f"/{snapshot_id}/sede/{MUNICIPIO}-{sede}.json"),
+        "sede": (f"{AREA}&municipio={MUNICIPIO}&sede={sede}", sede_path),
         "summary": ("/api/results/summary", f"/{snapshot_id}/panels/summary.json"),
         # What every reader polls first: the newest manifest, whose size grows with the files.
         "latest": ("/api/snapshots/latest", "/latest.json"),
@@ -200,12 +218,12 @@ def main() -> None:
     data = bench_data(quick=args.quick, votes=args.votes, actas_mesas=args.actas_mesas)
     with tempfile.TemporaryDirectory(prefix="snapshot-readers-") as scratch:
         snapshot = Path(scratch) / "snapshots"
-        print("writing one snapshot ...", flush=True)
+        print("writing one detail generation and one snapshot ...", flush=True)
         started = time.perf_counter()
-        written = snapshot_process(snapshot, data["database_url"], data["redis_url"])
-        print(f"  {written['id']} in {time.perf_counter() - started:.0f} s")
+        written = snapshot_once(snapshot, data["database_url"], data["redis_url"])
+        print(f"  {written} in {time.perf_counter() - started:.0f} s")
         print(f"measuring: {args.readers} readers, {args.seconds:.0f} s a URL, nothing written meanwhile")
-        figures = measure(args, data, snapshot, written["id"])
+        figures = measure(args, data, snapshot, written)
     report = {
         "benchmark": "snapshot_readers",
         "quick": args.quick,
@@ -214,7 +232,7 @@ def main() -> None:
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "votes": data["votes"],
         "counted_actas": data["load"]["actas"]["actas"],
-        "snapshot": written["id"],
+        "snapshot": written,
         "client": f"wrk -t2 -c{args.readers}, {args.seconds:.0f} s per URL, each URL in turn",
         "readers_connections": args.readers,
         **figures,
