@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.results_api import wrk_read  # noqa: E402
-from bench.snapshot_write import bench_data  # noqa: E402
+from bench.snapshot_write import bench_data, snapshot_env  # noqa: E402
 from scripts.devservices import free_port, wait_until  # noqa: E402
 from scripts.machine import machine  # noqa: E402
 from scripts.part import procfile_commands  # noqa: E402
@@ -57,15 +57,7 @@ VOLATILE = ("as_of",)  # when an answer was computed: the one field two equal an
 def snapshot_once(directory: Path, database_url: str, redis_url: str) -> str:
     """`manage.py snapshots --once` into `directory`: one detail generation (the sede files,
     docs/snapshots.md) and one snapshot referencing it. The snapshot's id."""
-    env = dict(
-        os.environ,
-        DATABASE_URL=database_url,
-        REDIS_URL=redis_url,
-        ESCRUTINIO_DEV="1",
-        LOG_LEVEL="WARNING",
-        SNAPSHOT_STORAGE="file",
-        SNAPSHOT_DIR=str(directory),
-    )
+    env = snapshot_env(directory, database_url, redis_url)
     subprocess.run([sys.executable, "manage.py", "snapshots", "--once"], env=env, cwd=ROOT, check=True)
     return str(json.loads((directory / "latest.json").read_text())["id"])
 

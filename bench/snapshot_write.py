@@ -133,11 +133,9 @@ def child(out: Path) -> None:
 # --- The parent: the data, then one process per snapshot --------------------------------
 
 
-def snapshot_process(directory: Path, database_url: str, redis_url: str) -> dict[str, Any]:
-    """One snapshot written into `directory` by a fresh process (as `manage.py snapshots --once`),
-    with what it measured of itself and its resource usage as the kernel counted it."""
-    report = directory.parent / f"{directory.name}-child.json"
-    env = dict(
+def snapshot_env(directory: Path, database_url: str, redis_url: str) -> dict[str, str]:
+    """The environment of a process that writes snapshots of that database into `directory`."""
+    return dict(
         os.environ,
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
@@ -146,6 +144,13 @@ def snapshot_process(directory: Path, database_url: str, redis_url: str) -> dict
         SNAPSHOT_STORAGE="file",
         SNAPSHOT_DIR=str(directory),
     )
+
+
+def snapshot_process(directory: Path, database_url: str, redis_url: str) -> dict[str, Any]:
+    """One snapshot written into `directory` by a fresh process (as `manage.py snapshots --once`),
+    with what it measured of itself and its resource usage as the kernel counted it."""
+    report = directory.parent / f"{directory.name}-child.json"
+    env = snapshot_env(directory, database_url, redis_url)
     started, load_before = time.perf_counter(), os.getloadavg()[0]
     process = subprocess.Popen([sys.executable, __file__, "--child", str(report)], env=env, cwd=ROOT)
     _, status, usage = os.wait4(process.pid, 0)

@@ -8,7 +8,7 @@ GROUP_COMMIT_PIPELINE on, the next group is looked up on a second connection whi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from django.conf import settings
 
@@ -16,9 +16,6 @@ from election.models import Route
 from election.votes.recording import VotesLookup, lookups_commit, votes_lookup, votes_record
 from election.votes.types import RecordResult, ValidatedVote
 from election.writer.group_committer import GroupCommitter
-
-# Stores validated votes durably, one result per vote, in order (votes_record's contract).
-Record = Callable[[Sequence[ValidatedVote]], list[RecordResult]]
 
 
 def _record_redis(votes: Sequence[ValidatedVote]) -> list[RecordResult]:
